@@ -1,0 +1,91 @@
+"""``pyregistry serve``: the WSGI adapter under gunicorn.
+
+Why gunicorn: on this 2-core machine a bare WSGI app under gunicorn's sync workers is
+the baseline the peers were measured against (BENCH.md), the registry's warm pages
+are cached bytes, so the sync worker's per-request cost is what matters, and local
+files leave through ``sendfile``. ``benchmarks/`` compares it with the bare app.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pyregistry_core import Registry
+
+__all__ = ["DEFAULT_CONFIG", "build_registry", "is_loopback", "run"]
+
+log = logging.getLogger("pyregistry")
+
+# The embedded default: try it at once, nothing leaves this machine.
+DEFAULT_CONFIG: Mapping[str, str] = {
+    "storage.dir": "./packages",
+    "pypi.fallback": "none",
+    "pypi.default_read": "everyone",
+}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build_registry(config: str | None, host: str, environ: Mapping[str, str]) -> Registry:
+    """The registry ``serve`` runs: from ``config``, or the embedded default."""
+    if config is not None:
+        return Registry.from_config(config, environ=environ)
+    settings: dict[str, str] = dict(DEFAULT_CONFIG)
+    if is_loopback(host):
+        # Only while nobody else can reach it: a first try of `twine upload` works.
+        settings["pypi.default_write"] = "everyone"
+    return Registry.from_config(settings, environ=environ)
+
+
+def run(config: str | None, host: str, port: int, workers: int, environ: Mapping[str, str]) -> None:
+    """Serve until interrupted."""
+    from gunicorn.app.base import BaseApplication
+
+    from pyregistry_wsgi import make_app
+
+    registry = build_registry(config, host, environ)  # fail fast on a bad config
+    storage = registry.storage.url
+    del registry
+
+    def load() -> Callable[..., Any]:
+        return make_app(build_registry(config, host, environ))
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            for key, value in {
+                "bind": [bind],
+                "workers": workers,
+                "worker_class": "sync",
+                "timeout": 300,  # a 100 MB upload over a slow link
+                "keepalive": 5,
+                "accesslog": "-",
+                "errorlog": "-",
+                "loglevel": "info",
+                "proc_name": "pyregistry",
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Any]:
+            return load()
+
+    log.info("pyregistry serving %s on http://%s:%s/simple/", storage, host, port)
+    print(f"pyregistry: storage {storage}, index at http://{host}:{port}/simple/", flush=True)
+    Server().run()
+
+
+def default_workers() -> int:
+    """Two workers per core, at least two."""
+    return max(2, 2 * (os.cpu_count() or 1))

@@ -1,0 +1,118 @@
+"""Mount a pyregistry in any WSGI server or app: ``make_app(registry)``.
+
+The adapter only translates: environ → ``pyregistry_core.Request`` (with werkzeug's
+parsing), ``Response`` → WSGI status, headers and body. Local files go out through
+``wsgi.file_wrapper`` so servers can use ``sendfile``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from werkzeug.wsgi import get_input_stream
+
+from pyregistry_core import FileBody, Identity, Registry, Request, Response, handle
+
+__all__ = ["make_app"]
+
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+IdentifyCallable = Callable[[WSGIEnviron], Identity | None]
+
+_REASONS = {
+    200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
+    304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable", 410: "Gone",
+    413: "Content Too Large", 416: "Range Not Satisfiable", 500: "Internal Server Error",
+    502: "Bad Gateway", 503: "Service Unavailable",
+}
+
+
+def _to_request(environ: WSGIEnviron, identity: Identity | None, registry: Registry) -> Request:
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    script_root = environ.get("SCRIPT_NAME", "").rstrip("/")
+    # PEP 3333: PATH_INFO is latin-1 decoded bytes; URLs here are UTF-8.
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    from urllib.parse import parse_qsl
+
+    query = dict(reversed(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)))
+    body: IO[bytes] | None = None
+    if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
+        body = get_input_stream(environ, safe_fallback=False, max_content_length=None)
+    request = Request(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=path,
+        query=query,
+        headers=headers,
+        body=body,
+        root_url=f"{scheme}://{host}{script_root}",
+        script_root=script_root,
+    )
+    return registry.identify_request(request, identity)
+
+
+class _Body:
+    """A WSGI body iterator over a stored file range, closed by the server."""
+
+    def __init__(self, body: FileBody) -> None:
+        self._chunks = body.chunks()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        self._chunks.close()
+
+
+def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
+    """A WSGI application serving ``registry``; ``identify`` may supply the caller."""
+
+    def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        identity = identify(environ) if identify is not None else None
+        response: Response = handle(registry, _to_request(environ, identity, registry))
+        reason = response.reason or _REASONS.get(response.status, "")
+        start_response(f"{response.status} {reason}", list(response.headers))
+        body = response.body
+        if isinstance(body, bytes):
+            return [body]
+        wrapper = environ.get("wsgi.file_wrapper")
+        if body.path is not None and wrapper is not None and body.start == 0:
+            handle_ = body.opener()
+            size_ok = body.length
+            return wrapper(_Limited(handle_, size_ok), 256 * 1024)  # type: ignore[no-any-return]
+        return _Body(body)
+
+    return app
+
+
+class _Limited:
+    """A file object that stops after ``limit`` bytes (wsgi.file_wrapper input)."""
+
+    def __init__(self, handle: IO[bytes], limit: int) -> None:
+        self._handle = handle
+        self._remaining = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        if size < 0 or size > self._remaining:
+            size = self._remaining
+        data = self._handle.read(size)
+        self._remaining -= len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def close(self) -> None:
+        self._handle.close()

@@ -1,0 +1,45 @@
+"""pyregistry: a private Python package index as a library.
+
+The core is framework-agnostic: build a :class:`Registry` from a config and answer
+requests with :func:`handle`; ``pyregistry_wsgi`` and ``pyregistry_asgi`` mount it in
+any web app, and ``pyregistry serve`` runs it on its own.
+"""
+
+from __future__ import annotations
+
+from .acl import AccessPolicy, Identity, Permission
+from .errors import (
+    AuthenticationRequired,
+    ConfigError,
+    FileConflict,
+    InvalidProjectName,
+    InvalidUpload,
+    PermissionDenied,
+    ProjectNotFound,
+    RegistryError,
+    StorageUnavailable,
+)
+from .http import FileBody, Request, Response, handle
+from .registry import Registry
+from .settings import Settings
+
+__all__ = [
+    "AccessPolicy",
+    "AuthenticationRequired",
+    "ConfigError",
+    "FileBody",
+    "FileConflict",
+    "Identity",
+    "InvalidProjectName",
+    "InvalidUpload",
+    "Permission",
+    "PermissionDenied",
+    "ProjectNotFound",
+    "Registry",
+    "RegistryError",
+    "Request",
+    "Response",
+    "Settings",
+    "StorageUnavailable",
+    "handle",
+]

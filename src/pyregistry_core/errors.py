@@ -1,0 +1,87 @@
+"""The registry's domain errors; none of them knows about HTTP.
+
+The HTTP layer (``http.py``) owns the one table that maps these to status codes.
+Messages are API: upload rejections use PyPI's wording where clients depend on it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationRequired",
+    "ConfigError",
+    "FileConflict",
+    "FileGone",
+    "FileNotFoundInProject",
+    "InvalidProjectName",
+    "InvalidUpload",
+    "PermissionDenied",
+    "ProjectNotFound",
+    "RegistryError",
+    "StorageUnavailable",
+    "UploadTooLarge",
+]
+
+
+class RegistryError(Exception):
+    """Base of every error the registry raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(RegistryError, ValueError):
+    """A configuration key has a value the registry cannot run with."""
+
+
+class InvalidProjectName(RegistryError, ValueError):
+    """A project name breaks the PyPA name-normalization spec (PEP 503)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The name {name!r} is invalid.")
+        self.name = name
+
+
+class ProjectNotFound(RegistryError, LookupError):
+    """No project of that normalized name is stored (PEP 503)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Project {name!r} not found.")
+        self.name = name
+
+
+class FileNotFoundInProject(RegistryError, LookupError):
+    """The project has no file of that name (the file may belong to another project)."""
+
+    def __init__(self, project: str, filename: str) -> None:
+        super().__init__(f"File {filename!r} not found in project {project!r}.")
+        self.project = project
+        self.filename = filename
+
+
+class FileGone(FileNotFoundInProject):
+    """The file existed and was deleted; its name stays burnt (PyPI semantics)."""
+
+
+class InvalidUpload(RegistryError, ValueError):
+    """An upload breaks a rule of the legacy upload API; the message is PyPI's."""
+
+
+class FileConflict(InvalidUpload):
+    """Different bytes were uploaded under an existing filename ("File already exists")."""
+
+
+class UploadTooLarge(RegistryError, ValueError):
+    """The upload body is larger than ``pypi.max_upload_size``."""
+
+
+class AuthenticationRequired(RegistryError, PermissionError):
+    """The caller sent no or bad credentials and needs some to proceed."""
+
+
+class PermissionDenied(RegistryError, PermissionError):
+    """The authenticated caller is not allowed to do this."""
+
+
+class StorageUnavailable(RegistryError, OSError):
+    """Storage failed; callers must answer 503, never "not found"."""

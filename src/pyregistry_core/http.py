@@ -1,0 +1,354 @@
+"""The sans-IO HTTP layer: frozen request/response values and one ``handle`` function.
+
+Adapters translate their server's request into ``Request`` and ``Response`` back; this
+module routes, negotiates and owns the one table from domain errors to status codes.
+Bodies are data: bytes, or a ``FileBody`` naming stored bytes (with a range).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import IO
+from urllib.parse import quote
+
+import attrs
+from werkzeug.datastructures import ETags
+from werkzeug.http import parse_etags, parse_range_header, quote_etag
+
+from .acl import Identity
+from .errors import (
+    AuthenticationRequired,
+    FileConflict,
+    FileNotFoundInProject,
+    InvalidProjectName,
+    InvalidUpload,
+    PermissionDenied,
+    ProjectNotFound,
+    RegistryError,
+    StorageUnavailable,
+    UploadTooLarge,
+)
+from .names import normalize
+from .negotiate import NotAcceptable, select_format
+from .records import FileRecord
+from .registry import Page, Registry
+from .upload import UnsupportedAction, read_upload_form
+
+__all__ = ["FileBody", "Request", "Response", "handle"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request, as the core sees it (path relative to the mount point)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    # Header names are lowercase.
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: IO[bytes] | None = None
+    # Absolute URL of the mount point, without a trailing slash ("http://host/prefix").
+    root_url: str = ""
+    # The mount prefix as a path ("/prefix"), for Location headers.
+    script_root: str = ""
+    identity: Identity = attrs.field(factory=Identity)
+
+    def header(self, name: str) -> str | None:
+        """A header value by lowercase name."""
+        return self.headers.get(name)
+
+
+@attrs.frozen
+class FileBody:
+    """Stored bytes to send: ``length`` bytes from ``start``; ``path`` when on local disk."""
+
+    key: str
+    start: int
+    length: int
+    path: str | None
+    opener: Callable[[], IO[bytes]]
+
+    def chunks(self, chunk_size: int = 256 * 1024) -> FileChunks:
+        """An iterator over the bytes (closes the file when exhausted or closed)."""
+        return FileChunks(self, chunk_size)
+
+
+class FileChunks:
+    """Iterates over a ``FileBody`` in bounded chunks."""
+
+    def __init__(self, body: FileBody, chunk_size: int) -> None:
+        self._handle = body.opener()
+        self._handle.seek(body.start)
+        self._remaining = body.length
+        self._chunk_size = chunk_size
+
+    def __iter__(self) -> FileChunks:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._remaining <= 0:
+            self.close()
+            raise StopIteration
+        data = self._handle.read(min(self._chunk_size, self._remaining))
+        if not data:
+            self.close()
+            raise StopIteration
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        """Release the file."""
+        self._handle.close()
+
+
+@attrs.frozen
+class Response:
+    """One HTTP response."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | FileBody = b""
+    reason: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header value (case-insensitive name)."""
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+def _text(status: int, message: str, *extra: tuple[str, str], reason: str | None = None) -> Response:
+    body = (message + "\n").encode()
+    headers = (("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), *extra)
+    return Response(status, headers, body, reason)
+
+
+def _redirect(status: int, location: str) -> Response:
+    return Response(status, (("Location", location), ("Content-Length", "0")))
+
+
+def _error_response(request: Request, registry: Registry, error: RegistryError) -> Response:
+    """The one table from domain errors to HTTP statuses."""
+    if isinstance(error, AuthenticationRequired):
+        realm = registry.settings.realm.replace('"', "")
+        return _text(401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'))
+    if isinstance(error, PermissionDenied):
+        return _text(403, error.message)
+    if isinstance(error, (ProjectNotFound, FileNotFoundInProject)):
+        return _text(404, error.message)
+    if isinstance(error, NotAcceptable):
+        return _text(406, error.message, ("Vary", "Accept"))
+    if isinstance(error, UploadTooLarge):
+        return _text(413, error.message, reason=_reason(error.message), *(("Connection", "close"),))
+    if isinstance(error, UnsupportedAction):
+        return _text(410, error.message, reason=_reason(error.message))
+    if isinstance(error, (InvalidUpload, FileConflict)):
+        return _text(400, error.message, reason=_reason(error.message))
+    if isinstance(error, InvalidProjectName):
+        return _text(404, error.message)
+    if isinstance(error, StorageUnavailable):
+        log.error("storage unavailable: %s", error.message)
+        return _text(503, "Storage is temporarily unavailable; try again.", ("Retry-After", "5"))
+    return _text(400, error.message)
+
+
+def _reason(message: str) -> str:
+    """PyPI puts upload errors in the reason phrase too; keep it latin-1 and one line."""
+    first = message.splitlines()[0] if message else ""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in first)[:400]
+
+
+def handle(registry: Registry, request: Request) -> Response:
+    """Answer one request; client mistakes become 4xx, never 500."""
+    try:
+        return _route(registry, request)
+    except RegistryError as error:
+        return _error_response(request, registry, error)
+
+
+def _route(registry: Registry, request: Request) -> Response:
+    path = request.path or "/"
+    method = request.method.upper()
+    if method == "POST":
+        if path in ("/", "/simple", "/simple/", "/legacy", "/legacy/"):
+            return _upload(registry, request)
+        return _text(405, "Method not allowed.", ("Allow", "GET, HEAD"))
+    if method not in ("GET", "HEAD"):
+        allow = "GET, HEAD, POST" if path in ("/", "/simple/", "/legacy/") else "GET, HEAD"
+        return _text(405, "Method not allowed.", ("Allow", allow))
+    parts = path.split("/")
+    # parts[0] is "" because path starts with "/".
+    if path == "/health":
+        return _health(registry)
+    if parts[1] == "simple":
+        return _simple(registry, request, parts[2:])
+    if parts[1] == "files" and len(parts) == 5:
+        return _file(registry, request, parts[2], parts[3], parts[4])
+    if parts[1] == "pypi" and len(parts) >= 4:
+        from .jsonapi import json_api
+
+        return json_api(registry, request, parts[2:])
+    if path == "/":
+        return _home(request)
+    return _text(404, "Not found.")
+
+
+def _with_head(request: Request, response: Response) -> Response:
+    if request.method.upper() == "HEAD" and isinstance(response.body, bytes):
+        return attrs.evolve(response, body=b"")
+    return response
+
+
+def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
+    credentials = request.header("authorization") is not None or request.identity.user is not None
+    max_age = registry.settings.simple_max_age
+    cache = f"max-age={max_age}, must-revalidate" + (", private" if credentials else "")
+    vary = "Accept, Authorization" if registry.policy_depends_on_identity() else "Accept"
+    headers = (
+        ("Content-Type", content_type),
+        ("Vary", vary),
+        ("ETag", page.etag),
+        ("Cache-Control", cache),
+    )
+    inm = request.header("if-none-match")
+    if inm and _etag_matches(inm, page.etag):
+        return Response(304, headers)
+    return _with_head(request, Response(200, (*headers, ("Content-Length", str(len(page.body)))), page.body))
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags: ETags = parse_etags(header)
+    return tags.star_tag or tags.contains_weak(etag.strip('"'))
+
+
+def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
+    if not rest:  # "/simple"
+        return _redirect(301, f"{request.script_root}/simple/")
+    fmt = select_format(request.header("accept"), request.query.get("format"))
+    if rest == [""]:
+        page = registry.index_page(request.identity, fmt)
+        return _page_response(registry, request, page, fmt.content_type)
+    name = rest[0]
+    try:
+        project = normalize(name)
+    except InvalidProjectName:
+        return _text(404, "Not found.")
+    if len(rest) == 1 or rest[1:] != [""] or name != project:
+        if len(rest) > 2 or (len(rest) == 2 and rest[1] != ""):
+            return _text(404, "Not found.")
+        query = f"?format={quote(request.query['format'], safe='')}" if "format" in request.query else ""
+        return _redirect(301, f"{request.script_root}/simple/{project}/{query}")
+    page = registry.project_page(request.identity, project, fmt)
+    return _page_response(registry, request, page, fmt.content_type)
+
+
+def _file(registry: Registry, request: Request, project_part: str, sha256: str, filename: str) -> Response:
+    try:
+        project = normalize(project_part)
+    except InvalidProjectName:
+        return _text(404, "Not found.")
+    want_metadata = filename.endswith(".metadata")
+    dist_name = filename[: -len(".metadata")] if want_metadata else filename
+    record = registry.find_file(request.identity, project, dist_name)
+    if record.sha256 != sha256 or project_part != project:
+        raise FileNotFoundInProject(project, filename)
+    if want_metadata:
+        data = registry.read_metadata(record)
+        headers = (
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("ETag", quote_etag(record.metadata_sha256 or "")),
+            ("Cache-Control", _file_cache_control(registry)),
+        )
+        if _etag_matches(request.header("if-none-match") or "", record.metadata_sha256 or ""):
+            return Response(304, headers)
+        return _with_head(request, Response(200, headers, data))
+    return _download(registry, request, record)
+
+
+def _file_cache_control(registry: Registry) -> str:
+    scope = "public" if not registry.policy_depends_on_identity() else "private"
+    return f"{scope}, max-age={registry.settings.package_max_age}, immutable"
+
+
+def _download(registry: Registry, request: Request, record: FileRecord) -> Response:
+    etag = quote_etag(record.sha256)
+    base = (
+        # Never a Content-Encoding: a .tar.gz is served as the bytes it is.
+        ("Content-Type", "application/octet-stream"),
+        ("Accept-Ranges", "bytes"),
+        ("ETag", etag),
+        ("Cache-Control", _file_cache_control(registry)),
+    )
+    inm = request.header("if-none-match")
+    if inm and _etag_matches(inm, record.sha256):
+        return Response(304, base)
+    size = record.size
+    start, length, status = 0, size, 200
+    extra: tuple[tuple[str, str], ...] = ()
+    range_header = request.header("range")
+    if_range = request.header("if-range")
+    if range_header and (not if_range or if_range.strip() == etag):
+        parsed = parse_range_header(range_header)
+        bounds = parsed.range_for_length(size) if parsed is not None else None
+        if parsed is None:
+            pass  # RFC 9110: an unparseable Range is ignored
+        elif bounds is None:
+            return Response(416, (*base, ("Content-Range", f"bytes */{size}"), ("Content-Length", "0")))
+        else:
+            start, stop = bounds
+            length, status = stop - start, 206
+            extra = (("Content-Range", f"bytes {start}-{stop - 1}/{size}"),)
+    headers = (*base, *extra, ("Content-Length", str(length)))
+    if request.method.upper() == "HEAD":
+        return Response(status, headers)
+    key = record.blob_key
+    storage = registry.storage
+    body = FileBody(key, start, length, storage.local_path(key), lambda: storage.open_blob(key))
+    return Response(status, headers, body)
+
+
+def _upload(registry: Registry, request: Request) -> Response:
+    if request.body is None:
+        raise InvalidUpload("Upload payload does not have a file.")
+    length_header = request.header("content-length")
+    try:
+        length = int(length_header) if length_header is not None else None
+    except ValueError as exc:
+        raise InvalidUpload("Invalid Content-Length.") from exc
+    with registry.storage.staging_file() as staged:
+        form = read_upload_form(
+            request.body, request.header("content-type"), length, staged,
+            registry.upload_limits(), request.query,
+        )
+        result = registry.upload(request.identity, form, staged)
+    log.info("upload %s %s by %s", result.record.filename,
+             "stored" if result.created else "identical, kept", request.identity.user or "anonymous")
+    return _text(200, "OK" if result.created else "OK (identical file already stored)")
+
+
+def _health(registry: Registry) -> Response:
+    try:
+        registry.project_names()
+        state, status = {"status": "ok", "storage": "ok"}, 200
+    except RegistryError as error:
+        state, status = {"status": "error", "storage": error.message}, 503
+    body = json.dumps(state).encode()
+    return Response(status, (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                             ("Cache-Control", "no-store")), body)
+
+
+def _home(request: Request) -> Response:
+    body = (
+        "<!DOCTYPE html>\n<html><head><title>pyregistry</title></head><body>"
+        "<h1>pyregistry</h1><p>Package index: <a href=\"simple/\">simple/</a></p>"
+        "</body></html>\n"
+    ).encode()
+    return _with_head(request, Response(200, (("Content-Type", "text/html; charset=utf-8"),
+                                              ("Content-Length", str(len(body)))), body))

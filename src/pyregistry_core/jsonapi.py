@@ -1,0 +1,148 @@
+"""PyPI's JSON API (``/pypi/<project>/json``, ``/pypi/<project>/<version>/json``).
+
+Not a standard, but twine, dependabot and other tools read it; the shape follows
+PyPI's (STANDARDS.md §13). ``info`` comes from the stored core metadata of the
+release's first file, as on PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from packaging.metadata import parse_email
+from packaging.version import InvalidVersion, Version
+
+from .errors import InvalidProjectName, ProjectNotFound
+from .names import normalize
+from .records import FileRecord, ProjectFiles
+from .registry import Registry
+
+__all__ = ["json_api", "project_json_document"]
+
+_LIST_FIELDS = ("classifiers", "requires_dist", "provides_extra", "dynamic", "license_files")
+_TEXT_FIELDS = (
+    "summary", "description", "description_content_type", "license", "license_expression",
+    "author", "author_email", "maintainer", "maintainer_email", "requires_python",
+    "home_page", "download_url",
+)
+
+
+def _info(record: FileRecord, metadata: bytes | None, base: str) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if metadata is not None:
+        raw, _unparsed = parse_email(metadata)
+    info: dict[str, Any] = {key: raw.get(key) for key in _TEXT_FIELDS}
+    info.update({key: list(raw.get(key) or []) for key in _LIST_FIELDS})
+    info["summary"] = info["summary"] or record.summary
+    info["requires_python"] = info["requires_python"] or record.requires_python
+    keywords = raw.get("keywords")
+    info["keywords"] = ", ".join(keywords) if keywords else None
+    platforms = raw.get("platforms")
+    info["platform"] = ", ".join(platforms) if platforms else None
+    info["project_urls"] = dict(raw.get("project_urls") or {}) or None
+    info.update(
+        name=raw.get("name") or record.project,
+        version=record.version,
+        package_url=f"{base}/simple/{record.project}/",
+        project_url=f"{base}/simple/{record.project}/",
+        release_url=f"{base}/pypi/{record.project}/{record.version}/json",
+        docs_url=None,
+        bugtrack_url=None,
+        downloads={"last_day": -1, "last_week": -1, "last_month": -1},
+        yanked=record.yanked,
+        yanked_reason=record.yanked_reason or None,
+    )
+    return info
+
+
+def _file(record: FileRecord, base: str) -> dict[str, Any]:
+    upload_time = record.upload_time.rstrip("Z").split(".")[0]
+    return {
+        "filename": record.filename,
+        "packagetype": record.kind,
+        "python_version": record.python_tag,
+        "comment_text": "",
+        "digests": {"md5": record.md5, "sha256": record.sha256, "blake2b_256": record.blake2b_256},
+        "md5_digest": record.md5,
+        "core-metadata": {"sha256": record.metadata_sha256} if record.metadata_sha256 else False,
+        "size": record.size,
+        "upload_time": upload_time,
+        "upload_time_iso_8601": record.upload_time,
+        "url": f"{base}/{record.url_path}",
+        "requires_python": record.requires_python,
+        "yanked": record.yanked,
+        "yanked_reason": record.yanked_reason or None,
+        "has_sig": False,
+        "downloads": -1,
+    }
+
+
+def _latest(files: ProjectFiles) -> str:
+    """PyPI's pick: the highest non-yanked final release, else the highest at all."""
+    def order(version: str) -> tuple[int, Version | str]:
+        try:
+            return (1, Version(version))
+        except InvalidVersion:
+            return (0, version)
+
+    candidates = [r.version for r in files.files if not r.yanked]
+    finals = [v for v in candidates if order(v)[0] and not Version(v).is_prerelease]
+    pool = finals or candidates or [r.version for r in files.files]
+    return max(pool, key=order)
+
+
+def project_json_document(registry: Registry, files: ProjectFiles, version: str | None, base: str) -> dict[str, Any]:
+    """The JSON API document for a project (``version=None``) or one release."""
+    chosen = version if version is not None else _latest(files)
+    release = [r for r in files.files if r.version == chosen]
+    if not release:
+        raise ProjectNotFound(f"{files.name} {chosen}")
+    document: dict[str, Any] = {
+        "info": _info(release[0], registry.read_core_metadata(release[0]), base),
+        "last_serial": 0,
+        "urls": [_file(r, base) for r in release],
+        "vulnerabilities": [],
+    }
+    if version is None:
+        releases: dict[str, list[dict[str, Any]]] = {v: [] for v in files.versions}
+        for record in files.files:
+            releases[record.version].append(_file(record, base))
+        document["releases"] = releases
+    return document
+
+
+def _find_version(files: ProjectFiles, requested: str) -> str:
+    if any(r.version == requested for r in files.files):
+        return requested
+    try:
+        wanted = Version(requested)
+    except InvalidVersion as exc:
+        raise ProjectNotFound(f"{files.name} {requested}") from exc
+    for record in files.files:
+        if record.parsed_version == wanted:
+            return record.version
+    raise ProjectNotFound(f"{files.name} {requested}")
+
+
+def json_api(registry: Registry, request: Any, parts: list[str]) -> Any:
+    """Route ``/pypi/...`` requests (parts after ``pypi``)."""
+    from .http import Response, _redirect, _text
+
+    if parts[-1] == "":
+        parts = parts[:-1]
+    if len(parts) not in (2, 3) or parts[-1] != "json":
+        return _text(404, "Not found.")
+    try:
+        project = normalize(parts[0])
+    except InvalidProjectName:
+        return _text(404, "Not found.")
+    if parts[0] != project:
+        return _redirect(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
+    files = registry.project_files(request.identity, project)
+    version = _find_version(files, parts[1]) if len(parts) == 3 else None
+    document = project_json_document(registry, files, version, request.root_url)
+    body = json.dumps(document).encode()
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Cache-Control", "max-age=0, must-revalidate"), ("Vary", "Accept, Authorization"))
+    return Response(200, headers, b"" if request.method.upper() == "HEAD" else body)

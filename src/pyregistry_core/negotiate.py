@@ -1,0 +1,92 @@
+"""Content negotiation for the Simple API (PEP 691, with DESIGN.md's decisions).
+
+Rules: no ``Accept`` or only ``*/*`` → ``text/html``; otherwise the highest q wins and a
+tie goes to JSON (the most expressive format), then to the versioned HTML type;
+``?format=`` overrides ``Accept``; nothing acceptable → ``NotAcceptable`` (406).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from .errors import RegistryError
+
+__all__ = ["NotAcceptable", "SimpleFormat", "select_format"]
+
+
+class SimpleFormat(str, enum.Enum):
+    """The three content types a Simple page can be served as."""
+
+    JSON_V1 = "application/vnd.pypi.simple.v1+json"
+    HTML_V1 = "application/vnd.pypi.simple.v1+html"
+    TEXT_HTML = "text/html"
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the page body is PEP 691 JSON."""
+        return self is SimpleFormat.JSON_V1
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header value."""
+        if self is SimpleFormat.TEXT_HTML:
+            return "text/html; charset=utf-8"
+        return self.value
+
+
+class NotAcceptable(RegistryError, ValueError):
+    """No format the client accepts can be served (PEP 691: 406)."""
+
+
+# Preference order for ties: JSON first (PEP 691: "most expressive"), HTML alias last.
+_OFFERS = (SimpleFormat.JSON_V1, SimpleFormat.HTML_V1, SimpleFormat.TEXT_HTML)
+_ALIASES = {
+    "application/vnd.pypi.simple.latest+json": SimpleFormat.JSON_V1,
+    "application/vnd.pypi.simple.latest+html": SimpleFormat.HTML_V1,
+}
+
+
+def _from_format_param(value: str) -> SimpleFormat:
+    # A literal "+" in a query string decodes to a space.
+    value = value.strip().replace(" ", "+").lower()
+    for offer in _OFFERS:
+        if value == offer.value:
+            return offer
+    if value in _ALIASES:
+        return _ALIASES[value]
+    raise NotAcceptable(f"Unsupported format {value!r}.")
+
+
+def select_format(accept: str | None, format_param: str | None = None) -> SimpleFormat:
+    """Choose the Simple API format for a request.
+
+    >>> select_format(None).value
+    'text/html'
+    >>> select_format("application/vnd.pypi.simple.v1+json, text/html;q=0.01").value
+    'application/vnd.pypi.simple.v1+json'
+    """
+    if format_param:
+        return _from_format_param(format_param)
+    if accept is None or not accept.strip():
+        return SimpleFormat.TEXT_HTML
+    parsed = parse_accept_header(accept, MIMEAccept)
+    if parsed and all(value == "*/*" and quality > 0 for value, quality in parsed):
+        return SimpleFormat.TEXT_HTML
+    best: SimpleFormat | None = None
+    best_quality = 0.0
+    for offer in _OFFERS:
+        quality = parsed.quality(offer.value)
+        for alias, target in _ALIASES.items():
+            if target is offer:
+                quality = max(quality, parsed.quality(alias) if alias in parsed else 0)
+        if quality > best_quality:
+            best, best_quality = offer, quality
+    if best is None:
+        raise NotAcceptable(
+            "None of the requested content types is available; this index serves "
+            + ", ".join(o.value for o in _OFFERS)
+        )
+    return best

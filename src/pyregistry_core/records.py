@@ -1,0 +1,119 @@
+"""What the index knows about each stored file: one immutable ``FileRecord`` per file.
+
+A record is stored as JSON next to the project's other records (see ``storage.py``);
+yanking or deleting writes a new record with ``attrs.evolve``, never edits one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+__all__ = ["FileRecord", "Origin", "ProjectFiles"]
+
+
+class Origin:
+    """Where a file came from: a private upload or the upstream index."""
+
+    UPLOAD = "upload"
+    UPSTREAM = "upstream"
+
+
+@attrs.frozen
+class FileRecord:
+    """One distribution file of a project, as stored and as listed."""
+
+    project: NormalizedName
+    filename: str
+    version: str
+    kind: str
+    size: int
+    sha256: str
+    upload_time: str  # PEP 700: yyyy-mm-ddThh:mm:ss.ffffffZ (UTC)
+    blake2b_256: str | None = None
+    md5: str | None = None
+    requires_python: str | None = None
+    metadata_sha256: str | None = None
+    python_tag: str = "source"
+    summary: str | None = None
+    yanked: bool = False
+    yanked_reason: str = ""
+    origin: str = Origin.UPLOAD
+    uploader: str | None = None
+    deleted: bool = False
+
+    @property
+    def blob_key(self) -> str:
+        """Where the file's bytes are stored."""
+        return f"files/{self.project}/{self.sha256}/{self.filename}"
+
+    @property
+    def url_path(self) -> str:
+        """The file's URL path relative to the registry root (no leading slash)."""
+        return f"files/{self.project}/{self.sha256}/{self.filename}"
+
+    @property
+    def parsed_version(self) -> Version | None:
+        """The version as packaging parses it (None for legacy non-PEP 440 versions)."""
+        try:
+            return Version(self.version)
+        except InvalidVersion:
+            return None
+
+    def to_json(self) -> bytes:
+        """Serialize for storage."""
+        return json.dumps(attrs.asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> FileRecord:
+        """Read a stored record; unknown keys from newer versions are ignored."""
+        raw: dict[str, Any] = json.loads(data)
+        names = {a.name for a in attrs.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+def _version_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+@attrs.frozen
+class ProjectFiles:
+    """The listed (not deleted) files of one project, sorted by version then filename."""
+
+    name: NormalizedName
+    files: tuple[FileRecord, ...]
+    has_private_files: bool = False
+
+    @classmethod
+    def from_records(cls, name: NormalizedName, records: Iterable[FileRecord]) -> ProjectFiles:
+        """Order live records the way PyPI does; remember if any was ever uploaded."""
+        records = list(records)
+        live = sorted(
+            (r for r in records if not r.deleted),
+            key=lambda r: (_version_key(r.version), r.filename),
+        )
+        private = any(r.origin == Origin.UPLOAD for r in records)
+        return cls(name, tuple(live), private)
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Every version with at least one file, oldest first (PEP 700 ``versions``)."""
+        seen: dict[str, None] = {}
+        for record in self.files:
+            seen.setdefault(record.version, None)
+        return tuple(seen)
+
+    def find(self, filename: str) -> FileRecord | None:
+        """The live file of that exact name, if the project has it."""
+        for record in self.files:
+            if record.filename == filename:
+                return record
+        return None

@@ -1,0 +1,97 @@
+"""Rendering Simple API pages (PEP 503 HTML and PEP 691 JSON) from one model.
+
+Invariant: pages use URLs relative to the page itself, so the rendered bytes do not
+depend on the host or the mount prefix and can be cached and shared by every request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+
+from .records import FileRecord, ProjectFiles
+
+__all__ = ["API_VERSION", "index_html", "index_json", "project_html", "project_json"]
+
+# PEP 700 fields (versions, size, upload-time) are served, so 1.1.
+API_VERSION = "1.1"
+
+_HEAD = (
+    "<!DOCTYPE html>\n<html>\n  <head>\n"
+    f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+)
+
+
+def _file_href(record: FileRecord) -> str:
+    # The page lives at simple/<project>/, files at files/<project>/<sha256>/<filename>.
+    return f"../../{record.url_path}"
+
+
+def index_html(names: Iterable[str]) -> bytes:
+    """The project list as PEP 503 HTML."""
+    parts = [_HEAD, "    <title>Simple index</title>\n  </head>\n  <body>\n"]
+    parts.extend(f'    <a href="{escape(n)}/">{escape(n)}</a><br>\n' for n in names)
+    parts.append("  </body>\n</html>\n")
+    return "".join(parts).encode()
+
+
+def index_json(names: Iterable[str]) -> bytes:
+    """The project list as PEP 691 JSON."""
+    return json.dumps(
+        {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]},
+        separators=(",", ":"),
+    ).encode()
+
+
+def project_html(project: ProjectFiles) -> bytes:
+    """A project page as PEP 503 HTML with PEP 592/629/658/714 attributes."""
+    title = escape(project.name)
+    parts = [_HEAD, f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
+             f"    <h1>Links for {title}</h1>\n"]
+    for record in project.files:
+        attrs = [f'href="{escape(_file_href(record))}#sha256={record.sha256}"']
+        if record.requires_python:
+            attrs.append(f'data-requires-python="{escape(record.requires_python)}"')
+        if record.metadata_sha256:
+            value = f"sha256={record.metadata_sha256}"
+            attrs.append(f'data-core-metadata="{value}"')
+            attrs.append(f'data-dist-info-metadata="{value}"')
+        if record.yanked:
+            attrs.append(f'data-yanked="{escape(record.yanked_reason)}"')
+        # Not standard, but uv reads them from HTML pages too.
+        attrs.append(f'data-size="{record.size}"')
+        attrs.append(f'data-upload-time="{escape(record.upload_time)}"')
+        parts.append(f"    <a {' '.join(attrs)}>{escape(record.filename)}</a><br>\n")
+    parts.append("  </body>\n</html>\n")
+    return "".join(parts).encode()
+
+
+def _file_json(record: FileRecord) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "filename": record.filename,
+        "url": _file_href(record),
+        # PEP 691: hashes MUST be present, even if empty.
+        "hashes": {"sha256": record.sha256},
+        "requires-python": record.requires_python,
+        "size": record.size,
+        "upload-time": record.upload_time,
+        "yanked": (record.yanked_reason or True) if record.yanked else False,
+        # PEP 714: JSON uses core-metadata only (dist-info-metadata crashes old pips).
+        "core-metadata": {"sha256": record.metadata_sha256} if record.metadata_sha256 else False,
+    }
+    return entry
+
+
+def project_json(project: ProjectFiles) -> bytes:
+    """A project page as PEP 691 JSON with PEP 700 fields."""
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION},
+            "name": project.name,
+            "files": [_file_json(r) for r in project.files],
+            "versions": list(project.versions),
+        },
+        separators=(",", ":"),
+    ).encode()

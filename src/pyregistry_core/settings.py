@@ -1,0 +1,324 @@
+"""Configuration: one frozen ``Settings`` built from an INI file or a mapping.
+
+Keys are pypicloud's where pypicloud has one (``[app:main]`` files keep their meaning);
+a ``[pyregistry]`` section or a mapping starts from pyregistry's embedded defaults.
+Nothing here reads the environment unless the caller passes ``environ=``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError
+
+__all__ = ["KEYS", "Secret", "Settings", "parse_bool", "parse_size"]
+
+log = logging.getLogger(__name__)
+
+_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]i?B|B)?\s*\Z", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(value: str | int) -> int:
+    """Parse ``104857600``, ``100MiB`` or ``100MB`` into bytes.
+
+    >>> parse_size("100MiB"), parse_size("1kb"), parse_size(7)
+    (104857600, 1000, 7)
+    """
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(value)
+    if match is None:
+        raise ConfigError(f"{value!r} is not a size (examples: 104857600, 100MiB, 100MB)")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
+
+
+def parse_bool(value: str | bool) -> bool:
+    """Parse an INI boolean the way pypicloud's ``asbool`` does, but strictly."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text in ("true", "yes", "on", "1", "t", "y"):
+        return True
+    if text in ("false", "no", "off", "0", "f", "n", ""):
+        return False
+    raise ConfigError(f"{value!r} is not a boolean")
+
+
+def _words(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return tuple(value.replace(",", " ").split())
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A string whose repr never shows it."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+@attrs.frozen
+class KeyInfo:
+    """One documented configuration key."""
+
+    default: str | None
+    pypicloud: str
+    meaning: str
+
+
+# Every key the registry reads, with its default (None: no default) and the pypicloud
+# equivalent. `pyregistry check` and the configuration reference are built from this.
+KEYS: dict[str, KeyInfo] = {
+    "pypi.storage": KeyInfo("file", "pypi.storage", "storage backend: file, s3, memory, or use storage.url"),
+    "storage.dir": KeyInfo("./packages", "storage.dir", "directory of the file backend"),
+    "storage.url": KeyInfo(None, "(new)", "any fsspec URL (file://, memory://, s3://bucket/prefix)"),
+    "pypi.fallback": KeyInfo("none", "pypi.fallback", "none | redirect | cache | mirror"),
+    "pypi.fallback_base_url": KeyInfo(None, "pypi.fallback_base_url", "upstream index root"),
+    "pypi.fallback_url": KeyInfo(None, "pypi.fallback_url", "upstream simple URL (old key)"),
+    "pypi.always_show_upstream": KeyInfo("false", "pypi.always_show_upstream", "also list upstream files"),
+    "pypi.disallow_fallback": KeyInfo("", "pypi.disallow_fallback", "names that never fall back"),
+    "pypi.default_read": KeyInfo("everyone", "pypi.default_read", "who reads packages without explicit entries"),
+    "pypi.default_write": KeyInfo("authenticated", "pypi.default_write", "who uploads to packages without explicit entries"),
+    "pypi.cache_update": KeyInfo("authenticated", "pypi.cache_update", "who may trigger caching from upstream"),
+    "pypi.allow_delete_groups": KeyInfo("authenticated", "pypi.allow_delete_groups", "who may delete files (needs write too)"),
+    "pypi.realm": KeyInfo("pypi", "pypi.realm", "realm of WWW-Authenticate"),
+    "pypi.max_upload_size": KeyInfo("100MiB", "(new)", "larger uploads get 413"),
+    "pypi.index_ttl": KeyInfo("5", "(new)", "seconds another process's view may be stale on object storage"),
+    "pypi.simple_max_age": KeyInfo("0", "(new)", "Cache-Control max-age of Simple pages"),
+    "pypi.package_max_age": KeyInfo("31536000", "pypi.package_max_age", "Cache-Control max-age of downloads"),
+    "pypi.stream_files": KeyInfo("false", "pypi.stream_files", "stream object-store downloads through the app"),
+    "pypi.upstream_ttl": KeyInfo("600", "(new)", "freshness of mirrored pages, seconds"),
+    "pypi.upstream_negative_ttl": KeyInfo("60", "(new)", "freshness of an upstream 404, seconds"),
+    "pypi.upstream_timeout": KeyInfo("10", "(new)", "upstream timeout, seconds"),
+    "pypi.upstream_max_page_size": KeyInfo("50MiB", "(new)", "largest upstream page read"),
+    "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
+    "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
+    "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
+}
+
+# pypicloud keys that only made sense for its own machinery: accepted, ignored, logged.
+_IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "use")
+_PATTERN_KEYS = ("user.", "group.", "package.", "storage.")
+
+_PYPICLOUD_DEFAULTS = {
+    "pypi.fallback": "redirect",
+    "pypi.default_read": "authenticated",
+    "pypi.default_write": "",
+    "pypi.package_max_age": "0",
+}
+
+
+@attrs.frozen
+class Settings:
+    """Everything the registry is configured with, parsed and typed."""
+
+    storage_url: str = "./packages"
+    storage_options: Mapping[str, Any] = attrs.field(factory=dict)
+    fallback: str = "none"
+    fallback_base_url: str | None = None
+    always_show_upstream: bool | tuple[str, ...] = False
+    disallow_fallback: tuple[str, ...] = ()
+    default_read: tuple[str, ...] = ("everyone",)
+    default_write: tuple[str, ...] = ("authenticated",)
+    cache_update: tuple[str, ...] = ("authenticated",)
+    allow_delete_groups: tuple[str, ...] = ("authenticated",)
+    realm: str = "pypi"
+    max_upload_size: int = 100 * 2**20
+    index_ttl: float = 5.0
+    simple_max_age: int = 0
+    package_max_age: int = 31_536_000
+    stream_files: bool = False
+    upstream_ttl: float = 600.0
+    upstream_negative_ttl: float = 60.0
+    upstream_timeout: float = 10.0
+    upstream_max_page_size: int = 50 * 2**20
+    admins: tuple[str, ...] = ()
+    users: Mapping[str, Secret] = attrs.field(factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    package_acl: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    htpasswd: str | None = None
+    unknown_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def from_ini(cls, path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``[pyregistry]`` (embedded defaults) or pypicloud's ``[app:main]``."""
+        path = Path(path)
+        here = str(path.resolve().parent)
+        parser = configparser.ConfigParser(defaults={"here": here}, interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+        try:
+            with path.open(encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except (OSError, configparser.Error) as exc:
+            raise ConfigError(f"cannot read config {str(path)!r}: {exc}") from exc
+        for section, pypicloud in (("pyregistry", False), ("app:main", True)):
+            if parser.has_section(section):
+                raw = {
+                    key: value.replace("%(here)s", here)
+                    for key, value in parser.items(section, raw=True)
+                    if key != "here"
+                }
+                return cls.from_mapping(raw, environ=environ, pypicloud=pypicloud, base_dir=here)
+        raise ConfigError(f"{str(path)!r} has no [pyregistry] or [app:main] section")
+
+    @classmethod
+    def from_mapping(
+        cls,
+        mapping: Mapping[str, Any],
+        *,
+        environ: Mapping[str, str] | None = None,
+        pypicloud: bool = False,
+        base_dir: str | None = None,
+    ) -> Settings:
+        """Build settings from INI-style keys (values are strings or already typed)."""
+        values: dict[str, Any] = dict(_PYPICLOUD_DEFAULTS) if pypicloud else {}
+        values.update(mapping)
+        if environ is not None:
+            values.update(_environment_overrides(environ, values))
+        return _build(values, base_dir or os.getcwd())
+
+
+def _environment_overrides(environ: Mapping[str, str], known: Mapping[str, Any]) -> dict[str, str]:
+    """``PPC_PYPI_FALLBACK`` / ``PYREGISTRY_PYPI_FALLBACK`` override ``pypi.fallback``."""
+    names = set(KEYS) | set(known)
+    by_env = {key.upper().replace(".", "_"): key for key in names}
+    overrides: dict[str, str] = {}
+    for prefix in ("PPC_", "PYREGISTRY_"):
+        for env_key, value in environ.items():
+            if env_key.startswith(prefix):
+                key = by_env.get(env_key[len(prefix):])
+                if key is not None:
+                    overrides[key] = value
+    return overrides
+
+
+def _build(values: dict[str, Any], base_dir: str) -> Settings:
+    def get(key: str) -> Any:
+        if key in values:
+            return values[key]
+        return KEYS[key].default
+
+    unknown: list[str] = []
+    for key in values:
+        if key in KEYS or key.startswith(_PATTERN_KEYS):
+            continue
+        if key.startswith(_IGNORED_PREFIXES):
+            log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
+            continue
+        unknown.append(key)
+
+    auth = str(get("pypi.auth")).strip()
+    if auth != "config":
+        raise ConfigError(
+            f"pypi.auth = {auth} is not supported: pyregistry authenticates with the "
+            "config backend (user.*, group.*), auth.htpasswd and API tokens"
+        )
+
+    storage_url, storage_options = _storage(values, base_dir)
+
+    fallback = str(get("pypi.fallback")).strip().lower()
+    always = get("pypi.always_show_upstream")
+    if fallback == "mirror":
+        fallback, always = "cache", True
+    if fallback not in ("none", "redirect", "cache"):
+        raise ConfigError(f"pypi.fallback must be none, redirect, cache or mirror, not {fallback!r}")
+    base_url = get("pypi.fallback_base_url")
+    if base_url is None and get("pypi.fallback_url") is not None:
+        old = str(get("pypi.fallback_url")).rstrip("/")
+        base_url = old[: -len("/simple")] if old.endswith("/simple") else old
+    if fallback != "none" and not base_url:
+        raise ConfigError(
+            f"pypi.fallback = {fallback} needs pypi.fallback_base_url (the upstream index "
+            "root); there is no built-in upstream, so no name leaks to a public index"
+        )
+    always_value: bool | tuple[str, ...]
+    try:
+        always_value = parse_bool(always)
+    except ConfigError:
+        always_value = _words(always)
+
+    def number(key: str) -> float:
+        try:
+            return float(get(key))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key} must be a number, not {get(key)!r}") from exc
+
+    htpasswd = get("auth.htpasswd")
+    if htpasswd:
+        htpasswd = os.path.join(base_dir, str(htpasswd))
+
+    return Settings(
+        storage_url=storage_url,
+        storage_options=storage_options,
+        fallback=fallback,
+        fallback_base_url=str(base_url).rstrip("/") if base_url else None,
+        always_show_upstream=always_value,
+        disallow_fallback=_words(get("pypi.disallow_fallback")),
+        default_read=_words(get("pypi.default_read")),
+        default_write=_words(get("pypi.default_write")),
+        cache_update=_words(get("pypi.cache_update")),
+        allow_delete_groups=_words(get("pypi.allow_delete_groups")),
+        realm=str(get("pypi.realm")),
+        max_upload_size=parse_size(get("pypi.max_upload_size")),
+        index_ttl=number("pypi.index_ttl"),
+        simple_max_age=int(number("pypi.simple_max_age")),
+        package_max_age=int(number("pypi.package_max_age")),
+        stream_files=parse_bool(get("pypi.stream_files")),
+        upstream_ttl=number("pypi.upstream_ttl"),
+        upstream_negative_ttl=number("pypi.upstream_negative_ttl"),
+        upstream_timeout=number("pypi.upstream_timeout"),
+        upstream_max_page_size=parse_size(get("pypi.upstream_max_page_size")),
+        admins=_words(get("auth.admins")),
+        users={k[len("user."):]: Secret(str(v)) for k, v in values.items() if k.startswith("user.")},
+        groups={k[len("group."):]: _words(v) for k, v in values.items() if k.startswith("group.")},
+        package_acl=_package_entries(values),
+        htpasswd=htpasswd,
+        unknown_keys=tuple(unknown),
+    )
+
+
+def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, Any]]:
+    options = {
+        k[len("storage."):]: v for k, v in values.items()
+        if k.startswith("storage.") and k not in ("storage.dir", "storage.url")
+    }
+    if values.get("storage.url"):
+        return str(values["storage.url"]), options
+    backend = str(values.get("pypi.storage", "file")).strip()
+    if backend == "file":
+        directory = str(values.get("storage.dir", "./packages"))
+        return os.path.normpath(os.path.join(base_dir, directory)), {}
+    if backend == "memory":
+        return "memory://" + str(values.get("storage.dir", "/pyregistry")).lstrip("/"), {}
+    raise ConfigError(f"pypi.storage = {backend} is not supported yet; use storage.url")
+
+
+def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """``package.<pkg>.user.<u> = rw`` → ``{pkg: {"user:u": "rw"}}`` (names raw here)."""
+    entries: dict[str, dict[str, str]] = {}
+    for key, value in values.items():
+        if not key.startswith("package."):
+            continue
+        rest = key[len("package."):]
+        for kind in ("user", "group"):
+            marker = f".{kind}."
+            if marker in rest:
+                package, _, principal = rest.rpartition(marker)
+                entries.setdefault(package, {})[f"{kind}:{principal}"] = str(value).strip()
+                break
+        else:
+            raise ConfigError(f"{key}: expected package.<name>.user.<u> or package.<name>.group.<g>")
+    return entries

@@ -1,0 +1,348 @@
+"""Storage is the database: an fsspec filesystem (or a local directory) holds everything.
+
+Layout under the root (``NormalizedName`` projects only; filenames are validated first):
+
+    index/<project>/<filename>.json        the file's record; creating it publishes the file
+    files/<project>/<sha256>/<filename>    the bytes, content-addressed per project
+    files/<project>/<sha256>/<filename>.metadata   PEP 658 core metadata (wheels)
+    .staging/                              scratch space for uploads in progress
+
+Invariants:
+1. A file is visible only through its record, and a record is created only after its
+   bytes are completely stored: nothing partial is ever listed.
+2. Records are created create-only (``O_EXCL``/link locally): of two writers racing on
+   one filename exactly one wins. A record is never removed (a deleted file keeps a
+   tombstone record, so its filename stays burnt).
+3. Revalidation is cheap: on a local directory a project's change token is one ``stat``
+   of its index directory; object stores have no such token and rely on a TTL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any, Protocol
+
+import fsspec
+
+from .errors import StorageUnavailable
+from .names import NormalizedName
+
+__all__ = ["FsspecStorage", "LocalStorage", "Storage", "Token", "open_storage"]
+
+Token = tuple[int, ...]
+_RECORD_SUFFIX = ".json"
+
+
+class Storage(Protocol):
+    """What the registry needs from a store; see the module docstring for the layout."""
+
+    url: str
+    has_change_tokens: bool
+
+    def index_token(self) -> Token | None:
+        """A value that changes whenever a project is added (None: not supported)."""
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        """A value that changes whenever a record of ``project`` changes."""
+
+    def list_projects(self) -> list[str]:
+        """Names of every project directory (each already normalized)."""
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        """Filename → change token of each record of ``project``."""
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        """The record's bytes, or None when there is none."""
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        """Create a record only if none exists; False when one already did."""
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        """Atomically replace an existing record (yank, delete)."""
+
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        """A local scratch path, removed afterwards, cheap to publish from."""
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        """Store a local file under ``key`` atomically; an existing key is kept."""
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Store small bytes under ``key`` atomically."""
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        """Open stored bytes for reading (raises FileNotFoundError)."""
+
+    def local_path(self, key: str) -> str | None:
+        """The blob's path on a local disk, for sendfile; None on other stores."""
+
+    def delete_blob(self, key: str) -> None:
+        """Remove stored bytes if present."""
+
+
+def record_key(project: NormalizedName, filename: str) -> str:
+    """The storage key of a file's record."""
+    return f"index/{project}/{filename}{_RECORD_SUFFIX}"
+
+
+def blob_key(project: NormalizedName, sha256: str, filename: str) -> str:
+    """The storage key of a file's bytes."""
+    return f"files/{project}/{sha256}/{filename}"
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn unexpected I/O failures into ``StorageUnavailable`` (503, never 404)."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError):
+        raise
+    except OSError as exc:
+        raise StorageUnavailable(f"storage failed: {exc}") from exc
+
+
+def _stat_token(path: str) -> Token | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageUnavailable(f"storage failed: {exc}") from exc
+    return (st.st_mtime_ns, st.st_ino, st.st_size, st.st_nlink)
+
+
+class LocalStorage:
+    """A directory on a local disk shared by any number of processes."""
+
+    has_change_tokens = True
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.url = "file://" + self.root
+        self._staging = os.path.join(self.root, ".staging")
+        self._index = os.path.join(self.root, "index")
+        for directory in (self._staging, self._index, os.path.join(self.root, "files")):
+            os.makedirs(directory, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def index_token(self) -> Token | None:
+        return _stat_token(self._index)
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        return _stat_token(os.path.join(self._index, project))
+
+    def list_projects(self) -> list[str]:
+        with _storage_errors(), os.scandir(self._index) as entries:
+            return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        records: dict[str, Token] = {}
+        try:
+            with _storage_errors(), os.scandir(os.path.join(self._index, project)) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") or not name.endswith(_RECORD_SUFFIX):
+                        continue
+                    st = entry.stat()
+                    records[name[: -len(_RECORD_SUFFIX)]] = (st.st_mtime_ns, st.st_ino, st.st_size)
+        except FileNotFoundError:
+            return {}
+        return records
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        try:
+            with _storage_errors(), open(self._path(record_key(project, filename)), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def _write_staged(self, data: bytes) -> str:
+        fd, tmp = tempfile.mkstemp(dir=self._staging, prefix="record-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        target = self._path(record_key(project, filename))
+        with _storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = self._write_staged(data)
+            try:
+                os.link(tmp, target)  # create-only: fails with EEXIST if another won
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
+        return True
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        target = self._path(record_key(project, filename))
+        with _storage_errors():
+            tmp = self._write_staged(data)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+
+    @contextlib.contextmanager
+    def staging_file(self) -> Iterator[str]:
+        path = os.path.join(self._staging, f"upload-{uuid.uuid4().hex}")
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        target = self._path(key)
+        with _storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(local_path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            try:
+                os.link(local_path, target)
+            except FileExistsError:
+                pass  # content-addressed: an existing blob holds the same bytes
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                tmp = target + f".tmp-{uuid.uuid4().hex}"
+                shutil.copyfile(local_path, tmp)
+                os.replace(tmp, target)
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        with _storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = self._write_staged(data)
+            os.replace(tmp, target)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        with _storage_errors():
+            return open(self._path(key), "rb")
+
+    def local_path(self, key: str) -> str | None:
+        return self._path(key)
+
+    def delete_blob(self, key: str) -> None:
+        with _storage_errors(), contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(key))
+
+
+class FsspecStorage:
+    """Any fsspec filesystem; change tokens are not available, so views age by TTL."""
+
+    has_change_tokens = False
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        fs, root = fsspec.core.url_to_fs(url, **(options or {}))
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        # Only one process can see a memory filesystem, so a lock makes create-only exact.
+        self._lock = threading.Lock()
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def index_token(self) -> Token | None:
+        return None
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        return None
+
+    def _ls(self, path: str) -> list[dict[str, Any]]:
+        try:
+            with _storage_errors():
+                entries: list[dict[str, Any]] = self.fs.ls(path, detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        return entries
+
+    def list_projects(self) -> list[str]:
+        return [
+            e["name"].rstrip("/").rsplit("/", 1)[-1]
+            for e in self._ls(self._path("index")) if e["type"] == "directory"
+        ]
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        records: dict[str, Token] = {}
+        for entry in self._ls(self._path(f"index/{project}")):
+            name = entry["name"].rsplit("/", 1)[-1]
+            if entry["type"] == "file" and name.endswith(_RECORD_SUFFIX):
+                records[name[: -len(_RECORD_SUFFIX)]] = (int(entry.get("size") or 0),)
+        return records
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        try:
+            with _storage_errors():
+                data: bytes = self.fs.cat_file(self._path(record_key(project, filename)))
+                return data
+        except FileNotFoundError:
+            return None
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        path = self._path(record_key(project, filename))
+        with self._lock, _storage_errors():
+            if self.fs.exists(path):
+                return False
+            self.fs.pipe_file(path, data)
+        return True
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        with _storage_errors():
+            self.fs.pipe_file(self._path(record_key(project, filename)), data)
+
+    @contextlib.contextmanager
+    def staging_file(self) -> Iterator[str]:
+        fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
+        os.close(fd)
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        with _storage_errors():
+            self.fs.put_file(local_path, self._path(key))
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        with _storage_errors():
+            self.fs.pipe_file(self._path(key), data)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        with _storage_errors():
+            handle: IO[bytes] = self.fs.open(self._path(key), "rb")
+            return handle
+
+    def local_path(self, key: str) -> str | None:
+        return None
+
+    def delete_blob(self, key: str) -> None:
+        with _storage_errors(), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(key))
+
+
+def open_storage(url: str, options: dict[str, Any] | None = None) -> Storage:
+    """Open the store a ``storage.url`` (or a plain directory path) names."""
+    if url.startswith("file://"):
+        return LocalStorage(url[len("file://"):])
+    if "://" not in url:
+        return LocalStorage(url)
+    return FsspecStorage(url, options)
