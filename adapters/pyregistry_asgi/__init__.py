@@ -55,7 +55,7 @@ class _BodyReader:
         return data
 
 
-def _to_request(scope: Scope, body: _BodyReader | None) -> Request:
+def _to_request(scope: Scope, body: _BodyReader | None, identity: Identity | None) -> Request:
     headers: dict[str, str] = {}
     for raw_key, raw_value in scope.get("headers", []):
         key = raw_key.decode("latin-1").lower()
@@ -80,6 +80,7 @@ def _to_request(scope: Scope, body: _BodyReader | None) -> Request:
         body=body,  # type: ignore[arg-type]
         root_url=f"{scope.get('scheme', 'http')}://{host}{root_path}",
         script_root=root_path,
+        identity=identity,
     )
 
 
@@ -126,7 +127,7 @@ def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Ca
             identity = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
         loop = asyncio.get_running_loop()
         reader = _BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
-        request = registry.identify_request(_to_request(scope, reader), identity)
+        request = _to_request(scope, reader, identity)
         response = await asyncio.to_thread(handle, registry, request)
         await _send_response(response, send)
 

@@ -29,7 +29,7 @@ _REASONS = {
 }
 
 
-def _to_request(environ: WSGIEnviron, identity: Identity | None, registry: Registry) -> Request:
+def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
     headers = {
         key[5:].replace("_", "-").lower(): value
         for key, value in environ.items() if key.startswith("HTTP_")
@@ -49,7 +49,7 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None, registry: Regis
     body: IO[bytes] | None = None
     if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
         body = get_input_stream(environ, safe_fallback=False, max_content_length=None)
-    request = Request(
+    return Request(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path,
         query=query,
@@ -57,8 +57,8 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None, registry: Regis
         body=body,
         root_url=f"{scheme}://{host}{script_root}",
         script_root=script_root,
+        identity=identity,
     )
-    return registry.identify_request(request, identity)
 
 
 class _Body:
@@ -79,7 +79,7 @@ def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Ca
 
     def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         identity = identify(environ) if identify is not None else None
-        response: Response = handle(registry, _to_request(environ, identity, registry))
+        response: Response = handle(registry, _to_request(environ, identity))
         reason = response.reason or _REASONS.get(response.status, "")
         start_response(f"{response.status} {reason}", list(response.headers))
         body = response.body

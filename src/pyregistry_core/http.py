@@ -55,7 +55,8 @@ class Request:
     root_url: str = ""
     # The mount prefix as a path ("/prefix"), for Location headers.
     script_root: str = ""
-    identity: Identity = attrs.field(factory=Identity)
+    # Set by an embedding app's ``identify``; else taken from the Authorization header.
+    identity: Identity | None = None
 
     def header(self, name: str) -> str | None:
         """A header value by lowercase name."""
@@ -164,9 +165,16 @@ def _reason(message: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in first)[:400]
 
 
+def _who(request: Request) -> Identity:
+    """The caller, once ``handle`` has resolved it."""
+    return request.identity if request.identity is not None else Identity()
+
+
 def handle(registry: Registry, request: Request) -> Response:
     """Answer one request; client mistakes become 4xx, never 500."""
     try:
+        if request.identity is None:
+            request = attrs.evolve(request, identity=registry.authenticate(request.header("authorization")))
         return _route(registry, request)
     except RegistryError as error:
         return _error_response(request, registry, error)
@@ -206,7 +214,7 @@ def _with_head(request: Request, response: Response) -> Response:
 
 
 def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
-    credentials = request.header("authorization") is not None or request.identity.user is not None
+    credentials = request.header("authorization") is not None or _who(request).user is not None
     max_age = registry.settings.simple_max_age
     cache = f"max-age={max_age}, must-revalidate" + (", private" if credentials else "")
     vary = "Accept, Authorization" if registry.policy_depends_on_identity() else "Accept"
@@ -232,7 +240,7 @@ def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
         return _redirect(301, f"{request.script_root}/simple/")
     fmt = select_format(request.header("accept"), request.query.get("format"))
     if rest == [""]:
-        page = registry.index_page(request.identity, fmt)
+        page = registry.index_page(_who(request), fmt)
         return _page_response(registry, request, page, fmt.content_type)
     name = rest[0]
     try:
@@ -244,7 +252,7 @@ def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
             return _text(404, "Not found.")
         query = f"?format={quote(request.query['format'], safe='')}" if "format" in request.query else ""
         return _redirect(301, f"{request.script_root}/simple/{project}/{query}")
-    page = registry.project_page(request.identity, project, fmt)
+    page = registry.project_page(_who(request), project, fmt)
     return _page_response(registry, request, page, fmt.content_type)
 
 
@@ -255,7 +263,7 @@ def _file(registry: Registry, request: Request, project_part: str, sha256: str, 
         return _text(404, "Not found.")
     want_metadata = filename.endswith(".metadata")
     dist_name = filename[: -len(".metadata")] if want_metadata else filename
-    record = registry.find_file(request.identity, project, dist_name)
+    record = registry.find_file(_who(request), project, dist_name)
     if record.sha256 != sha256 or project_part != project:
         raise FileNotFoundInProject(project, filename)
     if want_metadata:
@@ -327,9 +335,9 @@ def _upload(registry: Registry, request: Request) -> Response:
             request.body, request.header("content-type"), length, staged,
             registry.upload_limits(), request.query,
         )
-        result = registry.upload(request.identity, form, staged)
+        result = registry.upload(_who(request), form, staged)
     log.info("upload %s %s by %s", result.record.filename,
-             "stored" if result.created else "identical, kept", request.identity.user or "anonymous")
+             "stored" if result.created else "identical, kept", _who(request).user or "anonymous")
     return _text(200, "OK" if result.created else "OK (identical file already stored)")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
+from .acl import Identity
 from .errors import InvalidProjectName, ProjectNotFound
 from .names import normalize
 from .records import FileRecord, ProjectFiles
@@ -139,7 +140,7 @@ def json_api(registry: Registry, request: Any, parts: list[str]) -> Any:
         return _text(404, "Not found.")
     if parts[0] != project:
         return _redirect(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
-    files = registry.project_files(request.identity, project)
+    files = registry.project_files(request.identity or Identity(), project)
     version = _find_version(files, parts[1]) if len(parts) == 3 else None
     document = project_json_document(registry, files, version, request.root_url)
     body = json.dumps(document).encode()

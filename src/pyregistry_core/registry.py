@@ -14,7 +14,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import render
 from .acl import AccessPolicy, Identity, Permission, is_allowed
+from .auth import Authenticator, BadCredentials
 from .dists import ArchiveLimits, DistKind, read_core_metadata
 from .errors import (
     AuthenticationRequired,
@@ -40,10 +41,12 @@ from .negotiate import SimpleFormat
 from .records import FileRecord, Origin, ProjectFiles
 from .settings import Settings
 from .storage import Storage, Token, blob_key, open_storage
+from .tokens import TokenStore
 from .upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 
 __all__ = ["Page", "Registry", "UploadResult"]
 
+ANONYMOUS = Identity()
 _PYPI_FILE_HELP = "https://pypi.org/help/#file-name-reuse"
 
 
@@ -82,7 +85,7 @@ class _IndexEntry:
     token: Token | None
     checked_at: float
     names: tuple[str, ...]
-    pages: dict[SimpleFormat, Page] = attrs.field(factory=dict)
+    pages: dict[tuple[SimpleFormat, Hashable], Page] = attrs.field(factory=dict)
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
@@ -113,6 +116,13 @@ class Registry:
             admins=settings.admins,
             package_entries=settings.package_acl,
         )
+        self.tokens = TokenStore(self.storage, ttl=settings.index_ttl)
+        self.authenticator = Authenticator(
+            {user: secret.value for user, secret in settings.users.items()},
+            settings.groups,
+            htpasswd_path=settings.htpasswd,
+            tokens=self.tokens,
+        )
         self._clock = clock
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
@@ -141,11 +151,14 @@ class Registry:
 
     # -- identity ------------------------------------------------------------------
 
-    def identify_request(self, request: Any, identity: Identity | None) -> Any:
-        """The request with its caller's identity: the embedding app's, or anonymous."""
-        if identity is not None:
-            return attrs.evolve(request, identity=identity)
-        return request
+    def authenticate(self, authorization: str | None) -> Identity:
+        """The caller named by an ``Authorization`` header (anonymous when there is none)."""
+        if authorization is None:
+            return ANONYMOUS
+        try:
+            return self.authenticator.authenticate(authorization)
+        except BadCredentials as error:
+            raise AuthenticationRequired(str(error)) from error
 
     # -- permissions ---------------------------------------------------------------
 
@@ -229,22 +242,29 @@ class Registry:
         return entry.files
 
     def index_page(self, identity: Identity, fmt: SimpleFormat) -> Page:
-        """``/simple/`` rendered for the caller, listing what they may read."""
+        """``/simple/`` rendered for the caller, listing only what they may read."""
         self.require(identity, Permission.READ)
         names = self.project_names()
         entry = self._index
-        if entry is None or not self._public_listing(identity):
-            visible = [n for n in names if self.may(identity, Permission.READ, n)]
-            return Page.of(render.index_json(visible) if fmt.is_json else render.index_html(visible))
-        page = entry.pages.get(fmt)
+        # Callers who see the same projects share one cached page.
+        key = (fmt, self._visibility_key(identity))
+        page = entry.pages.get(key) if entry is not None else None
         if page is None:
-            page = Page.of(render.index_json(names) if fmt.is_json else render.index_html(names))
-            entry.pages[fmt] = page
+            visible = names if key[1] is None else [n for n in names if self.may(identity, Permission.READ, n)]
+            page = Page.of(render.index_json(visible) if fmt.is_json else render.index_html(visible))
+            if entry is not None:
+                if len(entry.pages) > 256:
+                    entry.pages.clear()
+                entry.pages[key] = page
         return page
 
-    def _public_listing(self, identity: Identity) -> bool:
-        """Whether this caller sees every project (so the shared cached page fits)."""
-        return not self.policy.packages and self.may(identity, Permission.READ, "-")
+    def _visibility_key(self, identity: Identity) -> Hashable:
+        """None when the caller sees every project, else what decides what they see."""
+        if not self.policy.packages and identity.token_projects is None and self.may(
+            identity, Permission.READ, "any-project"
+        ):
+            return None
+        return (identity.principals, identity.user in self.policy.admins, identity.token_projects)
 
     def project_page(self, identity: Identity, project: NormalizedName, fmt: SimpleFormat) -> Page:
         """``/simple/<project>/`` rendered (cached per format, shared by all readers)."""

@@ -85,6 +85,9 @@ class Storage(Protocol):
     def delete_blob(self, key: str) -> None:
         """Remove stored bytes if present."""
 
+    def list_blobs(self, prefix: str) -> list[str]:
+        """Keys directly under ``prefix`` (a folder key ending in ``/``)."""
+
 
 def record_key(project: NormalizedName, filename: str) -> str:
     """The storage key of a file's record."""
@@ -243,6 +246,13 @@ class LocalStorage:
         with _storage_errors(), contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
 
+    def list_blobs(self, prefix: str) -> list[str]:
+        try:
+            with _storage_errors(), os.scandir(self._path(prefix.rstrip("/"))) as entries:
+                return [prefix + e.name for e in entries if e.is_file() and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+
 
 class FsspecStorage:
     """Any fsspec filesystem; change tokens are not available, so views age by TTL."""
@@ -337,6 +347,12 @@ class FsspecStorage:
     def delete_blob(self, key: str) -> None:
         with _storage_errors(), contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        return [
+            prefix + e["name"].rsplit("/", 1)[-1]
+            for e in self._ls(self._path(prefix.rstrip("/"))) if e["type"] == "file"
+        ]
 
 
 def open_storage(url: str, options: dict[str, Any] | None = None) -> Storage:

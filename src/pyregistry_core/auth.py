@@ -1,0 +1,155 @@
+"""Authentication: Basic credentials → ``Identity`` (config users, htpasswd, API tokens).
+
+Invariants:
+1. A slow password hash is verified at most once per TTL for the same credentials:
+   results are cached under a keyed digest (HMAC with a per-process random key) of the
+   credentials, never under the password itself.
+2. An unknown user costs the same one hash verification as a wrong password, so
+   timing does not tell which user names exist.
+3. ``__token__`` with an API token (PyPI's convention) authenticates as the token's
+   user, narrowed to the token's projects and scope.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+
+import attrs
+from cachetools import TTLCache
+from passlib.apache import HtpasswdFile
+from passlib.context import CryptContext
+from werkzeug.datastructures import Authorization
+
+from .acl import Identity
+from .tokens import TOKEN_USERNAME, TokenStore
+
+__all__ = ["PASSWORD_CONTEXT", "Authenticator", "BadCredentials", "hash_password"]
+
+# The formats pypicloud's ppc-gen-password makes, sha512_crypt first (its default).
+PASSWORD_CONTEXT = CryptContext(
+    schemes=["sha512_crypt", "sha256_crypt", "pbkdf2_sha512", "pbkdf2_sha256", "bcrypt", "argon2"],
+    default="sha512_crypt",
+)
+# htpasswd files (pypiserver's users): bcrypt, SHA-1 and apr1/MD5 entries.
+_HTPASSWD_CONTEXT = CryptContext(schemes=["bcrypt", "apr_md5_crypt", "ldap_sha1", "sha512_crypt", "sha256_crypt"])
+
+
+def hash_password(password: str) -> str:
+    """A hash for a ``user.<name>`` config entry (sha512_crypt, as ppc-gen-password)."""
+    return str(PASSWORD_CONTEXT.hash(password))
+
+
+class BadCredentials(Exception):
+    """The request carried credentials that do not authenticate anyone."""
+
+
+@attrs.frozen
+class _CacheEntry:
+    identity: Identity | None
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into an ``Identity`` (or raises ``BadCredentials``)."""
+
+    def __init__(
+        self,
+        users: Mapping[str, str],
+        groups: Mapping[str, tuple[str, ...]],
+        *,
+        htpasswd_path: str | None = None,
+        tokens: TokenStore | None = None,
+        ttl: float = 60.0,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
+        self._users = dict(users)
+        self._htpasswd_path = htpasswd_path
+        self._htpasswd: dict[str, str] = {}
+        self._htpasswd_mtime: float | None = None
+        self._user_groups: dict[str, tuple[str, ...]] = {}
+        for group, members in groups.items():
+            for member in members:
+                self._user_groups[member] = (*self._user_groups.get(member, ()), group)
+        self._tokens = tokens
+        self._key = secrets.token_bytes(32)
+        kwargs = {"timer": timer} if timer is not None else {}
+        self._cache: TTLCache[bytes, _CacheEntry] = TTLCache(maxsize=10_000, ttl=ttl, **kwargs)
+        self._lock = threading.Lock()
+        self.verifications = 0  # slow hash verifications done, for tests and metrics
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        """A hash of the default scheme, verified for unknown users to equalize the cost."""
+        return str(PASSWORD_CONTEXT.hash(secrets.token_urlsafe(16)))
+
+    @property
+    def has_users(self) -> bool:
+        """Whether any credentials can ever succeed."""
+        return bool(self._users or self._htpasswd_path or self._tokens is not None)
+
+    def identity_for(self, user: str) -> Identity:
+        """The identity of a known user name (with their groups)."""
+        return Identity(user=user, groups=self._user_groups.get(user, ()))
+
+    def authenticate(self, header: str) -> Identity:
+        """Verify an ``Authorization`` header (Basic only)."""
+        auth = Authorization.from_header(header)
+        if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
+            raise BadCredentials("Only HTTP Basic credentials are accepted.")
+        username, password = auth.username, auth.password
+        digest = hmac.new(self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is None:
+            cached = _CacheEntry(self._verify(username, password))
+            with self._lock:
+                self._cache[digest] = cached
+        if cached.identity is None:
+            raise BadCredentials("Invalid or non-existent authentication information.")
+        return cached.identity
+
+    def _verify(self, username: str, password: str) -> Identity | None:
+        if username == TOKEN_USERNAME:
+            if self._tokens is None:
+                return None
+            token = self._tokens.verify(password)
+            if token is None:
+                return None
+            return attrs.evolve(
+                self.identity_for(token.user),
+                token_projects=frozenset(token.projects) if token.projects else None,
+                token_scope=token.scope,
+            )
+        stored = self._users.get(username)
+        context = PASSWORD_CONTEXT
+        if stored is None:
+            stored = self._htpasswd_entries().get(username)
+            context = _HTPASSWD_CONTEXT
+        self.verifications += 1
+        if stored is None:
+            PASSWORD_CONTEXT.verify(password, self._dummy_hash)
+            return None
+        try:
+            ok = bool(context.verify(password, stored))
+        except (ValueError, TypeError):
+            return None  # an unknown or malformed hash format never authenticates
+        return self.identity_for(username) if ok else None
+
+    def _htpasswd_entries(self) -> dict[str, str]:
+        """Entries of the htpasswd file, re-read when it changes."""
+        if self._htpasswd_path is None:
+            return {}
+        try:
+            mtime = os.stat(self._htpasswd_path).st_mtime
+        except OSError:
+            return {}
+        if mtime != self._htpasswd_mtime:
+            parsed = HtpasswdFile(self._htpasswd_path)
+            self._htpasswd = {user: parsed.get_hash(user).decode() for user in parsed.users()}
+            self._htpasswd_mtime = mtime
+        return self._htpasswd

@@ -1,0 +1,126 @@
+"""API tokens like PyPI's: username ``__token__``, the token as password.
+
+A token is ``pyreg-<id>-<secret>``; only ``sha256(secret)`` is stored, under
+``tokens/<id>.json`` in the registry's own storage, so every replica sees the same
+tokens and a revocation (a rewritten record) reaches them within the cache TTL.
+Secrets are 256 random bits, so a fast hash is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Iterable
+
+import attrs
+from cachetools import TTLCache
+
+from .names import NormalizedName, normalize
+from .storage import Storage
+
+__all__ = ["TOKEN_USERNAME", "ApiToken", "TokenStore"]
+
+TOKEN_USERNAME = "__token__"
+_PREFIX = "pyreg"
+SCOPES = ("read", "upload")
+
+
+@attrs.frozen
+class ApiToken:
+    """A stored token (never the secret itself)."""
+
+    id: str
+    user: str
+    projects: tuple[NormalizedName, ...]
+    scope: str
+    secret_sha256: str
+    created: float
+    revoked: bool = False
+
+    def describe(self) -> str:
+        """One line for ``pyregistry token list``."""
+        projects = ",".join(self.projects) or "*"
+        state = " revoked" if self.revoked else ""
+        return f"{self.id} user={self.user} scope={self.scope} projects={projects}{state}"
+
+
+class TokenStore:
+    """Creates, lists, verifies and revokes tokens in storage."""
+
+    def __init__(self, storage: Storage, ttl: float = 5.0) -> None:
+        self._storage = storage
+        self._cache: TTLCache[str, ApiToken | None] = TTLCache(maxsize=10_000, ttl=ttl)
+
+    @staticmethod
+    def _key(token_id: str) -> str:
+        return f"tokens/{token_id}.json"
+
+    def _save(self, token: ApiToken) -> None:
+        self._storage.put_blob(self._key(token.id), json.dumps(attrs.asdict(token)).encode())
+        self._cache.pop(token.id, None)
+
+    def load(self, token_id: str) -> ApiToken | None:
+        """A stored token by id."""
+        if not token_id.isalnum():
+            return None
+        try:
+            with self._storage.open_blob(self._key(token_id)) as handle:
+                raw = json.loads(handle.read())
+        except FileNotFoundError:
+            return None
+        raw["projects"] = tuple(raw["projects"])
+        return ApiToken(**raw)
+
+    def create(self, user: str, projects: Iterable[str] = (), scope: str = "upload") -> tuple[ApiToken, str]:
+        """Store a new token; returns it and the secret string (shown once)."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        token = ApiToken(
+            id=token_id,
+            user=user,
+            projects=tuple(normalize(p) for p in projects),
+            scope=scope,
+            secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+            created=time.time(),
+        )
+        self._save(token)
+        return token, f"{_PREFIX}-{token_id}-{secret}"
+
+    def list(self) -> list[ApiToken]:
+        """Every stored token, revoked ones included."""
+        found = []
+        for key in self._storage.list_blobs("tokens/"):
+            if key.endswith(".json"):
+                token = self.load(key.rsplit("/", 1)[-1][: -len(".json")])
+                if token is not None:
+                    found.append(token)
+        return sorted(found, key=lambda t: t.created)
+
+    def revoke(self, token_id: str) -> bool:
+        """Mark a token revoked; False when there is no such token."""
+        token = self.load(token_id)
+        if token is None:
+            return False
+        self._save(attrs.evolve(token, revoked=True))
+        return True
+
+    def verify(self, presented: str) -> ApiToken | None:
+        """The token a presented string names, if its secret matches and it is live."""
+        prefix, _, rest = presented.partition("-")
+        token_id, _, secret = rest.partition("-")
+        if prefix != _PREFIX or not token_id or not secret:
+            return None
+        if token_id in self._cache:
+            token = self._cache[token_id]
+        else:
+            token = self.load(token_id)
+            self._cache[token_id] = token
+        if token is None or token.revoked:
+            return None
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        return token if hmac.compare_digest(digest, token.secret_sha256) else None
