@@ -33,8 +33,9 @@ from .errors import (
 from .names import normalize
 from .negotiate import NotAcceptable, select_format
 from .records import FileRecord
-from .registry import Page, Registry
+from .registry import Page, Registry, UpstreamRedirect
 from .upload import UnsupportedAction, read_upload_form
+from .upstream import UpstreamError
 
 __all__ = ["FileBody", "Request", "Response", "handle"]
 
@@ -136,6 +137,11 @@ def _redirect(status: int, location: str) -> Response:
 
 def _error_response(request: Request, registry: Registry, error: RegistryError) -> Response:
     """The one table from domain errors to HTTP statuses."""
+    if isinstance(error, UpstreamRedirect):
+        return _redirect(302, error.location)
+    if isinstance(error, UpstreamError):
+        log.warning("upstream failure: %s", error.message)
+        return _text(502, f"The upstream index failed: {error.message}")
     if isinstance(error, AuthenticationRequired):
         realm = registry.settings.realm.replace('"', "")
         return _text(401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'))
@@ -263,8 +269,10 @@ def _file(registry: Registry, request: Request, project_part: str, sha256: str, 
         return _text(404, "Not found.")
     want_metadata = filename.endswith(".metadata")
     dist_name = filename[: -len(".metadata")] if want_metadata else filename
-    record = registry.find_file(_who(request), project, dist_name)
-    if record.sha256 != sha256 or project_part != project:
+    if project_part != project:
+        raise FileNotFoundInProject(project, filename)
+    record = registry.find_file(_who(request), project, dist_name, sha256)
+    if record.sha256 != sha256 and sha256 != "-":
         raise FileNotFoundInProject(project, filename)
     if want_metadata:
         data = registry.read_metadata(record)

@@ -17,7 +17,7 @@ from .acl import Identity
 from .errors import InvalidProjectName, ProjectNotFound
 from .names import normalize
 from .records import FileRecord, ProjectFiles
-from .registry import Registry
+from .registry import Registry, UpstreamRedirect
 
 __all__ = ["json_api", "project_json_document"]
 
@@ -140,7 +140,12 @@ def json_api(registry: Registry, request: Any, parts: list[str]) -> Any:
         return _text(404, "Not found.")
     if parts[0] != project:
         return _redirect(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
-    files = registry.project_files(request.identity or Identity(), project)
+    try:
+        files = registry.project_files(request.identity or Identity(), project)
+    except UpstreamRedirect:
+        assert registry.mirror is not None
+        version = parts[1] if len(parts) == 3 else None
+        return _redirect(302, registry.mirror.upstream.json_url(project, version))
     version = _find_version(files, parts[1]) if len(parts) == 3 else None
     document = project_json_document(registry, files, version, request.root_url)
     body = json.dumps(document).encode()

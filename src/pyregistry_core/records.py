@@ -32,9 +32,9 @@ class FileRecord:
     filename: str
     version: str
     kind: str
-    size: int
+    size: int | None  # None only for upstream files not yet cached whose size is unknown
     sha256: str
-    upload_time: str  # PEP 700: yyyy-mm-ddThh:mm:ss.ffffffZ (UTC)
+    upload_time: str | None  # PEP 700: yyyy-mm-ddThh:mm:ss.ffffffZ (UTC)
     blake2b_256: str | None = None
     md5: str | None = None
     requires_python: str | None = None
@@ -46,6 +46,8 @@ class FileRecord:
     origin: str = Origin.UPLOAD
     uploader: str | None = None
     deleted: bool = False
+    # Upstream files listed but not stored: where they are (redirect mode links there).
+    external_url: str | None = None
 
     @property
     def blob_key(self) -> str:
@@ -94,14 +96,25 @@ class ProjectFiles:
 
     @classmethod
     def from_records(cls, name: NormalizedName, records: Iterable[FileRecord]) -> ProjectFiles:
-        """Order live records the way PyPI does; remember if any was ever uploaded."""
+        """Order live records the way PyPI does; remember if any was ever uploaded.
+
+        Once a project is private its cached upstream files are no longer listed
+        (DESIGN.md → Mirrored vs private: a squatter's file cached first never mixes in).
+        """
         records = list(records)
+        private = any(r.origin == Origin.UPLOAD for r in records)
         live = sorted(
-            (r for r in records if not r.deleted),
+            (r for r in records if not r.deleted and (not private or r.origin == Origin.UPLOAD)),
             key=lambda r: (_version_key(r.version), r.filename),
         )
-        private = any(r.origin == Origin.UPLOAD for r in records)
         return cls(name, tuple(live), private)
+
+    def merged_with(self, upstream: Iterable[FileRecord]) -> ProjectFiles:
+        """These files plus upstream ones whose filenames we do not hold."""
+        held = {r.filename for r in self.files}
+        extra = [r for r in upstream if r.filename not in held]
+        files = sorted((*self.files, *extra), key=lambda r: (_version_key(r.version), r.filename))
+        return attrs.evolve(self, files=tuple(files))
 
     @property
     def versions(self) -> tuple[str, ...]:

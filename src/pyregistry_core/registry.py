@@ -1,53 +1,59 @@
-"""The ``Registry`` facade: use cases over storage, with in-process caches.
+"""The ``Registry`` facade: the use cases every adapter and the CLI call.
 
 Invariants:
 1. Every use case takes the caller's ``Identity`` and checks permission on the file's
-   own project before revealing anything.
-2. Cached views are revalidated on every request: on a local directory by one ``stat``
-   (a change token), on object storage when older than ``pypi.index_ttl``; this
-   process's own writes invalidate its caches at once.
+   own project before revealing anything (DESIGN.md → Visibility).
+2. Names reach storage and the upstream only normalized, and the upstream only when
+   ``fallback.decide`` allows it for that name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import attrs
-from cachetools import LRUCache
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from . import render
 from .acl import AccessPolicy, Identity, Permission, is_allowed
 from .auth import Authenticator, BadCredentials
-from .dists import ArchiveLimits, DistKind, read_core_metadata
+from .catalog import Catalog, ProjectEntry
+from .dists import ArchiveLimits
 from .errors import (
     AuthenticationRequired,
-    FileConflict,
     FileGone,
     FileNotFoundInProject,
-    InvalidUpload,
     PermissionDenied,
     ProjectNotFound,
+    RegistryError,
 )
-from .names import NormalizedName
+from .fallback import Action, FallbackPolicy, decide
+from .mirror import Listing, Mirror
+from .names import NormalizedName, normalize
 from .negotiate import SimpleFormat
+from .publish import check_release, existing_upload, publish_upload, publish_upstream_file, upstream_record
 from .records import FileRecord, Origin, ProjectFiles
 from .settings import Settings
-from .storage import Storage, Token, blob_key, open_storage
+from .storage import Storage, open_storage
 from .tokens import TokenStore
-from .upload import FormLimits, UploadForm, ValidatedUpload, validate_form
+from .upload import FormLimits, UploadForm, validate_form
+from .upstream import HttpUpstream, Upstream
 
-__all__ = ["Page", "Registry", "UploadResult"]
+__all__ = ["ANONYMOUS", "Page", "Registry", "UpstreamRedirect", "UploadResult"]
 
 ANONYMOUS = Identity()
-_PYPI_FILE_HELP = "https://pypi.org/help/#file-name-reuse"
+_UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
+
+
+class UpstreamRedirect(RegistryError):
+    """The answer is the upstream's page for this name (``pypi.fallback = redirect``): 302."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"See {location}")
+        self.location = location
 
 
 @attrs.frozen
@@ -71,36 +77,24 @@ class UploadResult:
     created: bool
 
 
-@attrs.define
-class _ProjectEntry:
-    token: Token | None
-    checked_at: float
+@attrs.frozen
+class _View:
+    """What a caller sees of a project, and what it was built from (for page caching)."""
+
     files: ProjectFiles
-    records: dict[str, tuple[Token, FileRecord]]
-    pages: dict[SimpleFormat, Page] = attrs.field(factory=dict)
-
-
-@attrs.define
-class _IndexEntry:
-    token: Token | None
-    checked_at: float
-    names: tuple[str, ...]
-    pages: dict[tuple[SimpleFormat, Hashable], Page] = attrs.field(factory=dict)
-
-
-def _now_iso(clock: Callable[[], float]) -> str:
-    stamp = datetime.fromtimestamp(clock(), tz=timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    entry: ProjectEntry
+    listing: Listing | None = None
 
 
 class Registry:
-    """A package index: the use cases every adapter and the CLI call."""
+    """A package index: every use case, on one storage."""
 
     def __init__(
         self,
         settings: Settings,
         storage: Storage | None = None,
         *,
+        upstream: Upstream | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -116,6 +110,23 @@ class Registry:
             admins=settings.admins,
             package_entries=settings.package_acl,
         )
+        always = settings.always_show_upstream
+        self.fallback = FallbackPolicy(
+            mode=settings.fallback,
+            always_show_upstream=always is True,
+            always_show_names=frozenset(normalize(n) for n in always) if isinstance(always, tuple) else frozenset(),
+            disallowed=frozenset(normalize(n) for n in settings.disallow_fallback),
+        )
+        if upstream is None and settings.fallback != "none" and settings.fallback_base_url:
+            upstream = HttpUpstream(
+                settings.fallback_base_url,
+                timeout=settings.upstream_timeout,
+                max_page_size=settings.upstream_max_page_size,
+            )
+        self.mirror = Mirror(
+            upstream, self.storage, ttl=settings.upstream_ttl,
+            negative_ttl=settings.upstream_negative_ttl, clock=wall_clock,
+        ) if upstream is not None else None
         self.tokens = TokenStore(self.storage, ttl=settings.index_ttl)
         self.authenticator = Authenticator(
             {user: secret.value for user, secret in settings.users.items()},
@@ -123,11 +134,8 @@ class Registry:
             htpasswd_path=settings.htpasswd,
             tokens=self.tokens,
         )
-        self._clock = clock
+        self.catalog = Catalog(self.storage, settings.index_ttl, clock)
         self._wall_clock = wall_clock
-        self._lock = threading.Lock()
-        self._projects: LRUCache[NormalizedName, _ProjectEntry] = LRUCache(maxsize=4096)
-        self._index: _IndexEntry | None = None
         self.archive_limits = ArchiveLimits()
 
     @classmethod
@@ -149,7 +157,7 @@ class Registry:
             settings = Settings.from_ini(source, environ=environ)
         return cls(settings)
 
-    # -- identity ------------------------------------------------------------------
+    # -- identity and permissions ------------------------------------------------------
 
     def authenticate(self, authorization: str | None) -> Identity:
         """The caller named by an ``Authorization`` header (anonymous when there is none)."""
@@ -160,102 +168,44 @@ class Registry:
         except BadCredentials as error:
             raise AuthenticationRequired(str(error)) from error
 
-    # -- permissions ---------------------------------------------------------------
-
     def may(self, identity: Identity, permission: Permission, project: str | None = None) -> bool:
         """Whether the caller may do ``permission`` on ``project``."""
         return is_allowed(self.policy, identity, permission, project)
 
     def require(self, identity: Identity, permission: Permission, project: str | None = None) -> None:
-        """Raise 401-or-403 errors unless the caller may do ``permission``."""
+        """Raise 401 (anonymous) or 403 unless the caller may do ``permission``."""
         if self.may(identity, permission, project):
             return
         if identity.user is None:
             raise AuthenticationRequired("Authentication required.")
-        target = f" on project {project!r}" if project else ""
-        raise PermissionDenied(f"The user {identity.user!r} isn't allowed to {permission.value}{target}.")
+        target = f" on project '{project}'" if project else ""
+        raise PermissionDenied(f"The user '{identity.user}' isn't allowed to {permission.value}{target}.")
 
     def policy_depends_on_identity(self) -> bool:
         """Whether what a page shows can differ between callers (``Vary: Authorization``)."""
         return "everyone" not in self.policy.default_read or bool(self.policy.packages)
 
-    # -- reading -------------------------------------------------------------------
-
-    def _fresh(self, token: Token | None, checked_at: float, current: Callable[[], Token | None]) -> tuple[bool, Token | None]:
-        if self.storage.has_change_tokens:
-            now_token = current()
-            return now_token == token, now_token
-        return self._clock() - checked_at < self.settings.index_ttl, None
+    # -- reading -----------------------------------------------------------------------
 
     def project_names(self) -> tuple[str, ...]:
-        """Every stored project name, sorted (cached, revalidated)."""
-        entry = self._index
-        if entry is not None:
-            fresh, _ = self._fresh(entry.token, entry.checked_at, self.storage.index_token)
-            if fresh:
-                return entry.names
-        token = self.storage.index_token()
-        names = tuple(sorted(self.storage.list_projects()))
-        self._index = _IndexEntry(token, self._clock(), names)
-        return names
-
-    def _project_entry(self, project: NormalizedName) -> _ProjectEntry:
-        with self._lock:
-            entry = self._projects.get(project)
-        if entry is not None:
-            fresh, token = self._fresh(entry.token, entry.checked_at,
-                                       lambda: self.storage.project_token(project))
-            if fresh:
-                return entry
-        return self._load_project(project, entry)
-
-    def _load_project(self, project: NormalizedName, previous: _ProjectEntry | None) -> _ProjectEntry:
-        token = self.storage.project_token(project)
-        listing = self.storage.list_records(project)
-        old = previous.records if previous is not None else {}
-        records: dict[str, tuple[Token, FileRecord]] = {}
-        for filename, record_token in listing.items():
-            cached = old.get(filename)
-            if cached is not None and cached[0] == record_token and self.storage.has_change_tokens:
-                records[filename] = cached
-                continue
-            data = self.storage.read_record(project, filename)
-            if data is not None:
-                records[filename] = (record_token, FileRecord.from_json(data))
-        files = ProjectFiles.from_records(project, (r for _, r in records.values()))
-        entry = _ProjectEntry(token, self._clock(), files, records)
-        with self._lock:
-            self._projects[project] = entry
-        return entry
-
-    def _invalidate(self, project: NormalizedName) -> None:
-        with self._lock:
-            self._projects.pop(project, None)
-        self._index = None
-
-    def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles:
-        """The project's files after a read check (raises ``ProjectNotFound``)."""
-        self.require(identity, Permission.READ, project)
-        entry = self._project_entry(project)
-        if not entry.records:
-            raise ProjectNotFound(project)
-        return entry.files
+        """Every stored project name, sorted."""
+        return self.catalog.index().names
 
     def index_page(self, identity: Identity, fmt: SimpleFormat) -> Page:
         """``/simple/`` rendered for the caller, listing only what they may read."""
         self.require(identity, Permission.READ)
-        names = self.project_names()
-        entry = self._index
+        entry = self.catalog.index()
         # Callers who see the same projects share one cached page.
         key = (fmt, self._visibility_key(identity))
-        page = entry.pages.get(key) if entry is not None else None
-        if page is None:
-            visible = names if key[1] is None else [n for n in names if self.may(identity, Permission.READ, n)]
-            page = Page.of(render.index_json(visible) if fmt.is_json else render.index_html(visible))
-            if entry is not None:
-                if len(entry.pages) > 256:
-                    entry.pages.clear()
-                entry.pages[key] = page
+        page = entry.pages.get(key)
+        if not isinstance(page, Page):
+            names = entry.names
+            if key[1] is not None:
+                names = tuple(n for n in names if self.may(identity, Permission.READ, n))
+            page = Page.of(render.index_json(names) if fmt.is_json else render.index_html(names))
+            if len(entry.pages) > 256:
+                entry.pages.clear()
+            entry.pages[key] = page
         return page
 
     def _visibility_key(self, identity: Identity) -> Hashable:
@@ -266,33 +216,99 @@ class Registry:
             return None
         return (identity.principals, identity.user in self.policy.admins, identity.token_projects)
 
-    def project_page(self, identity: Identity, project: NormalizedName, fmt: SimpleFormat) -> Page:
-        """``/simple/<project>/`` rendered (cached per format, shared by all readers)."""
+    def _view(self, identity: Identity, project: NormalizedName) -> _View:
+        """What the caller sees of ``project``, after the read check and fallback rules."""
         self.require(identity, Permission.READ, project)
-        entry = self._project_entry(project)
-        if not entry.records:
+        entry = self.catalog.project(project)
+        action = decide(
+            self.fallback, project,
+            stored=entry.stored,
+            private=entry.files.has_private_files,
+            may_cache_update=self.may(identity, Permission.CACHE_UPDATE, project),
+        )
+        if action is Action.LOCAL and entry.stored:
+            return _View(entry.files, entry)
+        if action is Action.REDIRECT and self.mirror is not None:
+            raise UpstreamRedirect(self.mirror.upstream.project_url(project))
+        if action is Action.UNAUTHORIZED and identity.user is None:
+            raise AuthenticationRequired("Authentication required to fetch projects from the upstream index.")
+        if action is not Action.MERGE or self.mirror is None:
             raise ProjectNotFound(project)
-        page = entry.pages.get(fmt)
-        if page is None:
-            body = render.project_json(entry.files) if fmt.is_json else render.project_html(entry.files)
-            page = Page.of(body)
-            entry.pages[fmt] = page
+        try:
+            listing = self.mirror.listing(project)
+        except RegistryError:
+            if entry.stored:  # serve-stale: what we hold is still right
+                return _View(entry.files, entry)
+            raise
+        if listing is None:
+            if entry.stored:
+                return _View(entry.files, entry)
+            raise ProjectNotFound(project)
+        external = self.settings.fallback == "redirect"
+        upstream = [upstream_record(project, f, external) for f in listing.project.files]
+        files = entry.files.merged_with(upstream)
+        # The upstream's current yanked state wins for files we cached earlier.
+        yanked = {f.filename: f for f in listing.project.files}
+        files = attrs.evolve(files, files=tuple(
+            attrs.evolve(r, yanked=yanked[r.filename].yanked, yanked_reason=yanked[r.filename].yanked_reason)
+            if r.origin == Origin.UPSTREAM and r.filename in yanked else r
+            for r in files.files
+        ))
+        return _View(files, entry, listing)
+
+    def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles:
+        """The files the caller sees in ``project`` (raises ``ProjectNotFound``)."""
+        return self._view(identity, project).files
+
+    def project_page(self, identity: Identity, project: NormalizedName, fmt: SimpleFormat) -> Page:
+        """``/simple/<project>/`` rendered; cached per format and source, shared by readers."""
+        view = self._view(identity, project)
+        key = (fmt, id(view.listing))
+        cached = view.entry.pages.get(key)
+        if isinstance(cached, tuple) and cached[0] is view.listing:
+            page: Page = cached[1]
+            return page
+        body = render.project_json(view.files) if fmt.is_json else render.project_html(view.files)
+        page = Page.of(body)
+        if len(view.entry.pages) > 8:
+            view.entry.pages.clear()
+        view.entry.pages[key] = (view.listing, page)
         return page
 
-    def find_file(self, identity: Identity, project: NormalizedName, filename: str) -> FileRecord:
-        """A live file of ``project`` (never of another project) after a read check."""
+    def find_file(self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None) -> FileRecord:
+        """A live file of ``project`` (never of another project), cached from upstream if needed."""
         self.require(identity, Permission.READ, project)
-        entry = self._project_entry(project)
-        found = entry.records.get(filename)
-        if found is None:
-            # Maybe published by another process since our last look.
-            entry = self._load_project(project, entry)
-            found = entry.records.get(filename)
-        if found is None:
-            raise FileNotFoundInProject(project, filename)
-        if found[1].deleted:
+        entry = self.catalog.project(project)
+        record = entry.record(filename)
+        if record is None:  # maybe published by another process since our last look
+            entry = self.catalog.reload(project, entry)
+            record = entry.record(filename)
+        if record is not None and record.origin == Origin.UPSTREAM and entry.files.has_private_files:
+            record = None  # converted to private: cached upstream files are gone for good
+        if record is None:
+            return self._fetch_upstream(identity, project, filename, sha256)
+        if record.deleted:
             raise FileGone(project, filename)
-        return found[1]
+        return record
+
+    def _fetch_upstream(self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None) -> FileRecord:
+        view = self._view(identity, project)  # applies the fallback rules for this caller
+        if view.listing is None or self.mirror is None:
+            raise FileNotFoundInProject(project, filename)
+        self.require(identity, Permission.CACHE_UPDATE, project)
+        wanted = [f for f in view.listing.project.files if f.filename == filename]
+        if not wanted or (sha256 is not None and (wanted[0].sha256 or "-") != sha256):
+            raise FileNotFoundInProject(project, filename)
+        with self.mirror.locks.hold(f"file:{project}/{filename}"):
+            record = self.catalog.reload(project).record(filename)
+            if record is not None:
+                return record
+            record = publish_upstream_file(
+                self.storage, self.mirror.upstream, project, wanted[0],
+                max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self._wall_clock,
+            )
+        self.catalog.invalidate(project)
+        return record
 
     def read_core_metadata(self, record: FileRecord) -> bytes | None:
         """A file's METADATA or PKG-INFO bytes, whichever is stored (None if neither)."""
@@ -308,11 +324,12 @@ class Registry:
         """The stored PEP 658 metadata of a wheel."""
         if not record.metadata_sha256:
             raise FileNotFoundInProject(record.project, record.filename + ".metadata")
-        with self.storage.open_blob(record.blob_key + ".metadata") as handle:
-            data: bytes = handle.read()
+        data = self.read_core_metadata(record)
+        if data is None:
+            raise FileNotFoundInProject(record.project, record.filename + ".metadata")
         return data
 
-    # -- writing -------------------------------------------------------------------
+    # -- writing -----------------------------------------------------------------------
 
     def upload_limits(self) -> FormLimits:
         """Bounds for reading an upload form."""
@@ -322,82 +339,24 @@ class Registry:
         """Validate an upload read into ``form`` (bytes at ``staged_path``) and publish it."""
         checked = validate_form(form)
         self.require(identity, Permission.WRITE, checked.project)
-        entry = self._project_entry(checked.project)
-        existing = entry.records.get(checked.dist.filename)
-        if existing is not None:
-            return self._existing(existing[1], form)
-        self._check_release(entry.files, checked)
-        with open(staged_path, "rb") as handle:
-            metadata = read_core_metadata(handle, checked.dist, self.archive_limits)
-        _check_metadata_agrees(checked, metadata.name, metadata.version)
-        key = blob_key(checked.project, form.sha256, checked.dist.filename)
-        metadata_sha256 = None
-        if checked.dist.kind is DistKind.WHEEL:
-            self.storage.put_blob(key + ".metadata", metadata.raw)
-            metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
-        else:  # PKG-INFO feeds the JSON API; sdist metadata is not advertised (PEP 658)
-            self.storage.put_blob(key + ".pkg-info", metadata.raw)
-        self.storage.publish_blob(staged_path, key)
-        record = FileRecord(
-            project=checked.project,
-            filename=checked.dist.filename,
-            version=str(checked.version),
-            kind=checked.dist.kind.value,
-            size=form.size,
-            sha256=form.sha256,
-            blake2b_256=form.blake2_256,
-            md5=form.md5,
-            upload_time=_now_iso(self._wall_clock),
-            requires_python=metadata.requires_python,
-            metadata_sha256=metadata_sha256,
-            python_tag=checked.dist.python_tag,
-            summary=metadata.summary,
-            origin=Origin.UPLOAD,
-            uploader=identity.user,
-        )
-        created = self.storage.create_record(checked.project, checked.dist.filename, record.to_json())
-        self._invalidate(checked.project)
-        if not created:
-            # Another process won the race for this filename: answer as for an existing file.
-            data = self.storage.read_record(checked.project, checked.dist.filename)
-            if data is None:
-                raise InvalidUpload("File already exists (a concurrent upload is in progress).")
-            return self._existing(FileRecord.from_json(data), form)
-        return UploadResult(record, created=True)
-
-    def _existing(self, record: FileRecord, form: UploadForm) -> UploadResult:
-        if record.deleted:
-            raise InvalidUpload(
-                "This filename was previously used by a file that has since been deleted. "
-                "Use a different version."
+        entry = self.catalog.project(checked.project)
+        if entry.stored and not entry.files.has_private_files and identity.user not in self.policy.admins:
+            # DESIGN.md: uploading to a mirrored project converts it, so only admins may.
+            if identity.user is None:
+                raise AuthenticationRequired("Authentication required.")
+            raise PermissionDenied(
+                f"'{checked.project}' is mirrored from the upstream index; only an admin "
+                "may upload to it (which makes it private)."
             )
-        if record.sha256 == form.sha256:
-            return UploadResult(record, created=False)
-        raise FileConflict(
-            f"File already exists ('{record.filename}', with blake2_256 hash "
-            f"'{record.blake2b_256 or ''}'). See {_PYPI_FILE_HELP} for more information."
+        existing = entry.record(checked.dist.filename)
+        if existing is not None:
+            return UploadResult(existing_upload(existing, form.sha256), created=False)
+        check_release(entry.files, checked)
+        record, created = publish_upload(
+            self.storage, checked, staged_path,
+            uploader=identity.user, limits=self.archive_limits, wall_clock=self._wall_clock,
         )
-
-    def _check_release(self, files: ProjectFiles, checked: ValidatedUpload) -> None:
-        if checked.dist.kind is not DistKind.SDIST:
-            return
-        for record in files.files:
-            if record.kind == DistKind.SDIST.value and record.version == str(checked.version):
-                raise InvalidUpload("Only one sdist may be uploaded per release.")
-
-
-def _check_metadata_agrees(checked: ValidatedUpload, name: str, version: str) -> None:
-    if canonicalize_name(name) != checked.project:
-        raise InvalidUpload(
-            f"Invalid distribution file. The metadata's Name {name!r} does not match "
-            f"the project {checked.project!r}."
-        )
-    try:
-        parsed = Version(version)
-    except InvalidVersion as exc:
-        raise InvalidUpload(f"Invalid distribution file. The metadata's Version {version!r} is invalid.") from exc
-    if parsed != checked.version:
-        raise InvalidUpload(
-            f"Invalid distribution file. The metadata's Version '{version}' does not match "
-            f"the uploaded version '{checked.version}'."
-        )
+        self.catalog.invalidate(checked.project)
+        if not created:  # another process won the race for this filename
+            return UploadResult(existing_upload(record, form.sha256), created=False)
+        return UploadResult(record, created=True)

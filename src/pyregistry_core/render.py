@@ -25,6 +25,8 @@ _HEAD = (
 
 
 def _file_href(record: FileRecord) -> str:
+    if record.external_url is not None:
+        return record.external_url
     # The page lives at simple/<project>/, files at files/<project>/<sha256>/<filename>.
     return f"../../{record.url_path}"
 
@@ -51,7 +53,8 @@ def project_html(project: ProjectFiles) -> bytes:
     parts = [_HEAD, f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
              f"    <h1>Links for {title}</h1>\n"]
     for record in project.files:
-        attrs = [f'href="{escape(_file_href(record))}#sha256={record.sha256}"']
+        fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
+        attrs = [f'href="{escape(_file_href(record))}{fragment}"']
         if record.requires_python:
             attrs.append(f'data-requires-python="{escape(record.requires_python)}"')
         if record.metadata_sha256:
@@ -61,8 +64,10 @@ def project_html(project: ProjectFiles) -> bytes:
         if record.yanked:
             attrs.append(f'data-yanked="{escape(record.yanked_reason)}"')
         # Not standard, but uv reads them from HTML pages too.
-        attrs.append(f'data-size="{record.size}"')
-        attrs.append(f'data-upload-time="{escape(record.upload_time)}"')
+        if record.size is not None:
+            attrs.append(f'data-size="{record.size}"')
+        if record.upload_time is not None:
+            attrs.append(f'data-upload-time="{escape(record.upload_time)}"')
         parts.append(f"    <a {' '.join(attrs)}>{escape(record.filename)}</a><br>\n")
     parts.append("  </body>\n</html>\n")
     return "".join(parts).encode()
@@ -73,14 +78,17 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
         "filename": record.filename,
         "url": _file_href(record),
         # PEP 691: hashes MUST be present, even if empty.
-        "hashes": {"sha256": record.sha256},
+        "hashes": {"sha256": record.sha256} if record.sha256 != "-" else {},
         "requires-python": record.requires_python,
-        "size": record.size,
-        "upload-time": record.upload_time,
         "yanked": (record.yanked_reason or True) if record.yanked else False,
         # PEP 714: JSON uses core-metadata only (dist-info-metadata crashes old pips).
         "core-metadata": {"sha256": record.metadata_sha256} if record.metadata_sha256 else False,
     }
+    # Known for every stored file; an upstream (HTML) page may not have told us.
+    if record.size is not None:
+        entry["size"] = record.size
+    if record.upload_time is not None:
+        entry["upload-time"] = record.upload_time
     return entry
 
 

@@ -1,0 +1,195 @@
+"""Publishing files: private uploads and files cached from the upstream.
+
+Invariant (storage.py rule 1): bytes and metadata are stored first, the record is
+created last and create-only, so a file is listed only once it is complete; when two
+writers race on one filename, the loser answers as for an existing file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
+from .errors import FileConflict, InvalidUpload
+from .names import NormalizedName
+from .records import FileRecord, Origin, ProjectFiles
+from .storage import Storage, blob_key
+from .upload import UploadForm, ValidatedUpload
+from .upstream import Upstream, UpstreamError, UpstreamFile, verify_hashes
+
+__all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
+
+_FILE_REUSE_HELP = "https://pypi.org/help/#file-name-reuse"
+
+
+def utc_now(wall_clock: Callable[[], float]) -> str:
+    """The time as PEP 700 wants it: ``yyyy-mm-ddThh:mm:ss.ffffffZ``."""
+    return datetime.fromtimestamp(wall_clock(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def existing_upload(record: FileRecord, sha256: str) -> FileRecord:
+    """Answer an upload whose filename is taken: identical bytes are a harmless no-op."""
+    if record.deleted:
+        raise InvalidUpload(
+            "This filename was previously used by a file that has since been deleted. "
+            "Use a different version."
+        )
+    if record.sha256 == sha256:
+        return record
+    raise FileConflict(
+        f"File already exists ('{record.filename}', with blake2_256 hash "
+        f"'{record.blake2b_256 or ''}'). See {_FILE_REUSE_HELP} for more information."
+    )
+
+
+def check_release(files: ProjectFiles, checked: ValidatedUpload) -> None:
+    """PyPI's per-release rule kept by DESIGN.md: one sdist per release."""
+    if checked.dist.kind is not DistKind.SDIST:
+        return
+    for record in files.files:
+        if record.kind == DistKind.SDIST.value and record.parsed_version == checked.version:
+            raise InvalidUpload("Only one sdist may be uploaded per release.")
+
+
+def _check_metadata_agrees(checked: ValidatedUpload, name: str, version: str) -> None:
+    if canonicalize_name(name) != checked.project:
+        raise InvalidUpload(
+            f"Invalid distribution file. The metadata's Name {name!r} does not match "
+            f"the project {checked.project!r}."
+        )
+    try:
+        parsed = Version(version)
+    except InvalidVersion as exc:
+        raise InvalidUpload(f"Invalid distribution file. The metadata's Version {version!r} is invalid.") from exc
+    if parsed != checked.version:
+        raise InvalidUpload(
+            f"Invalid distribution file. The metadata's Version '{version}' does not match "
+            f"the uploaded version '{checked.version}'."
+        )
+
+
+def _create(storage: Storage, record: FileRecord) -> tuple[FileRecord, bool]:
+    """Create the record; if another writer won, return theirs and False."""
+    if storage.create_record(record.project, record.filename, record.to_json()):
+        return record, True
+    data = storage.read_record(record.project, record.filename)
+    if data is None:
+        raise InvalidUpload("File already exists (a concurrent upload is in progress).")
+    return FileRecord.from_json(data), False
+
+
+def publish_upload(
+    storage: Storage,
+    checked: ValidatedUpload,
+    staged_path: str,
+    *,
+    uploader: str | None,
+    limits: ArchiveLimits,
+    wall_clock: Callable[[], float],
+) -> tuple[FileRecord, bool]:
+    """Read the archive's metadata, store bytes and metadata, then create the record."""
+    form: UploadForm = checked.form
+    with open(staged_path, "rb") as handle:
+        metadata = read_core_metadata(handle, checked.dist, limits)
+    _check_metadata_agrees(checked, metadata.name, metadata.version)
+    key = blob_key(checked.project, form.sha256, checked.dist.filename)
+    metadata_sha256 = None
+    if checked.dist.kind is DistKind.WHEEL:
+        storage.put_blob(key + ".metadata", metadata.raw)
+        metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
+    else:  # PKG-INFO feeds the JSON API; sdist metadata is not advertised (PEP 658)
+        storage.put_blob(key + ".pkg-info", metadata.raw)
+    storage.publish_blob(staged_path, key)
+    record = FileRecord(
+        project=checked.project,
+        filename=checked.dist.filename,
+        version=str(checked.version),
+        kind=checked.dist.kind.value,
+        size=form.size,
+        sha256=form.sha256,
+        blake2b_256=form.blake2_256,
+        md5=form.md5,
+        upload_time=utc_now(wall_clock),
+        requires_python=metadata.requires_python,
+        metadata_sha256=metadata_sha256,
+        python_tag=checked.dist.python_tag,
+        summary=metadata.summary,
+        origin=Origin.UPLOAD,
+        uploader=uploader,
+    )
+    return _create(storage, record)
+
+
+def upstream_record(project: NormalizedName, file: UpstreamFile, external: bool) -> FileRecord:
+    """How an upstream file not stored here is listed."""
+    dist = DistFilename.from_any_filename(file.filename)
+    return FileRecord(
+        project=project,
+        filename=file.filename,
+        version=str(dist.version) if dist is not None else "",
+        kind=dist.kind.value if dist is not None else DistKind.SDIST.value,
+        size=file.size,
+        sha256=file.sha256 or "-",
+        upload_time=file.upload_time,
+        requires_python=file.requires_python,
+        metadata_sha256=file.metadata_sha256,
+        python_tag=dist.python_tag if dist is not None else "source",
+        yanked=file.yanked,
+        yanked_reason=file.yanked_reason,
+        origin=Origin.UPSTREAM,
+        external_url=file.url if external else None,
+    )
+
+
+def publish_upstream_file(
+    storage: Storage,
+    upstream: Upstream,
+    project: NormalizedName,
+    file: UpstreamFile,
+    *,
+    max_size: int,
+    limits: ArchiveLimits,
+    wall_clock: Callable[[], float],
+) -> FileRecord:
+    """Download, verify, store and publish one upstream file."""
+    dist = DistFilename.from_any_filename(file.filename)
+    if dist is None or dist.name != project:
+        raise UpstreamError(f"upstream lists {file.filename!r}, which is not a file of {project!r}")
+    with storage.staging_file() as staged:
+        with open(staged, "wb") as out:
+            size = upstream.download(file.url, out, max_size if file.size is None else min(max_size, file.size))
+        if file.size is not None and size != file.size:
+            raise UpstreamError(f"upstream sent {size} bytes for {file.filename!r}, expected {file.size}")
+        sha256 = verify_hashes(staged, file.hashes)
+        key = blob_key(project, sha256, file.filename)
+        metadata_sha256 = None
+        if dist.kind is DistKind.WHEEL:
+            try:
+                with open(staged, "rb") as handle:
+                    raw = read_core_metadata(handle, dist, limits).raw
+            except InvalidUpload as exc:
+                raise UpstreamError(f"upstream wheel {file.filename!r} is invalid: {exc.message}") from exc
+            storage.put_blob(key + ".metadata", raw)
+            metadata_sha256 = hashlib.sha256(raw).hexdigest()
+        storage.publish_blob(staged, key)
+    record = FileRecord(
+        project=project,
+        filename=file.filename,
+        version=str(dist.version),
+        kind=dist.kind.value,
+        size=size,
+        sha256=sha256,
+        upload_time=file.upload_time or utc_now(wall_clock),
+        requires_python=file.requires_python,
+        metadata_sha256=metadata_sha256,
+        python_tag=dist.python_tag,
+        yanked=file.yanked,
+        yanked_reason=file.yanked_reason,
+        origin=Origin.UPSTREAM,
+    )
+    return _create(storage, record)[0]
