@@ -91,7 +91,7 @@ class Catalog:
         """Read the project from storage, reusing unchanged records of ``previous``."""
         token = self._storage.project_token(name)
         listing = self._storage.list_records(name)
-        old = previous.records if previous is not None and self._storage.has_change_tokens else {}
+        old = previous.records if previous is not None else {}
         records: dict[str, tuple[Token, FileRecord]] = {}
         for filename, record_token in listing.items():
             cached = old.get(filename)

@@ -24,6 +24,7 @@ from .catalog import Catalog, ProjectEntry
 from .dists import ArchiveLimits
 from .errors import (
     AuthenticationRequired,
+    ConfigError,
     FileGone,
     FileNotFoundInProject,
     PermissionDenied,
@@ -37,7 +38,7 @@ from .negotiate import SimpleFormat
 from .publish import check_release, existing_upload, publish_upload, publish_upstream_file, upstream_record
 from .records import FileRecord, Origin, ProjectFiles
 from .settings import Settings
-from .storage import Storage, open_storage
+from .storage import S3Storage, Storage, open_storage
 from .tokens import TokenStore
 from .upload import FormLimits, UploadForm, validate_form
 from .upstream import HttpUpstream, Upstream
@@ -46,6 +47,18 @@ __all__ = ["ANONYMOUS", "Page", "Registry", "UpstreamRedirect", "UploadResult"]
 
 ANONYMOUS = Identity()
 _UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
+
+
+def _check_conditional_writes(storage: Storage) -> None:
+    """Refuse to run several writers on a store that cannot create-only (DESIGN.md)."""
+    if not isinstance(storage, S3Storage) or storage.single_writer:
+        return
+    if not storage.probe_conditional_writes():
+        raise ConfigError(
+            f"{storage.url} does not honour conditional writes (If-None-Match: *), so two "
+            "replicas could publish different files under one name. Use a store that does, "
+            "or set storage.single_writer = true and run exactly one server process."
+        )
 
 
 class UpstreamRedirect(RegistryError):
@@ -102,6 +115,7 @@ class Registry:
         self.storage = storage if storage is not None else open_storage(
             settings.storage_url, dict(settings.storage_options)
         )
+        _check_conditional_writes(self.storage)
         self.policy = AccessPolicy.from_settings(
             default_read=settings.default_read,
             default_write=settings.default_write,

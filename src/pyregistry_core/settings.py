@@ -296,14 +296,47 @@ def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, A
         if k.startswith("storage.") and k not in ("storage.dir", "storage.url")
     }
     if values.get("storage.url"):
-        return str(values["storage.url"]), options
+        url = str(values["storage.url"])
+        return url, _s3_options(options) if url.startswith(("s3://", "s3a://")) else options
     backend = str(values.get("pypi.storage", "file")).strip()
+    if backend == "s3":
+        return _s3_storage(values, options)
     if backend == "file":
         directory = str(values.get("storage.dir", "./packages"))
         return os.path.normpath(os.path.join(base_dir, directory)), {}
     if backend == "memory":
         return "memory://" + str(values.get("storage.dir", "/pyregistry")).lstrip("/"), {}
     raise ConfigError(f"pypi.storage = {backend} is not supported yet; use storage.url")
+
+
+def _s3_storage(values: Mapping[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """pypicloud's S3 keys → an ``s3://bucket/prefix`` URL and s3fs options."""
+    bucket = values.get("storage.bucket")
+    if not bucket:
+        raise ConfigError("pypi.storage = s3 needs storage.bucket")
+    prefix = str(values.get("storage.prefix", "")).strip("/")
+    return f"s3://{bucket}/{prefix}".rstrip("/"), _s3_options(options)
+
+
+def _s3_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``storage.*`` keys (pypicloud's names) → s3fs keyword arguments."""
+    s3_options: dict[str, Any] = {}
+    client_kwargs: dict[str, Any] = {}
+    renames = {"access_key": "key", "secret_key": "secret", "session_token": "token"}
+    for key, value in options.items():
+        if key in ("bucket", "prefix"):
+            continue
+        if key == "region_name":
+            client_kwargs["region_name"] = value
+        elif key == "endpoint_url":
+            s3_options["endpoint_url"] = value
+        elif key in renames:
+            s3_options[renames[key]] = value
+        else:
+            s3_options[key] = value  # anything else goes to s3fs as it is
+    if client_kwargs:
+        s3_options["client_kwargs"] = client_kwargs
+    return s3_options
 
 
 def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
