@@ -14,8 +14,8 @@ from collections.abc import Callable, Hashable
 import attrs
 from cachetools import LRUCache
 
-from .records import FileRecord, ProjectFiles
 from .names import NormalizedName
+from .records import STATUS_RECORD, FileRecord, ProjectFiles, ProjectStatus
 from .storage import Storage, Token
 
 __all__ = ["Catalog", "IndexEntry", "ProjectEntry"]
@@ -74,7 +74,10 @@ class Catalog:
         if entry is not None and self._fresh(entry.token, entry.checked_at, self._storage.index_token):
             return entry
         token = self._storage.index_token()
-        entry = IndexEntry(token, self._clock(), tuple(sorted(self._storage.list_projects())))
+        # PEP 792: quarantined projects are dropped from the list too.
+        hidden = {key.rsplit("/", 1)[-1] for key in self._storage.list_blobs("quarantine/")}
+        names = tuple(sorted(n for n in self._storage.list_projects() if n not in hidden))
+        entry = IndexEntry(token, self._clock(), names)
         self._index = entry
         return entry
 
@@ -93,6 +96,11 @@ class Catalog:
         listing = self._storage.list_records(name)
         old = previous.records if previous is not None else {}
         records: dict[str, tuple[Token, FileRecord]] = {}
+        status = ProjectStatus()
+        status_token = listing.pop(STATUS_RECORD, None)
+        if status_token is not None:
+            raw = self._storage.read_record(name, STATUS_RECORD)
+            status = ProjectStatus.from_json(raw) if raw is not None else status
         for filename, record_token in listing.items():
             cached = old.get(filename)
             if cached is not None and cached[0] == record_token:
@@ -101,7 +109,7 @@ class Catalog:
             data = self._storage.read_record(name, filename)
             if data is not None:
                 records[filename] = (record_token, FileRecord.from_json(data))
-        files = ProjectFiles.from_records(name, (r for _, r in records.values()))
+        files = ProjectFiles.from_records(name, (r for _, r in records.values()), status)
         entry = ProjectEntry(token, self._clock(), files, records)
         with self._lock:
             self._projects[name] = entry

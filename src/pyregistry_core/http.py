@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import IO
 from urllib.parse import quote
 
 import attrs
@@ -18,6 +16,7 @@ from werkzeug.datastructures import ETags
 from werkzeug.http import parse_etags, parse_range_header, quote_etag
 
 from .acl import Identity
+from .api import management_api
 from .errors import (
     AuthenticationRequired,
     FileConflict,
@@ -30,6 +29,8 @@ from .errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
+from .jsonapi import json_api
+from .messages import FileBody, Request, Response, redirect_response, text_response
 from .names import normalize
 from .negotiate import NotAcceptable, select_format
 from .records import FileRecord
@@ -42,127 +43,34 @@ __all__ = ["FileBody", "Request", "Response", "handle"]
 log = logging.getLogger(__name__)
 
 
-@attrs.frozen
-class Request:
-    """One HTTP request, as the core sees it (path relative to the mount point)."""
-
-    method: str
-    path: str
-    query: Mapping[str, str] = attrs.field(factory=dict)
-    # Header names are lowercase.
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    body: IO[bytes] | None = None
-    # Absolute URL of the mount point, without a trailing slash ("http://host/prefix").
-    root_url: str = ""
-    # The mount prefix as a path ("/prefix"), for Location headers.
-    script_root: str = ""
-    # Set by an embedding app's ``identify``; else taken from the Authorization header.
-    identity: Identity | None = None
-
-    def header(self, name: str) -> str | None:
-        """A header value by lowercase name."""
-        return self.headers.get(name)
-
-
-@attrs.frozen
-class FileBody:
-    """Stored bytes to send: ``length`` bytes from ``start``; ``path`` when on local disk."""
-
-    key: str
-    start: int
-    length: int
-    path: str | None
-    opener: Callable[[], IO[bytes]]
-
-    def chunks(self, chunk_size: int = 256 * 1024) -> FileChunks:
-        """An iterator over the bytes (closes the file when exhausted or closed)."""
-        return FileChunks(self, chunk_size)
-
-
-class FileChunks:
-    """Iterates over a ``FileBody`` in bounded chunks."""
-
-    def __init__(self, body: FileBody, chunk_size: int) -> None:
-        self._handle = body.opener()
-        self._handle.seek(body.start)
-        self._remaining = body.length
-        self._chunk_size = chunk_size
-
-    def __iter__(self) -> FileChunks:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._remaining <= 0:
-            self.close()
-            raise StopIteration
-        data = self._handle.read(min(self._chunk_size, self._remaining))
-        if not data:
-            self.close()
-            raise StopIteration
-        self._remaining -= len(data)
-        return data
-
-    def close(self) -> None:
-        """Release the file."""
-        self._handle.close()
-
-
-@attrs.frozen
-class Response:
-    """One HTTP response."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes | FileBody = b""
-    reason: str | None = None
-
-    def header(self, name: str) -> str | None:
-        """A header value (case-insensitive name)."""
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
-
-
-def _text(status: int, message: str, *extra: tuple[str, str], reason: str | None = None) -> Response:
-    body = (message + "\n").encode()
-    headers = (("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), *extra)
-    return Response(status, headers, body, reason)
-
-
-def _redirect(status: int, location: str) -> Response:
-    return Response(status, (("Location", location), ("Content-Length", "0")))
-
-
 def _error_response(request: Request, registry: Registry, error: RegistryError) -> Response:
     """The one table from domain errors to HTTP statuses."""
     if isinstance(error, UpstreamRedirect):
-        return _redirect(302, error.location)
+        return redirect_response(302, error.location)
     if isinstance(error, UpstreamError):
         log.warning("upstream failure: %s", error.message)
-        return _text(502, f"The upstream index failed: {error.message}")
+        return text_response(502, f"The upstream index failed: {error.message}")
     if isinstance(error, AuthenticationRequired):
         realm = registry.settings.realm.replace('"', "")
-        return _text(401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'))
+        return text_response(401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'))
     if isinstance(error, PermissionDenied):
-        return _text(403, error.message)
+        return text_response(403, error.message)
     if isinstance(error, (ProjectNotFound, FileNotFoundInProject)):
-        return _text(404, error.message)
+        return text_response(404, error.message)
     if isinstance(error, NotAcceptable):
-        return _text(406, error.message, ("Vary", "Accept"))
+        return text_response(406, error.message, ("Vary", "Accept"))
     if isinstance(error, UploadTooLarge):
-        return _text(413, error.message, reason=_reason(error.message), *(("Connection", "close"),))
+        return text_response(413, error.message, reason=_reason(error.message), *(("Connection", "close"),))
     if isinstance(error, UnsupportedAction):
-        return _text(410, error.message, reason=_reason(error.message))
+        return text_response(410, error.message, reason=_reason(error.message))
     if isinstance(error, (InvalidUpload, FileConflict)):
-        return _text(400, error.message, reason=_reason(error.message))
+        return text_response(400, error.message, reason=_reason(error.message))
     if isinstance(error, InvalidProjectName):
-        return _text(404, error.message)
+        return text_response(404, error.message)
     if isinstance(error, StorageUnavailable):
         log.error("storage unavailable: %s", error.message)
-        return _text(503, "Storage is temporarily unavailable; try again.", ("Retry-After", "5"))
-    return _text(400, error.message)
+        return text_response(503, "Storage is temporarily unavailable; try again.", ("Retry-After", "5"))
+    return text_response(400, error.message)
 
 
 def _reason(message: str) -> str:
@@ -189,15 +97,19 @@ def handle(registry: Registry, request: Request) -> Response:
 def _route(registry: Registry, request: Request) -> Response:
     path = request.path or "/"
     method = request.method.upper()
+    parts = path.split("/")  # parts[0] is "" because path starts with "/"
+    if len(parts) > 1 and parts[1] == "api":
+        return management_api(
+            registry, request, _who(request), parts[2:],
+            lambda project, filename: _file(registry, request, project, None, filename),
+        )
     if method == "POST":
         if path in ("/", "/simple", "/simple/", "/legacy", "/legacy/"):
             return _upload(registry, request)
-        return _text(405, "Method not allowed.", ("Allow", "GET, HEAD"))
+        return text_response(405, "Method not allowed.", ("Allow", "GET, HEAD"))
     if method not in ("GET", "HEAD"):
         allow = "GET, HEAD, POST" if path in ("/", "/simple/", "/legacy/") else "GET, HEAD"
-        return _text(405, "Method not allowed.", ("Allow", allow))
-    parts = path.split("/")
-    # parts[0] is "" because path starts with "/".
+        return text_response(405, "Method not allowed.", ("Allow", allow))
     if path == "/health":
         return _health(registry)
     if parts[1] == "simple":
@@ -205,12 +117,10 @@ def _route(registry: Registry, request: Request) -> Response:
     if parts[1] == "files" and len(parts) == 5:
         return _file(registry, request, parts[2], parts[3], parts[4])
     if parts[1] == "pypi" and len(parts) >= 4:
-        from .jsonapi import json_api
-
         return json_api(registry, request, parts[2:])
     if path == "/":
         return _home(request)
-    return _text(404, "Not found.")
+    return text_response(404, "Not found.")
 
 
 def _with_head(request: Request, response: Response) -> Response:
@@ -243,7 +153,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
     if not rest:  # "/simple"
-        return _redirect(301, f"{request.script_root}/simple/")
+        return redirect_response(301, f"{request.script_root}/simple/")
     fmt = select_format(request.header("accept"), request.query.get("format"))
     if rest == [""]:
         page = registry.index_page(_who(request), fmt)
@@ -252,27 +162,27 @@ def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
     try:
         project = normalize(name)
     except InvalidProjectName:
-        return _text(404, "Not found.")
+        return text_response(404, "Not found.")
     if len(rest) == 1 or rest[1:] != [""] or name != project:
         if len(rest) > 2 or (len(rest) == 2 and rest[1] != ""):
-            return _text(404, "Not found.")
+            return text_response(404, "Not found.")
         query = f"?format={quote(request.query['format'], safe='')}" if "format" in request.query else ""
-        return _redirect(301, f"{request.script_root}/simple/{project}/{query}")
+        return redirect_response(301, f"{request.script_root}/simple/{project}/{query}")
     page = registry.project_page(_who(request), project, fmt)
     return _page_response(registry, request, page, fmt.content_type)
 
 
-def _file(registry: Registry, request: Request, project_part: str, sha256: str, filename: str) -> Response:
+def _file(registry: Registry, request: Request, project_part: str, sha256: str | None, filename: str) -> Response:
     try:
         project = normalize(project_part)
     except InvalidProjectName:
-        return _text(404, "Not found.")
+        return text_response(404, "Not found.")
     want_metadata = filename.endswith(".metadata")
     dist_name = filename[: -len(".metadata")] if want_metadata else filename
     if project_part != project:
         raise FileNotFoundInProject(project, filename)
     record = registry.find_file(_who(request), project, dist_name, sha256)
-    if record.sha256 != sha256 and sha256 != "-":
+    if sha256 is not None and record.sha256 != sha256 and sha256 != "-":
         raise FileNotFoundInProject(project, filename)
     if want_metadata:
         data = registry.read_metadata(record)
@@ -346,7 +256,7 @@ def _upload(registry: Registry, request: Request) -> Response:
         result = registry.upload(_who(request), form, staged)
     log.info("upload %s %s by %s", result.record.filename,
              "stored" if result.created else "identical, kept", _who(request).user or "anonymous")
-    return _text(200, "OK" if result.created else "OK (identical file already stored)")
+    return text_response(200, "OK" if result.created else "OK (identical file already stored)")
 
 
 def _health(registry: Registry) -> Response:

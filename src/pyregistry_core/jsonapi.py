@@ -15,6 +15,7 @@ from packaging.version import InvalidVersion, Version
 
 from .acl import Identity
 from .errors import InvalidProjectName, ProjectNotFound
+from .messages import Request, Response, redirect_response, text_response
 from .names import normalize
 from .records import FileRecord, ProjectFiles
 from .registry import Registry, UpstreamRedirect
@@ -126,26 +127,24 @@ def _find_version(files: ProjectFiles, requested: str) -> str:
     raise ProjectNotFound(f"{files.name} {requested}")
 
 
-def json_api(registry: Registry, request: Any, parts: list[str]) -> Any:
+def json_api(registry: Registry, request: Request, parts: list[str]) -> Response:
     """Route ``/pypi/...`` requests (parts after ``pypi``)."""
-    from .http import Response, _redirect, _text
-
     if parts[-1] == "":
         parts = parts[:-1]
     if len(parts) not in (2, 3) or parts[-1] != "json":
-        return _text(404, "Not found.")
+        return text_response(404, "Not found.")
     try:
         project = normalize(parts[0])
     except InvalidProjectName:
-        return _text(404, "Not found.")
+        return text_response(404, "Not found.")
     if parts[0] != project:
-        return _redirect(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
+        return redirect_response(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
     try:
         files = registry.project_files(request.identity or Identity(), project)
     except UpstreamRedirect:
         assert registry.mirror is not None
         version = parts[1] if len(parts) == 3 else None
-        return _redirect(302, registry.mirror.upstream.json_url(project, version))
+        return redirect_response(302, registry.mirror.upstream.json_url(project, version))
     version = _find_version(files, parts[1]) if len(parts) == 3 else None
     document = project_json_document(registry, files, version, request.root_url)
     body = json.dumps(document).encode()

@@ -86,6 +86,39 @@ def _version_key(version: str) -> tuple[int, Version | str]:
         return (0, version)
 
 
+STATUS_RECORD = "~status"  # a record name no distribution filename can have
+
+
+@attrs.frozen
+class ProjectStatus:
+    """PEP 792 project status: ``active``, ``archived``, ``quarantined`` or ``deprecated``."""
+
+    status: str = "active"
+    reason: str = ""
+
+    STATES = ("active", "archived", "quarantined", "deprecated")
+
+    @property
+    def refuses_uploads(self) -> bool:
+        """PEP 792: archived and quarantined projects MUST refuse uploads."""
+        return self.status in ("archived", "quarantined")
+
+    @property
+    def hides_files(self) -> bool:
+        """PEP 792: a quarantined project MUST NOT offer files."""
+        return self.status == "quarantined"
+
+    def to_json(self) -> bytes:
+        """Serialize for storage."""
+        return json.dumps({"status": self.status, "reason": self.reason}).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ProjectStatus:
+        """Read a stored status."""
+        raw = json.loads(data)
+        return cls(str(raw.get("status", "active")), str(raw.get("reason", "")))
+
+
 @attrs.frozen
 class ProjectFiles:
     """The listed (not deleted) files of one project, sorted by version then filename."""
@@ -93,9 +126,12 @@ class ProjectFiles:
     name: NormalizedName
     files: tuple[FileRecord, ...]
     has_private_files: bool = False
+    status: ProjectStatus = ProjectStatus()
 
     @classmethod
-    def from_records(cls, name: NormalizedName, records: Iterable[FileRecord]) -> ProjectFiles:
+    def from_records(
+        cls, name: NormalizedName, records: Iterable[FileRecord], status: ProjectStatus = ProjectStatus()
+    ) -> ProjectFiles:
         """Order live records the way PyPI does; remember if any was ever uploaded.
 
         Once a project is private its cached upstream files are no longer listed
@@ -107,7 +143,9 @@ class ProjectFiles:
             (r for r in records if not r.deleted and (not private or r.origin == Origin.UPLOAD)),
             key=lambda r: (_version_key(r.version), r.filename),
         )
-        return cls(name, tuple(live), private)
+        if status.hides_files:
+            live = []
+        return cls(name, tuple(live), private, status)
 
     def merged_with(self, upstream: Iterable[FileRecord]) -> ProjectFiles:
         """These files plus upstream ones whose filenames we do not hold."""

@@ -50,7 +50,12 @@ def index_json(names: Iterable[str]) -> bytes:
 def project_html(project: ProjectFiles) -> bytes:
     """A project page as PEP 503 HTML with PEP 592/629/658/714 attributes."""
     title = escape(project.name)
-    parts = [_HEAD, f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
+    status = ""
+    if project.status.status != "active":
+        status = f'    <meta name="pypi:project-status" content="{escape(project.status.status)}">\n'
+        if project.status.reason:
+            status += f'    <meta name="pypi:project-status-reason" content="{escape(project.status.reason)}">\n'
+    parts = [_HEAD, status, f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
              f"    <h1>Links for {title}</h1>\n"]
     for record in project.files:
         fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
@@ -94,12 +99,14 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
 
 def project_json(project: ProjectFiles) -> bytes:
     """A project page as PEP 691 JSON with PEP 700 fields."""
-    return json.dumps(
-        {
-            "meta": {"api-version": API_VERSION},
-            "name": project.name,
-            "files": [_file_json(r) for r in project.files],
-            "versions": list(project.versions),
-        },
-        separators=(",", ":"),
-    ).encode()
+    document: dict[str, Any] = {
+        "meta": {"api-version": API_VERSION},
+        "name": project.name,
+        "files": [_file_json(r) for r in project.files],
+        "versions": list(project.versions),
+    }
+    if project.status.status != "active":  # PEP 792 (optional below API 1.4)
+        document["project-status"] = {"status": project.status.status}
+        if project.status.reason:
+            document["project-status"]["reason"] = project.status.reason
+    return json.dumps(document, separators=(",", ":")).encode()

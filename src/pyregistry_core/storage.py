@@ -138,7 +138,8 @@ class LocalStorage:
         return os.path.join(self.root, *key.split("/"))
 
     def index_token(self) -> Token | None:
-        return _stat_token(self._index)
+        quarantine = _stat_token(os.path.join(self.root, "quarantine")) or ()
+        return (*(_stat_token(self._index) or ()), *quarantine)
 
     def project_token(self, project: NormalizedName) -> Token | None:
         return _stat_token(os.path.join(self._index, project))
