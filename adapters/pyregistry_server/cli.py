@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from pyregistry_core import ConfigError, Registry
+from pyregistry_core import ConfigError, Identity, Registry, RegistryError, Settings
 from pyregistry_core.auth import hash_password
+from pyregistry_core.fsck import find_orphans, remove_orphans
+from pyregistry_core.importer import import_tree
+from pyregistry_core.names import normalize
+from pyregistry_core.settings import KEYS
 
 from .serve import default_workers, run
+from .starter import MODES, starter_config
 
 __all__ = ["main"]
+
+OPERATOR = Identity(user="pyregistry-cli", operator=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +49,53 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("--config", required=True)
     revoke.add_argument("id")
+
+    for name, text in (("delete", "delete a file or a release (its filenames stay burnt)"),
+                       ("yank", "yank a file or a release (PEP 592)"),
+                       ("unyank", "un-yank a file or a release")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--config", required=True)
+        command.add_argument("project")
+        command.add_argument("target", metavar="VERSION|FILENAME")
+        if name == "yank":
+            command.add_argument("--reason", default="")
+
+    status = commands.add_parser("status", help="set a project's status (PEP 792)")
+    status.add_argument("--config", required=True)
+    status.add_argument("project")
+    status.add_argument("status", choices=("active", "archived", "quarantined", "deprecated"))
+    status.add_argument("--reason", default="")
+
+    init = commands.add_parser("init", help="print a commented starter config")
+    init.add_argument("--mode", choices=MODES, default="personal")
+    init.add_argument("--upstream", help="upstream index root (required for proxy)")
+    init.add_argument("--output", "-o", help="write here instead of stdout (never overwrites)")
+
+    check = commands.add_parser("check", help="validate a config; name unknown or misspelled keys")
+    check.add_argument("--config", required=True)
+
+    fsck = commands.add_parser("fsck", help="report (and with --clean remove) orphaned stored bytes")
+    fsck.add_argument("--config", required=True)
+    fsck.add_argument("--clean", action="store_true")
+
+    imp = commands.add_parser("import", help="load a pypiserver directory or pypicloud storage")
+    imp.add_argument("--config", required=True)
+    imp.add_argument("source", help="a directory or fsspec URL (s3://bucket/prefix)")
     return parser
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:<40}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    return Registry.from_config(args.config, environ=os.environ)
 
 
 def _hash_password(_args: argparse.Namespace) -> int:
@@ -59,7 +114,7 @@ def _hash_password(_args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    registry = Registry.from_config(args.config, environ=os.environ)
+    registry = _registry(args)
     if args.token_command == "create":
         _token_, secret = registry.tokens.create(args.user, args.project, args.scope)
         print(secret)
@@ -72,6 +127,71 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _manage(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    project = normalize(args.project)
+    if args.command == "delete":
+        changed = registry.delete(OPERATOR, project, args.target)
+    elif args.command == "status":
+        value = registry.set_status(OPERATOR, project, args.status, args.reason)
+        print(f"{project}: {value.status}")
+        return 0
+    else:
+        changed = registry.set_yanked(OPERATOR, project, args.target, yanked=args.command == "yank",
+                                      reason=getattr(args, "reason", ""))
+    for record in changed:
+        print(f"{args.command}: {record.filename}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    text = starter_config(args.mode, args.upstream)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    if path.exists():
+        print(f"pyregistry: {path} exists; not overwriting it", file=sys.stderr)
+        return 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = Settings.from_ini(args.config, environ=os.environ)
+    for key in settings.unknown_keys:
+        close = difflib.get_close_matches(key, list(KEYS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        print(f"unknown key: {key}{hint}")
+    Registry(settings)  # storage reachable, conditional writes honoured
+    if settings.unknown_keys:
+        return 1
+    print(f"{args.config}: OK")
+    return 0
+
+
+def _fsck(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    orphans = list(find_orphans(registry.storage))
+    for orphan in orphans:
+        print(f"orphan: {orphan.key} ({orphan.why})")
+    if args.clean and orphans:
+        print(f"removed {remove_orphans(registry.storage, orphans)} orphans")
+    elif not orphans:
+        print("no orphans")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    report = import_tree(registry, args.source, progress=_progress)
+    print(f"imported {len(report.imported)}, already present {len(report.skipped)}, failed {len(report.failed)}")
+    for path, why in report.failed:
+        print(f"failed: {path}: {why}")
+    return 1 if report.failed else 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     run(args.config, args.host, args.port, args.workers, os.environ)
     return 0
@@ -81,6 +201,14 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "hash-password": _hash_password,
     "token": _token,
+    "delete": _manage,
+    "yank": _manage,
+    "unyank": _manage,
+    "status": _manage,
+    "init": _init,
+    "check": _check,
+    "fsck": _fsck,
+    "import": _import,
 }
 
 
@@ -92,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"pyregistry: configuration error: {error.message}", file=sys.stderr)
         return 2
+    except RegistryError as error:
+        print(f"pyregistry: {error.message}", file=sys.stderr)
+        return 1
     except ValueError as error:
         print(f"pyregistry: {error}", file=sys.stderr)
         return 2

@@ -39,6 +39,8 @@ class Identity:
     # API tokens narrow what their user may do (None = no restriction).
     token_projects: frozenset[NormalizedName] | None = None
     token_scope: str | None = None
+    # The operator at the command line (who can read the config can do anything).
+    operator: bool = False
 
     @property
     def principals(self) -> frozenset[str]:
@@ -115,6 +117,8 @@ def is_allowed(
     project: str | None = None,
 ) -> bool:
     """Whether ``identity`` may do ``permission`` on ``project`` (None: the index itself)."""
+    if identity.operator:
+        return True
     name = canonicalize_name(project) if project is not None else None
     if not _token_allows(identity, permission, name):
         return False

@@ -157,7 +157,7 @@ class Registry:
             tokens=self.tokens,
         )
         self.catalog = Catalog(self.storage, settings.index_ttl, clock)
-        self._wall_clock = wall_clock
+        self.wall_clock = wall_clock
         self.archive_limits = ArchiveLimits()
 
     @classmethod
@@ -327,7 +327,7 @@ class Registry:
                 return record
             record = publish_upstream_file(
                 self.storage, self.mirror.upstream, project, wanted[0],
-                max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self._wall_clock,
+                max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self.wall_clock,
             )
         self.catalog.invalidate(project)
         return record
@@ -380,7 +380,7 @@ class Registry:
         check_release(entry.files, checked)
         record, created = publish_upload(
             self.storage, checked, staged_path,
-            uploader=identity.user, limits=self.archive_limits, wall_clock=self._wall_clock,
+            uploader=identity.user, limits=self.archive_limits, wall_clock=self.wall_clock,
         )
         self.catalog.invalidate(checked.project)
         if not created:  # another process won the race for this filename

@@ -89,6 +89,9 @@ class Storage(Protocol):
     def list_blobs(self, prefix: str) -> list[str]:
         """Keys directly under ``prefix`` (a folder key ending in ``/``)."""
 
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """Every key below ``prefix`` with its modification time (seconds)."""
+
 
 def record_key(project: NormalizedName, filename: str) -> str:
     """The storage key of a file's record."""
@@ -248,6 +251,14 @@ class LocalStorage:
         with _storage_errors(), contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
 
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        top = self._path(prefix.rstrip("/"))
+        for directory, _dirs, files in os.walk(top):
+            relative = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            for name in files:
+                with contextlib.suppress(FileNotFoundError):
+                    yield f"{relative}/{name}", os.stat(os.path.join(directory, name)).st_mtime
+
     def list_blobs(self, prefix: str) -> list[str]:
         try:
             with _storage_errors(), os.scandir(self._path(prefix.rstrip("/"))) as entries:
@@ -351,6 +362,14 @@ class FsspecStorage:
     def delete_blob(self, key: str) -> None:
         with _storage_errors(), contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
+
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        with _storage_errors():
+            found = self.fs.find(self._path(prefix.rstrip("/")), detail=True)
+        for path, info in found.items():
+            modified = info.get("LastModified") or info.get("mtime") or info.get("created") or 0
+            stamp = modified.timestamp() if hasattr(modified, "timestamp") else float(modified)
+            yield path[len(self.root) + 1:], stamp
 
     def list_blobs(self, prefix: str) -> list[str]:
         return [

@@ -1,0 +1,72 @@
+"""``pyregistry fsck``: find (and remove) what storage holds that no record publishes.
+
+Orphans are bytes under ``files/`` no live record points to (leftovers of an upload
+that died before its record was created, or of a delete that died halfway) and old
+scratch files under ``.staging/``. Young ones are left alone: they may belong to an
+upload in progress on another process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from .names import NormalizedName
+from .records import FileRecord
+from .storage import Storage
+
+__all__ = ["Orphan", "find_orphans", "remove_orphans"]
+
+_GRACE_SECONDS = 3600.0
+
+
+@attrs.frozen
+class Orphan:
+    """A stored key that nothing publishes."""
+
+    key: str
+    why: str
+
+
+def _live_keys(storage: Storage, project: NormalizedName) -> set[str]:
+    keys = set()
+    for filename in storage.list_records(project):
+        data = storage.read_record(project, filename)
+        if data is None or filename.startswith("~"):
+            continue
+        record = FileRecord.from_json(data)
+        if not record.deleted:
+            keys.update(record.blob_key + suffix for suffix in ("", ".metadata", ".pkg-info"))
+    return keys
+
+
+def find_orphans(
+    storage: Storage, *, grace: float = _GRACE_SECONDS, now: Callable[[], float] = time.time
+) -> Iterator[Orphan]:
+    """Every orphan older than ``grace`` seconds."""
+    cutoff = now() - grace
+    live: dict[str, set[str]] = {}
+    for key, modified in storage.walk_blobs("files/"):
+        if modified > cutoff:
+            continue
+        parts = key.split("/")
+        if len(parts) != 4:
+            yield Orphan(key, "not in the files/<project>/<sha256>/<filename> layout")
+            continue
+        project = NormalizedName(parts[1])
+        if project not in live:
+            live[project] = _live_keys(storage, project)
+        if key not in live[project]:
+            yield Orphan(key, "no live record publishes it")
+    for key, modified in storage.walk_blobs(".staging/"):
+        if modified <= cutoff:
+            yield Orphan(key, "scratch file of an upload that never finished")
+
+
+def remove_orphans(storage: Storage, orphans: list[Orphan]) -> int:
+    """Delete the orphans; returns how many were removed."""
+    for orphan in orphans:
+        storage.delete_blob(orphan.key)
+    return len(orphans)
