@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from urllib.parse import quote
 
 import attrs
@@ -30,7 +31,7 @@ from .errors import (
     UploadTooLarge,
 )
 from .jsonapi import json_api
-from .messages import FileBody, Request, Response, redirect_response, text_response
+from .messages import FileBody, Request, Response, json_response, redirect_response, text_response
 from .names import normalize
 from .negotiate import NotAcceptable, select_format
 from .records import FileRecord
@@ -41,6 +42,7 @@ from .upstream import UpstreamError
 __all__ = ["FileBody", "Request", "Response", "handle"]
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("pyregistry.access")
 
 
 def _error_response(request: Request, registry: Registry, error: RegistryError) -> Response:
@@ -86,12 +88,26 @@ def _who(request: Request) -> Identity:
 
 def handle(registry: Registry, request: Request) -> Response:
     """Answer one request; client mistakes become 4xx, never 500."""
+    started = time.perf_counter()
     try:
         if request.identity is None:
             request = attrs.evolve(request, identity=registry.authenticate(request.header("authorization")))
-        return _route(registry, request)
+        response = _route(registry, request)
     except RegistryError as error:
-        return _error_response(request, registry, error)
+        response = _error_response(request, registry, error)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            '%s "%s %s" %s %.1fms', _who(request).user or "-", request.method, request.path,
+            response.status, (time.perf_counter() - started) * 1000,
+        )
+    registry.metrics.count_request(_route_name(request.path), response.status)
+    return response
+
+
+def _route_name(path: str) -> str:
+    """A low-cardinality label for metrics."""
+    first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+    return first if first in ("simple", "files", "pypi", "api", "health", "metrics", "project") else "other"
 
 
 def _route(registry: Registry, request: Request) -> Response:
@@ -112,6 +128,9 @@ def _route(registry: Registry, request: Request) -> Response:
         return text_response(405, "Method not allowed.", ("Allow", allow))
     if path == "/health":
         return _health(registry)
+    if path == "/metrics" and registry.metrics.enabled:
+        body, content_type = registry.metrics.exposition()
+        return Response(200, (("Content-Type", content_type), ("Content-Length", str(len(body)))), body)
     if parts[1] == "simple":
         return _simple(registry, request, parts[2:])
     if parts[1] == "files" and len(parts) == 5:
@@ -248,26 +267,33 @@ def _upload(registry: Registry, request: Request) -> Response:
         length = int(length_header) if length_header is not None else None
     except ValueError as exc:
         raise InvalidUpload("Invalid Content-Length.") from exc
-    with registry.storage.staging_file() as staged:
-        form = read_upload_form(
-            request.body, request.header("content-type"), length, staged,
-            registry.upload_limits(), request.query,
-        )
-        result = registry.upload(_who(request), form, staged)
+    try:
+        with registry.storage.staging_file() as staged:
+            form = read_upload_form(
+                request.body, request.header("content-type"), length, staged,
+                registry.upload_limits(), request.query,
+            )
+            result = registry.upload(_who(request), form, staged)
+    except RegistryError as error:
+        registry.metrics.count_upload("rejected", type(error).__name__)
+        raise
+    registry.metrics.count_upload("stored" if result.created else "identical")
     log.info("upload %s %s by %s", result.record.filename,
              "stored" if result.created else "identical, kept", _who(request).user or "anonymous")
     return text_response(200, "OK" if result.created else "OK (identical file already stored)")
 
 
 def _health(registry: Registry) -> Response:
+    """200 unless storage fails; the upstream's state is reported, never fatal (a proxy
+    must stay in the load balancer while the upstream is down)."""
+    state: dict[str, object] = {"status": "ok", "storage": "ok", "upstream": registry.upstream_state()}
+    status = 200
     try:
-        registry.project_names()
-        state, status = {"status": "ok", "storage": "ok"}, 200
-    except RegistryError as error:
-        state, status = {"status": "error", "storage": error.message}, 503
-    body = json.dumps(state).encode()
-    return Response(status, (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                             ("Cache-Control", "no-store")), body)
+        registry.storage.probe()
+    except (RegistryError, OSError) as error:
+        state.update(status="error", storage=str(error))
+        status = 503
+    return json_response(status, state, ("Cache-Control", "no-store"))
 
 
 def _home(request: Request) -> Response:

@@ -86,6 +86,8 @@ class Mirror:
         self._missing: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=negative_ttl, timer=clock)
         self.locks = KeyedLocks()
         self.fetches = 0  # upstream page requests made, for tests and metrics
+        self.last_ok: float | None = None
+        self.last_error: str | None = None
 
     @staticmethod
     def _key(name: NormalizedName) -> str:
@@ -107,6 +109,10 @@ class Mirror:
             self._storage.put_blob(self._key(name), json.dumps(document).encode())
         except OSError as exc:  # the listing still serves from memory
             log.warning("could not store the upstream listing of %s: %s", name, exc)
+
+    def state(self) -> dict[str, object]:
+        """The last outcome of talking to the upstream (for /health)."""
+        return {"reachable": self.last_error is None, "last_error": self.last_error, "last_ok": self.last_ok}
 
     def known(self, name: NormalizedName) -> Listing | None:
         """The last listing this process or storage has, without asking the upstream."""
@@ -133,11 +139,13 @@ class Mirror:
                 self.fetches += 1
                 project = self.upstream.project(name)
             except UpstreamError as exc:
+                self.last_error = exc.message
                 fallback = current or stored
                 if fallback is None:
                     raise
                 log.warning("upstream failed for %s, serving the last listing: %s", name, exc.message)
                 return attrs.evolve(fallback, stale=True)
+            self.last_ok, self.last_error = self._clock(), None
             if project is None:
                 self._missing[name] = True
                 self._fresh.pop(name, None)

@@ -34,6 +34,7 @@ from .errors import (
     RegistryError,
 )
 from .fallback import Action, FallbackPolicy, decide
+from .metrics import Metrics
 from .mirror import Listing, Mirror
 from .names import NormalizedName, normalize
 from .negotiate import SimpleFormat
@@ -157,6 +158,7 @@ class Registry:
             tokens=self.tokens,
         )
         self.catalog = Catalog(self.storage, settings.index_ttl, clock)
+        self.metrics = Metrics(settings.metrics)
         self.wall_clock = wall_clock
         self.archive_limits = ArchiveLimits()
 
@@ -206,6 +208,12 @@ class Registry:
     def policy_depends_on_identity(self) -> bool:
         """Whether what a page shows can differ between callers (``Vary: Authorization``)."""
         return "everyone" not in self.policy.default_read or bool(self.policy.packages)
+
+    def upstream_state(self) -> dict[str, object]:
+        """What /health says of the upstream: configured or not, and the last outcome."""
+        if self.mirror is None:
+            return {"configured": False}
+        return {"configured": True, "mode": self.settings.fallback, **self.mirror.state()}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -288,8 +296,10 @@ class Registry:
         key = (fmt, id(view.listing))
         cached = view.entry.pages.get(key)
         if isinstance(cached, tuple) and cached[0] is view.listing:
+            self.metrics.count_cache(hit=True)
             page: Page = cached[1]
             return page
+        self.metrics.count_cache(hit=False)
         body = render.project_json(view.files) if fmt.is_json else render.project_html(view.files)
         page = Page.of(body)
         if len(view.entry.pages) > 8:
@@ -325,10 +335,15 @@ class Registry:
             record = self.catalog.reload(project).record(filename)
             if record is not None:
                 return record
-            record = publish_upstream_file(
-                self.storage, self.mirror.upstream, project, wanted[0],
-                max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self.wall_clock,
-            )
+            try:
+                record = publish_upstream_file(
+                    self.storage, self.mirror.upstream, project, wanted[0],
+                    max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self.wall_clock,
+                )
+            except RegistryError:
+                self.metrics.count_upstream("file", "failed")
+                raise
+            self.metrics.count_upstream("file", "stored")
         self.catalog.invalidate(project)
         return record
 

@@ -104,6 +104,7 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.upstream_negative_ttl": KeyInfo("60", "(new)", "freshness of an upstream 404, seconds"),
     "pypi.upstream_timeout": KeyInfo("10", "(new)", "upstream timeout, seconds"),
     "pypi.upstream_max_page_size": KeyInfo("50MiB", "(new)", "largest upstream page read"),
+    "pypi.metrics": KeyInfo("false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"),
     "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
     "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
     "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
@@ -150,6 +151,7 @@ class Settings:
     groups: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     package_acl: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     htpasswd: str | None = None
+    metrics: bool = False
     unknown_keys: tuple[str, ...] = ()
 
     @classmethod
@@ -286,6 +288,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         groups={k[len("group."):]: _words(v) for k, v in values.items() if k.startswith("group.")},
         package_acl=_package_entries(values),
         htpasswd=htpasswd,
+        metrics=parse_bool(get("pypi.metrics")),
         unknown_keys=tuple(unknown),
     )
 

@@ -89,6 +89,9 @@ class Storage(Protocol):
     def list_blobs(self, prefix: str) -> list[str]:
         """Keys directly under ``prefix`` (a folder key ending in ``/``)."""
 
+    def probe(self) -> None:
+        """Raise ``StorageUnavailable`` unless the store answers (for /health)."""
+
     def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
         """Every key below ``prefix`` with its modification time (seconds)."""
 
@@ -139,6 +142,10 @@ class LocalStorage:
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
+
+    def probe(self) -> None:
+        if _stat_token(self._index) is None:
+            raise StorageUnavailable(f"{self._index} is missing")
 
     def index_token(self) -> Token | None:
         quarantine = _stat_token(os.path.join(self.root, "quarantine")) or ()
@@ -282,6 +289,10 @@ class FsspecStorage:
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
+
+    def probe(self) -> None:
+        with _storage_errors():
+            self.fs.exists(self._path("index"))
 
     def index_token(self) -> Token | None:
         return None
