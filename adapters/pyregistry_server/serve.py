@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -71,7 +72,7 @@ def run(config: str | None, host: str, port: int, workers: int, environ: Mapping
                 "worker_class": "sync",
                 "timeout": 300,  # a 100 MB upload over a slow link
                 "keepalive": 5,
-                "accesslog": "-",
+                "accesslog": None,  # the core logs each request on pyregistry.access
                 "errorlog": "-",
                 "loglevel": "info",
                 "proc_name": "pyregistry",
@@ -81,8 +82,8 @@ def run(config: str | None, host: str, port: int, workers: int, environ: Mapping
         def load(self) -> Callable[..., Any]:
             return load()
 
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     log.info("pyregistry serving %s on http://%s:%s/simple/", storage, host, port)
-    print(f"pyregistry: storage {storage}, index at http://{host}:{port}/simple/", flush=True)
     Server().run()
 
 
