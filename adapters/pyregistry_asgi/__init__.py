@@ -22,7 +22,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-IdentifyCallable = Callable[[Scope], "Identity | None | Awaitable[Identity | None]"]
+IdentifyCallable = Callable[[Scope], "Identity | Awaitable[Identity | None] | None"]
 
 
 class _BodyReader:
@@ -34,8 +34,11 @@ class _BodyReader:
         self._buffer = bytearray()
         self._done = False
 
+    async def _next_message(self) -> Message:
+        return await self._receive()
+
     def _pull(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+        message = asyncio.run_coroutine_threadsafe(self._next_message(), self._loop).result()
         if message["type"] == "http.disconnect":
             self._done = True
             return
@@ -65,7 +68,7 @@ def _to_request(scope: Scope, body: _BodyReader | None, identity: Identity | Non
     path = scope.get("path", "/")
     # DESIGN.md: when path starts with root_path, strip it (servers differ here).
     if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path):]
+        path = path[len(root_path) :]
     query_string = scope.get("query_string", b"").decode("latin-1")
     query = dict(reversed(parse_qsl(query_string, keep_blank_values=True)))
     host = headers.get("host")
@@ -107,7 +110,9 @@ async def _send_file(body: FileBody, send: Send) -> None:
         await asyncio.to_thread(chunks.close)
 
 
-def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def make_app(
+    registry: Registry, identify: IdentifyCallable | None = None
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """An ASGI application serving ``registry``; ``identify`` may be sync or async."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,7 +129,7 @@ def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Ca
         identity: Identity | None = None
         if identify is not None:
             result = identify(scope)
-            identity = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
+            identity = await result if inspect.isawaitable(result) else result
         loop = asyncio.get_running_loop()
         reader = _BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
         request = _to_request(scope, reader, identity)

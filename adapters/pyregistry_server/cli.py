@@ -50,9 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--config", required=True)
     revoke.add_argument("id")
 
-    for name, text in (("delete", "delete a file or a release (its filenames stay burnt)"),
-                       ("yank", "yank a file or a release (PEP 592)"),
-                       ("unyank", "un-yank a file or a release")):
+    for name, text in (
+        ("delete", "delete a file or a release (its filenames stay burnt)"),
+        ("yank", "yank a file or a release (PEP 592)"),
+        ("unyank", "un-yank a file or a release"),
+    ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--config", required=True)
         command.add_argument("project")
@@ -116,7 +118,7 @@ def _hash_password(_args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     registry = _registry(args)
     if args.token_command == "create":
-        _token_, secret = registry.tokens.create(args.user, args.project, args.scope)
+        secret = registry.tokens.create(args.user, args.project, args.scope)[1]
         print(secret)
     elif args.token_command == "list":
         for token in registry.tokens.list():
@@ -137,8 +139,9 @@ def _manage(args: argparse.Namespace) -> int:
         print(f"{project}: {value.status}")
         return 0
     else:
-        changed = registry.set_yanked(OPERATOR, project, args.target, yanked=args.command == "yank",
-                                      reason=getattr(args, "reason", ""))
+        changed = registry.set_yanked(
+            OPERATOR, project, args.target, yanked=args.command == "yank", reason=getattr(args, "reason", "")
+        )
     for record in changed:
         print(f"{args.command}: {record.filename}")
     return 0
@@ -186,7 +189,9 @@ def _fsck(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     registry = _registry(args)
     report = import_tree(registry, args.source, progress=_progress)
-    print(f"imported {len(report.imported)}, already present {len(report.skipped)}, failed {len(report.failed)}")
+    print(
+        f"imported {len(report.imported)}, already present {len(report.skipped)}, failed {len(report.failed)}"
+    )
     for path, why in report.failed:
         print(f"failed: {path}: {why}")
     return 1 if report.failed else 0

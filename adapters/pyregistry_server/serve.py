@@ -53,7 +53,6 @@ def build_registry(config: str | None, host: str, environ: Mapping[str, str]) ->
 def run(config: str | None, host: str, port: int, workers: int, environ: Mapping[str, str]) -> None:
     """Serve until interrupted."""
     from gunicorn.app.base import BaseApplication
-
     from pyregistry_wsgi import make_app
 
     registry = build_registry(config, host, environ)  # fail fast on a bad config

@@ -66,6 +66,9 @@ def starter_config(mode: str, upstream: str | None) -> str:
     body = _BODIES[mode]
     if not upstream:
         # No upstream given: nothing falls back (and nothing leaks upstream).
-        body = body.replace("pypi.fallback = redirect\npypi.fallback_base_url = {upstream}\n",
-                            "pypi.fallback = none\n# pypi.fallback = redirect\n# pypi.fallback_base_url = <upstream index root>\n")
+        body = body.replace(
+            "pypi.fallback = redirect\npypi.fallback_base_url = {upstream}\n",
+            "pypi.fallback = none\n# pypi.fallback = redirect\n"
+            "# pypi.fallback_base_url = <upstream index root>\n",
+        )
     return _HEADER.format(mode=mode) + body.format(upstream=upstream)

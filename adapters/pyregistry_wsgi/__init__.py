@@ -21,18 +21,29 @@ StartResponse = Callable[..., Any]
 IdentifyCallable = Callable[[WSGIEnviron], Identity | None]
 
 _REASONS = {
-    200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
-    304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable", 410: "Gone",
-    413: "Content Too Large", 416: "Range Not Satisfiable", 500: "Internal Server Error",
-    502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK",
+    206: "Partial Content",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    410: "Gone",
+    413: "Content Too Large",
+    416: "Range Not Satisfiable",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
 def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
     headers = {
-        key[5:].replace("_", "-").lower(): value
-        for key, value in environ.items() if key.startswith("HTTP_")
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
     }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
@@ -42,7 +53,10 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
     # PEP 3333: PATH_INFO is latin-1 decoded bytes; URLs here are UTF-8.
     path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
     scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    host = (
+        environ.get("HTTP_HOST")
+        or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    )
     from urllib.parse import parse_qsl
 
     query = dict(reversed(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)))
@@ -74,7 +88,9 @@ class _Body:
         self._chunks.close()
 
 
-def make_app(registry: Registry, identify: IdentifyCallable | None = None) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
+def make_app(
+    registry: Registry, identify: IdentifyCallable | None = None
+) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
     """A WSGI application serving ``registry``; ``identify`` may supply the caller."""
 
     def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:

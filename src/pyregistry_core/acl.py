@@ -47,9 +47,7 @@ class Identity:
         """``everyone``, plus ``authenticated``, ``user:<u>`` and ``group:<g>`` when known."""
         if self.user is None:
             return frozenset({EVERYONE})
-        return frozenset(
-            {EVERYONE, AUTHENTICATED, f"user:{self.user}"} | {f"group:{g}" for g in self.groups}
-        )
+        return frozenset({EVERYONE, AUTHENTICATED, f"user:{self.user}"} | {f"group:{g}" for g in self.groups})
 
 
 def _group_principals(names: Iterable[str]) -> frozenset[str]:

@@ -40,9 +40,14 @@ def _record_json(record: FileRecord, base: str, verbose: bool) -> dict[str, Any]
     }
     if verbose:
         entry.update(
-            size=record.size, sha256=record.sha256, requires_python=record.requires_python,
-            yanked=record.yanked, yanked_reason=record.yanked_reason or None,
-            origin=record.origin, uploader=record.uploader, packagetype=record.kind,
+            size=record.size,
+            sha256=record.sha256,
+            requires_python=record.requires_python,
+            yanked=record.yanked,
+            yanked_reason=record.yanked_reason or None,
+            origin=record.origin,
+            uploader=record.uploader,
+            packagetype=record.kind,
         )
     return entry
 
@@ -101,7 +106,9 @@ def management_api(
                 return redirect_response(301, f"{request.script_root}/api/package/{project}/")
             files = registry.project_files(who, project)
             verbose = "verbose" in request.query
-            document = {"packages": [_record_json(r, request.root_url, verbose) for r in files.files]}
+            document: dict[str, Any] = {
+                "packages": [_record_json(r, request.root_url, verbose) for r in files.files]
+            }
             if verbose:
                 document["status"] = {"status": files.status.status, "reason": files.status.reason}
             return json_response(200, document, head=method == "HEAD")
@@ -120,7 +127,9 @@ def management_api(
         reason = str(_read_json_body(request).get("reason", "")) if rest[2] == "yank" else ""
         changed = registry.set_yanked(who, project, target, yanked=rest[2] == "yank", reason=reason)
         return json_response(200, {rest[2] + "ed": [r.filename for r in changed], "reason": reason or None})
-    return text_response(405 if len(rest) <= 3 else 404, "Method not allowed." if len(rest) <= 3 else "Not found.")
+    return text_response(
+        405 if len(rest) <= 3 else 404, "Method not allowed." if len(rest) <= 3 else "Not found."
+    )
 
 
 def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:
@@ -136,6 +145,12 @@ def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:
             continue
         stable, unstable = _stable(list(entry.files.versions))
         times = [r.upload_time for r in entry.files.files if r.upload_time]
-        packages.append({"name": name, "stable": stable, "unstable": unstable,
-                         "last_modified": max(times) if times else None})
+        packages.append(
+            {
+                "name": name,
+                "stable": stable,
+                "unstable": unstable,
+                "last_modified": max(times) if times else None,
+            }
+        )
     return json_response(200, {"packages": packages}, head=head)

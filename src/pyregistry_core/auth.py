@@ -18,6 +18,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -37,7 +38,9 @@ PASSWORD_CONTEXT = CryptContext(
     default="sha512_crypt",
 )
 # htpasswd files (pypiserver's users): bcrypt, SHA-1 and apr1/MD5 entries.
-_HTPASSWD_CONTEXT = CryptContext(schemes=["bcrypt", "apr_md5_crypt", "ldap_sha1", "sha512_crypt", "sha256_crypt"])
+_HTPASSWD_CONTEXT = CryptContext(
+    schemes=["bcrypt", "apr_md5_crypt", "ldap_sha1", "sha512_crypt", "sha256_crypt"]
+)
 
 
 def hash_password(password: str) -> str:
@@ -77,8 +80,9 @@ class Authenticator:
                 self._user_groups[member] = (*self._user_groups.get(member, ()), group)
         self._tokens = tokens
         self._key = secrets.token_bytes(32)
-        kwargs = {"timer": timer} if timer is not None else {}
-        self._cache: TTLCache[bytes, _CacheEntry] = TTLCache(maxsize=10_000, ttl=ttl, **kwargs)
+        self._cache: TTLCache[bytes, _CacheEntry] = TTLCache(
+            maxsize=10_000, ttl=ttl, timer=timer if timer is not None else time.monotonic
+        )
         self._lock = threading.Lock()
         self.verifications = 0  # slow hash verifications done, for tests and metrics
 
@@ -102,7 +106,9 @@ class Authenticator:
         if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
             raise BadCredentials("Only HTTP Basic credentials are accepted.")
         username, password = auth.username, auth.password
-        digest = hmac.new(self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+        digest = hmac.new(
+            self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256
+        ).digest()
         with self._lock:
             cached = self._cache.get(digest)
         if cached is None:

@@ -85,8 +85,9 @@ class Catalog:
         """The project's current records (an empty entry when it has none)."""
         with self._lock:
             entry = self._projects.get(name)
-        if entry is not None and self._fresh(entry.token, entry.checked_at,
-                                             lambda: self._storage.project_token(name)):
+        if entry is not None and self._fresh(
+            entry.token, entry.checked_at, lambda: self._storage.project_token(name)
+        ):
             return entry
         return self.reload(name, entry)
 

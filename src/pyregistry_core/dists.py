@@ -123,8 +123,7 @@ class CoreMetadata:
         version = message.get("Version")
         if not name or not version:
             raise InvalidUpload(
-                f"Invalid distribution file. The metadata of {filename!r} "
-                "has no Name or no Version."
+                f"Invalid distribution file. The metadata of {filename!r} has no Name or no Version."
             )
 
         def optional(key: str) -> str | None:
@@ -134,8 +133,9 @@ class CoreMetadata:
             text = str(value).strip()
             return None if text in ("", "UNKNOWN") else text
 
-        return cls(raw, str(name).strip(), str(version).strip(),
-                   optional("Requires-Python"), optional("Summary"))
+        return cls(
+            raw, str(name).strip(), str(version).strip(), optional("Requires-Python"), optional("Summary")
+        )
 
 
 def read_core_metadata(
@@ -170,11 +170,13 @@ def _wheel_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimit
         if total > limits.max_total_size:
             raise _invalid(f"{dist.filename!r} declares {total} uncompressed bytes.")
         dist_infos = {
-            name.split("/", 1)[0] for name in seen
+            name.split("/", 1)[0]
+            for name in seen
             if name.split("/", 1)[0].endswith(".dist-info") and name.count("/") == 1
         }
         matching = [
-            d for d in dist_infos
+            d
+            for d in dist_infos
             if canonicalize_name(d[: -len(".dist-info")].rpartition("-")[0]) == dist.name
         ]
         if len(matching) != 1:
@@ -186,8 +188,7 @@ def _wheel_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimit
         metadata_name = f"{dist_info}/METADATA"
         if metadata_name not in seen:
             raise InvalidUpload(
-                f"Wheel '{dist.filename}' does not contain the required METADATA file: "
-                f"{metadata_name}"
+                f"Wheel '{dist.filename}' does not contain the required METADATA file: {metadata_name}"
             )
         if f"{dist_info}/WHEEL" not in seen:
             raise _invalid(f"Wheel '{dist.filename}' does not contain {dist_info}/WHEEL.")

@@ -31,7 +31,7 @@ class Orphan:
 
 
 def _live_keys(storage: Storage, project: NormalizedName) -> set[str]:
-    keys = set()
+    keys: set[str] = set()
     for filename in storage.list_records(project):
         data = storage.read_record(project, filename)
         if data is None or filename.startswith("~"):

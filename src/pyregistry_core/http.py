@@ -7,7 +7,6 @@ Bodies are data: bytes, or a ``FileBody`` naming stored bytes (with a range).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from urllib.parse import quote
@@ -62,7 +61,7 @@ def _error_response(request: Request, registry: Registry, error: RegistryError) 
     if isinstance(error, NotAcceptable):
         return text_response(406, error.message, ("Vary", "Accept"))
     if isinstance(error, UploadTooLarge):
-        return text_response(413, error.message, reason=_reason(error.message), *(("Connection", "close"),))
+        return text_response(413, error.message, reason=_reason(error.message))
     if isinstance(error, UnsupportedAction):
         return text_response(410, error.message, reason=_reason(error.message))
     if isinstance(error, (InvalidUpload, FileConflict)):
@@ -97,8 +96,12 @@ def handle(registry: Registry, request: Request) -> Response:
         response = _error_response(request, registry, error)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
-            '%s "%s %s" %s %.1fms', _who(request).user or "-", request.method, request.path,
-            response.status, (time.perf_counter() - started) * 1000,
+            '%s "%s %s" %s %.1fms',
+            _who(request).user or "-",
+            request.method,
+            request.path,
+            response.status,
+            (time.perf_counter() - started) * 1000,
         )
     registry.metrics.count_request(_route_name(request.path), response.status)
     return response
@@ -116,7 +119,10 @@ def _route(registry: Registry, request: Request) -> Response:
     parts = path.split("/")  # parts[0] is "" because path starts with "/"
     if len(parts) > 1 and parts[1] == "api":
         return management_api(
-            registry, request, _who(request), parts[2:],
+            registry,
+            request,
+            _who(request),
+            parts[2:],
             lambda project, filename: _file(registry, request, project, None, filename),
         )
     if method == "POST":
@@ -191,7 +197,9 @@ def _simple(registry: Registry, request: Request, rest: list[str]) -> Response:
     return _page_response(registry, request, page, fmt.content_type)
 
 
-def _file(registry: Registry, request: Request, project_part: str, sha256: str | None, filename: str) -> Response:
+def _file(
+    registry: Registry, request: Request, project_part: str, sha256: str | None, filename: str
+) -> Response:
     try:
         project = normalize(project_part)
     except InvalidProjectName:
@@ -201,7 +209,7 @@ def _file(registry: Registry, request: Request, project_part: str, sha256: str |
     if project_part != project:
         raise FileNotFoundInProject(project, filename)
     record = registry.find_file(_who(request), project, dist_name, sha256)
-    if sha256 is not None and record.sha256 != sha256 and sha256 != "-":
+    if sha256 is not None and sha256 not in (record.sha256, "-"):
         raise FileNotFoundInProject(project, filename)
     if want_metadata:
         data = registry.read_metadata(record)
@@ -234,7 +242,7 @@ def _download(registry: Registry, request: Request, record: FileRecord) -> Respo
     inm = request.header("if-none-match")
     if inm and _etag_matches(inm, record.sha256):
         return Response(304, base)
-    size = record.size
+    size = record.size if record.size is not None else 0  # stored files always know theirs
     start, length, status = 0, size, 200
     extra: tuple[tuple[str, str], ...] = ()
     range_header = request.header("range")
@@ -270,16 +278,24 @@ def _upload(registry: Registry, request: Request) -> Response:
     try:
         with registry.storage.staging_file() as staged:
             form = read_upload_form(
-                request.body, request.header("content-type"), length, staged,
-                registry.upload_limits(), request.query,
+                request.body,
+                request.header("content-type"),
+                length,
+                staged,
+                registry.upload_limits(),
+                request.query,
             )
             result = registry.upload(_who(request), form, staged)
     except RegistryError as error:
         registry.metrics.count_upload("rejected", type(error).__name__)
         raise
     registry.metrics.count_upload("stored" if result.created else "identical")
-    log.info("upload %s %s by %s", result.record.filename,
-             "stored" if result.created else "identical, kept", _who(request).user or "anonymous")
+    log.info(
+        "upload %s %s by %s",
+        result.record.filename,
+        "stored" if result.created else "identical, kept",
+        _who(request).user or "anonymous",
+    )
     return text_response(200, "OK" if result.created else "OK (identical file already stored)")
 
 
@@ -298,9 +314,13 @@ def _health(registry: Registry) -> Response:
 
 def _home(request: Request) -> Response:
     body = (
-        "<!DOCTYPE html>\n<html><head><title>pyregistry</title></head><body>"
-        "<h1>pyregistry</h1><p>Package index: <a href=\"simple/\">simple/</a></p>"
-        "</body></html>\n"
-    ).encode()
-    return _with_head(request, Response(200, (("Content-Type", "text/html; charset=utf-8"),
-                                              ("Content-Length", str(len(body)))), body))
+        b"<!DOCTYPE html>\n<html><head><title>pyregistry</title></head><body>"
+        b'<h1>pyregistry</h1><p>Package index: <a href="simple/">simple/</a></p>'
+        b"</body></html>\n"
+    )
+    return _with_head(
+        request,
+        Response(
+            200, (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))), body
+        ),
+    )

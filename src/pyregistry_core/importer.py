@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import attrs
 import fsspec
@@ -20,9 +20,9 @@ import fsspec
 from .acl import Identity
 from .dists import DistFilename
 from .errors import RegistryError
+from .publish import existing_upload, publish_upload
 from .registry import Registry
 from .upload import UploadForm, ValidatedUpload
-from .publish import existing_upload, publish_upload
 
 __all__ = ["ImportReport", "find_distributions", "import_tree"]
 
@@ -39,7 +39,9 @@ class ImportReport:
     failed: list[tuple[str, str]] = attrs.field(factory=list)
 
 
-def find_distributions(url: str, options: dict[str, object] | None = None) -> tuple[fsspec.AbstractFileSystem, list[str]]:
+def find_distributions(
+    url: str, options: dict[str, object] | None = None
+) -> tuple[fsspec.AbstractFileSystem, list[str]]:
     """The filesystem and every wheel / ``.tar.gz`` path below ``url``, sorted."""
     fs, root = fsspec.core.url_to_fs(url, **(options or {}))
     paths = sorted(p for p in fs.find(root) if p.endswith((".whl", ".tar.gz")))
@@ -56,8 +58,14 @@ def _hash_copy(fs: fsspec.AbstractFileSystem, path: str, staged: str) -> UploadF
             sha256.update(chunk)
             blake2.update(chunk)
             md5.update(chunk)
-    return UploadForm(fields={}, filename=path.rsplit("/", 1)[-1], size=size,
-                      sha256=sha256.hexdigest(), blake2_256=blake2.hexdigest(), md5=md5.hexdigest())
+    return UploadForm(
+        fields={},
+        filename=path.rsplit("/", 1)[-1],
+        size=size,
+        sha256=sha256.hexdigest(),
+        blake2_256=blake2.hexdigest(),
+        md5=md5.hexdigest(),
+    )
 
 
 def import_tree(
@@ -83,8 +91,9 @@ def import_tree(
     return report
 
 
-def _import_one(registry: Registry, fs: fsspec.AbstractFileSystem, path: str, filename: str,
-                report: ImportReport) -> None:
+def _import_one(
+    registry: Registry, fs: fsspec.AbstractFileSystem, path: str, filename: str, report: ImportReport
+) -> None:
     dist = DistFilename.from_filename(filename)
     with registry.storage.staging_file() as staged:
         form = _hash_copy(fs, path, staged)
@@ -96,8 +105,12 @@ def _import_one(registry: Registry, fs: fsspec.AbstractFileSystem, path: str, fi
             return
         checked = ValidatedUpload(dist.name, dist.name, dist.version, dist, form)
         _record, created = publish_upload(
-            registry.storage, checked, staged, uploader=OPERATOR.user,
-            limits=registry.archive_limits, wall_clock=registry.wall_clock,
+            registry.storage,
+            checked,
+            staged,
+            uploader=OPERATOR.user,
+            limits=registry.archive_limits,
+            wall_clock=registry.wall_clock,
         )
     registry.catalog.invalidate(dist.name)
     (report.imported if created else report.skipped).append(filename)

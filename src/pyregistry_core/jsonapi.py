@@ -24,16 +24,26 @@ __all__ = ["json_api", "project_json_document"]
 
 _LIST_FIELDS = ("classifiers", "requires_dist", "provides_extra", "dynamic", "license_files")
 _TEXT_FIELDS = (
-    "summary", "description", "description_content_type", "license", "license_expression",
-    "author", "author_email", "maintainer", "maintainer_email", "requires_python",
-    "home_page", "download_url",
+    "summary",
+    "description",
+    "description_content_type",
+    "license",
+    "license_expression",
+    "author",
+    "author_email",
+    "maintainer",
+    "maintainer_email",
+    "requires_python",
+    "home_page",
+    "download_url",
 )
 
 
 def _info(record: FileRecord, metadata: bytes | None, base: str) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     if metadata is not None:
-        raw, _unparsed = parse_email(metadata)
+        parsed, _unparsed = parse_email(metadata)
+        raw = dict(parsed)
     info: dict[str, Any] = {key: raw.get(key) for key in _TEXT_FIELDS}
     info.update({key: list(raw.get(key) or []) for key in _LIST_FIELDS})
     info["summary"] = info["summary"] or record.summary
@@ -59,7 +69,7 @@ def _info(record: FileRecord, metadata: bytes | None, base: str) -> dict[str, An
 
 
 def _file(record: FileRecord, base: str) -> dict[str, Any]:
-    upload_time = record.upload_time.rstrip("Z").split(".")[0]
+    upload_time = (record.upload_time or "").rstrip("Z").split(".")[0]
     return {
         "filename": record.filename,
         "packagetype": record.kind,
@@ -82,6 +92,7 @@ def _file(record: FileRecord, base: str) -> dict[str, Any]:
 
 def _latest(files: ProjectFiles) -> str:
     """PyPI's pick: the highest non-yanked final release, else the highest at all."""
+
     def order(version: str) -> tuple[int, Version | str]:
         try:
             return (1, Version(version))
@@ -94,7 +105,9 @@ def _latest(files: ProjectFiles) -> str:
     return max(pool, key=order)
 
 
-def project_json_document(registry: Registry, files: ProjectFiles, version: str | None, base: str) -> dict[str, Any]:
+def project_json_document(
+    registry: Registry, files: ProjectFiles, version: str | None, base: str
+) -> dict[str, Any]:
     """The JSON API document for a project (``version=None``) or one release."""
     chosen = version if version is not None else _latest(files)
     release = [r for r in files.files if r.version == chosen]
@@ -148,6 +161,10 @@ def json_api(registry: Registry, request: Request, parts: list[str]) -> Response
     version = _find_version(files, parts[1]) if len(parts) == 3 else None
     document = project_json_document(registry, files, version, request.root_url)
     body = json.dumps(document).encode()
-    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-               ("Cache-Control", "max-age=0, must-revalidate"), ("Vary", "Accept, Authorization"))
+    headers = (
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "max-age=0, must-revalidate"),
+        ("Vary", "Accept, Authorization"),
+    )
     return Response(200, headers, b"" if request.method.upper() == "HEAD" else body)

@@ -27,10 +27,18 @@ class Metrics:
             return
         self._prom: Any = prom
         self._registry = prom.CollectorRegistry(auto_describe=True)
-        self.requests = prom.Counter("pyregistry_requests", "HTTP requests", ["route", "status"], registry=self._registry)
-        self.uploads = prom.Counter("pyregistry_uploads", "Uploads by outcome", ["outcome", "reason"], registry=self._registry)
-        self.upstream = prom.Counter("pyregistry_upstream_fetches", "Upstream fetches", ["kind", "outcome"], registry=self._registry)
-        self.cache = prom.Counter("pyregistry_page_cache", "Page cache lookups", ["result"], registry=self._registry)
+        self.requests = prom.Counter(
+            "pyregistry_requests", "HTTP requests", ["route", "status"], registry=self._registry
+        )
+        self.uploads = prom.Counter(
+            "pyregistry_uploads", "Uploads by outcome", ["outcome", "reason"], registry=self._registry
+        )
+        self.upstream = prom.Counter(
+            "pyregistry_upstream_fetches", "Upstream fetches", ["kind", "outcome"], registry=self._registry
+        )
+        self.cache = prom.Counter(
+            "pyregistry_page_cache", "Page cache lookups", ["result"], registry=self._registry
+        )
         self.enabled = True
 
     def count_request(self, route: str, status: int) -> None:
@@ -61,5 +69,5 @@ class Metrics:
             from prometheus_client import multiprocess
 
             registry = prom.CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST

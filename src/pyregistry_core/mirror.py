@@ -103,8 +103,7 @@ class Mirror:
         return Listing(UpstreamProject(name, files), float(raw.get("fetched_at", 0)), stale=True)
 
     def _store(self, name: NormalizedName, listing: Listing) -> None:
-        document = {"fetched_at": listing.fetched_at,
-                    "files": [f.to_dict() for f in listing.project.files]}
+        document = {"fetched_at": listing.fetched_at, "files": [f.to_dict() for f in listing.project.files]}
         try:
             self._storage.put_blob(self._key(name), json.dumps(document).encode())
         except OSError as exc:  # the listing still serves from memory

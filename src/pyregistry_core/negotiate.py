@@ -34,7 +34,7 @@ class SimpleFormat(str, enum.Enum):
         """The Content-Type header value."""
         if self is SimpleFormat.TEXT_HTML:
             return "text/html; charset=utf-8"
-        return self.value
+        return str(self.value)
 
 
 class NotAcceptable(RegistryError, ValueError):
@@ -81,7 +81,7 @@ def select_format(accept: str | None, format_param: str | None = None) -> Simple
         quality = parsed.quality(offer.value)
         for alias, target in _ALIASES.items():
             if target is offer:
-                quality = max(quality, parsed.quality(alias) if alias in parsed else 0)
+                quality = max(quality, parsed.quality(alias))
         if quality > best_quality:
             best, best_quality = offer, quality
     if best is None:

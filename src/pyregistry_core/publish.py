@@ -65,7 +65,9 @@ def _check_metadata_agrees(checked: ValidatedUpload, name: str, version: str) ->
     try:
         parsed = Version(version)
     except InvalidVersion as exc:
-        raise InvalidUpload(f"Invalid distribution file. The metadata's Version {version!r} is invalid.") from exc
+        raise InvalidUpload(
+            f"Invalid distribution file. The metadata's Version {version!r} is invalid."
+        ) from exc
     if parsed != checked.version:
         raise InvalidUpload(
             f"Invalid distribution file. The metadata's Version '{version}' does not match "
@@ -162,7 +164,9 @@ def publish_upstream_file(
         raise UpstreamError(f"upstream lists {file.filename!r}, which is not a file of {project!r}")
     with storage.staging_file() as staged:
         with open(staged, "wb") as out:
-            size = upstream.download(file.url, out, max_size if file.size is None else min(max_size, file.size))
+            size = upstream.download(
+                file.url, out, max_size if file.size is None else min(max_size, file.size)
+            )
         if file.size is not None and size != file.size:
             raise UpstreamError(f"upstream sent {size} bytes for {file.filename!r}, expected {file.size}")
         sha256 = verify_hashes(staged, file.hashes)

@@ -52,7 +52,7 @@ from .tokens import TokenStore
 from .upload import FormLimits, UploadForm, validate_form
 from .upstream import HttpUpstream, Upstream
 
-__all__ = ["ANONYMOUS", "Page", "Registry", "UpstreamRedirect", "UploadResult"]
+__all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
 
 ANONYMOUS = Identity()
 _UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
@@ -121,8 +121,10 @@ class Registry:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.storage = storage if storage is not None else open_storage(
-            settings.storage_url, dict(settings.storage_options)
+        self.storage = (
+            storage
+            if storage is not None
+            else open_storage(settings.storage_url, dict(settings.storage_options))
         )
         _check_conditional_writes(self.storage)
         self.policy = AccessPolicy.from_settings(
@@ -137,7 +139,9 @@ class Registry:
         self.fallback = FallbackPolicy(
             mode=settings.fallback,
             always_show_upstream=always is True,
-            always_show_names=frozenset(normalize(n) for n in always) if isinstance(always, tuple) else frozenset(),
+            always_show_names=frozenset(normalize(n) for n in always)
+            if isinstance(always, tuple)
+            else frozenset(),
             disallowed=frozenset(normalize(n) for n in settings.disallow_fallback),
         )
         if upstream is None and settings.fallback != "none" and settings.fallback_base_url:
@@ -146,10 +150,17 @@ class Registry:
                 timeout=settings.upstream_timeout,
                 max_page_size=settings.upstream_max_page_size,
             )
-        self.mirror = Mirror(
-            upstream, self.storage, ttl=settings.upstream_ttl,
-            negative_ttl=settings.upstream_negative_ttl, clock=wall_clock,
-        ) if upstream is not None else None
+        self.mirror = (
+            Mirror(
+                upstream,
+                self.storage,
+                ttl=settings.upstream_ttl,
+                negative_ttl=settings.upstream_negative_ttl,
+                clock=wall_clock,
+            )
+            if upstream is not None
+            else None
+        )
         self.tokens = TokenStore(self.storage, ttl=settings.index_ttl)
         self.authenticator = Authenticator(
             {user: secret.value for user, secret in settings.users.items()},
@@ -240,8 +251,10 @@ class Registry:
 
     def _visibility_key(self, identity: Identity) -> Hashable:
         """None when the caller sees every project, else what decides what they see."""
-        if not self.policy.packages and identity.token_projects is None and self.may(
-            identity, Permission.READ, "any-project"
+        if (
+            not self.policy.packages
+            and identity.token_projects is None
+            and self.may(identity, Permission.READ, "any-project")
         ):
             return None
         return (identity.principals, identity.user in self.policy.admins, identity.token_projects)
@@ -251,7 +264,8 @@ class Registry:
         self.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
         action = decide(
-            self.fallback, project,
+            self.fallback,
+            project,
             stored=entry.stored,
             private=entry.files.has_private_files,
             may_cache_update=self.may(identity, Permission.CACHE_UPDATE, project),
@@ -279,11 +293,17 @@ class Registry:
         files = entry.files.merged_with(upstream)
         # The upstream's current yanked state wins for files we cached earlier.
         yanked = {f.filename: f for f in listing.project.files}
-        files = attrs.evolve(files, files=tuple(
-            attrs.evolve(r, yanked=yanked[r.filename].yanked, yanked_reason=yanked[r.filename].yanked_reason)
-            if r.origin == Origin.UPSTREAM and r.filename in yanked else r
-            for r in files.files
-        ))
+        files = attrs.evolve(
+            files,
+            files=tuple(
+                attrs.evolve(
+                    r, yanked=yanked[r.filename].yanked, yanked_reason=yanked[r.filename].yanked_reason
+                )
+                if r.origin == Origin.UPSTREAM and r.filename in yanked
+                else r
+                for r in files.files
+            ),
+        )
         return _View(files, entry, listing)
 
     def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles:
@@ -307,7 +327,9 @@ class Registry:
         view.entry.pages[key] = (view.listing, page)
         return page
 
-    def find_file(self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None) -> FileRecord:
+    def find_file(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> FileRecord:
         """A live file of ``project`` (never of another project), cached from upstream if needed."""
         self.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
@@ -323,7 +345,9 @@ class Registry:
             raise FileGone(project, filename)
         return record
 
-    def _fetch_upstream(self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None) -> FileRecord:
+    def _fetch_upstream(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
+    ) -> FileRecord:
         view = self._view(identity, project)  # applies the fallback rules for this caller
         if view.listing is None or self.mirror is None:
             raise FileNotFoundInProject(project, filename)
@@ -337,8 +361,13 @@ class Registry:
                 return record
             try:
                 record = publish_upstream_file(
-                    self.storage, self.mirror.upstream, project, wanted[0],
-                    max_size=_UPSTREAM_MAX_FILE_SIZE, limits=self.archive_limits, wall_clock=self.wall_clock,
+                    self.storage,
+                    self.mirror.upstream,
+                    project,
+                    wanted[0],
+                    max_size=_UPSTREAM_MAX_FILE_SIZE,
+                    limits=self.archive_limits,
+                    wall_clock=self.wall_clock,
                 )
             except RegistryError:
                 self.metrics.count_upstream("file", "failed")
@@ -387,15 +416,20 @@ class Registry:
             )
         if entry.files.status.refuses_uploads:
             raise InvalidUpload(
-                f"Project '{checked.project}' is {entry.files.status.status}; it accepts no uploads (PEP 792)."
+                f"Project '{checked.project}' is {entry.files.status.status}; "
+                "it accepts no uploads (PEP 792)."
             )
         existing = entry.record(checked.dist.filename)
         if existing is not None:
             return UploadResult(existing_upload(existing, form.sha256), created=False)
         check_release(entry.files, checked)
         record, created = publish_upload(
-            self.storage, checked, staged_path,
-            uploader=identity.user, limits=self.archive_limits, wall_clock=self.wall_clock,
+            self.storage,
+            checked,
+            staged_path,
+            uploader=identity.user,
+            limits=self.archive_limits,
+            wall_clock=self.wall_clock,
         )
         self.catalog.invalidate(checked.project)
         if not created:  # another process won the race for this filename
@@ -415,8 +449,10 @@ class Registry:
         except InvalidVersion:
             version = None
         found = [
-            r for _, r in entry.records.values()
-            if not r.deleted and (r.version == target or (version is not None and r.parsed_version == version))
+            r
+            for _, r in entry.records.values()
+            if not r.deleted
+            and (r.version == target or (version is not None and r.parsed_version == version))
         ]
         if not found:
             raise FileNotFoundInProject(project, target)
@@ -448,10 +484,14 @@ class Registry:
         self.catalog.invalidate(project)
         return deleted
 
-    def set_status(self, identity: Identity, project: NormalizedName, status: str, reason: str = "") -> ProjectStatus:
+    def set_status(
+        self, identity: Identity, project: NormalizedName, status: str, reason: str = ""
+    ) -> ProjectStatus:
         """Set a project's PEP 792 status (archived refuses uploads, quarantined hides files)."""
         if status not in ProjectStatus.STATES:
-            raise InvalidUpload(f"Unknown project status {status!r}; use one of {', '.join(ProjectStatus.STATES)}.")
+            raise InvalidUpload(
+                f"Unknown project status {status!r}; use one of {', '.join(ProjectStatus.STATES)}."
+            )
         self.require(identity, Permission.WRITE, project)
         if not self.catalog.reload(project).stored:
             raise ProjectNotFound(project)

@@ -19,8 +19,7 @@ __all__ = ["API_VERSION", "index_html", "index_json", "project_html", "project_j
 API_VERSION = "1.1"
 
 _HEAD = (
-    "<!DOCTYPE html>\n<html>\n  <head>\n"
-    f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+    f'<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
 )
 
 
@@ -54,9 +53,15 @@ def project_html(project: ProjectFiles) -> bytes:
     if project.status.status != "active":
         status = f'    <meta name="pypi:project-status" content="{escape(project.status.status)}">\n'
         if project.status.reason:
-            status += f'    <meta name="pypi:project-status-reason" content="{escape(project.status.reason)}">\n'
-    parts = [_HEAD, status, f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
-             f"    <h1>Links for {title}</h1>\n"]
+            status += (
+                f'    <meta name="pypi:project-status-reason" content="{escape(project.status.reason)}">\n'
+            )
+    parts = [
+        _HEAD,
+        status,
+        f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
+        f"    <h1>Links for {title}</h1>\n",
+    ]
     for record in project.files:
         fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
         attrs = [f'href="{escape(_file_href(record))}{fragment}"']

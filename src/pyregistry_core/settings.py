@@ -24,8 +24,18 @@ __all__ = ["KEYS", "Secret", "Settings", "parse_bool", "parse_size"]
 log = logging.getLogger(__name__)
 
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]i?B|B)?\s*\Z", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 
 
 def parse_size(value: str | int) -> int:
@@ -90,21 +100,33 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.fallback_url": KeyInfo(None, "pypi.fallback_url", "upstream simple URL (old key)"),
     "pypi.always_show_upstream": KeyInfo("false", "pypi.always_show_upstream", "also list upstream files"),
     "pypi.disallow_fallback": KeyInfo("", "pypi.disallow_fallback", "names that never fall back"),
-    "pypi.default_read": KeyInfo("everyone", "pypi.default_read", "who reads packages without explicit entries"),
-    "pypi.default_write": KeyInfo("authenticated", "pypi.default_write", "who uploads to packages without explicit entries"),
-    "pypi.cache_update": KeyInfo("authenticated", "pypi.cache_update", "who may trigger caching from upstream"),
-    "pypi.allow_delete_groups": KeyInfo("authenticated", "pypi.allow_delete_groups", "who may delete files (needs write too)"),
+    "pypi.default_read": KeyInfo(
+        "everyone", "pypi.default_read", "who reads packages without explicit entries"
+    ),
+    "pypi.default_write": KeyInfo(
+        "authenticated", "pypi.default_write", "who uploads to packages without explicit entries"
+    ),
+    "pypi.cache_update": KeyInfo(
+        "authenticated", "pypi.cache_update", "who may trigger caching from upstream"
+    ),
+    "pypi.allow_delete_groups": KeyInfo(
+        "authenticated", "pypi.allow_delete_groups", "who may delete files (needs write too)"
+    ),
     "pypi.realm": KeyInfo("pypi", "pypi.realm", "realm of WWW-Authenticate"),
     "pypi.max_upload_size": KeyInfo("100MiB", "(new)", "larger uploads get 413"),
     "pypi.index_ttl": KeyInfo("5", "(new)", "seconds another process's view may be stale on object storage"),
     "pypi.simple_max_age": KeyInfo("0", "(new)", "Cache-Control max-age of Simple pages"),
     "pypi.package_max_age": KeyInfo("31536000", "pypi.package_max_age", "Cache-Control max-age of downloads"),
-    "pypi.stream_files": KeyInfo("false", "pypi.stream_files", "stream object-store downloads through the app"),
+    "pypi.stream_files": KeyInfo(
+        "false", "pypi.stream_files", "stream object-store downloads through the app"
+    ),
     "pypi.upstream_ttl": KeyInfo("600", "(new)", "freshness of mirrored pages, seconds"),
     "pypi.upstream_negative_ttl": KeyInfo("60", "(new)", "freshness of an upstream 404, seconds"),
     "pypi.upstream_timeout": KeyInfo("10", "(new)", "upstream timeout, seconds"),
     "pypi.upstream_max_page_size": KeyInfo("50MiB", "(new)", "largest upstream page read"),
-    "pypi.metrics": KeyInfo("false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"),
+    "pypi.metrics": KeyInfo(
+        "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
+    ),
     "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
     "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
     "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
@@ -201,7 +223,7 @@ def _environment_overrides(environ: Mapping[str, str], known: Mapping[str, Any])
     for prefix in ("PPC_", "PYREGISTRY_"):
         for env_key, value in environ.items():
             if env_key.startswith(prefix):
-                key = by_env.get(env_key[len(prefix):])
+                key = by_env.get(env_key[len(prefix) :])
                 if key is not None:
                     overrides[key] = value
     return overrides
@@ -284,8 +306,8 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         upstream_timeout=number("pypi.upstream_timeout"),
         upstream_max_page_size=parse_size(get("pypi.upstream_max_page_size")),
         admins=_words(get("auth.admins")),
-        users={k[len("user."):]: Secret(str(v)) for k, v in values.items() if k.startswith("user.")},
-        groups={k[len("group."):]: _words(v) for k, v in values.items() if k.startswith("group.")},
+        users={k[len("user.") :]: Secret(str(v)) for k, v in values.items() if k.startswith("user.")},
+        groups={k[len("group.") :]: _words(v) for k, v in values.items() if k.startswith("group.")},
         package_acl=_package_entries(values),
         htpasswd=htpasswd,
         metrics=parse_bool(get("pypi.metrics")),
@@ -295,7 +317,8 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
 
 def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, Any]]:
     options = {
-        k[len("storage."):]: v for k, v in values.items()
+        k[len("storage.") :]: v
+        for k, v in values.items()
         if k.startswith("storage.") and k not in ("storage.dir", "storage.url")
     }
     if values.get("storage.url"):
@@ -348,7 +371,7 @@ def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     for key, value in values.items():
         if not key.startswith("package."):
             continue
-        rest = key[len("package."):]
+        rest = key[len("package.") :]
         for kind in ("user", "group"):
             marker = f".{kind}."
             if marker in rest:

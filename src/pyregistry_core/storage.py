@@ -311,7 +311,8 @@ class FsspecStorage:
     def list_projects(self) -> list[str]:
         return [
             e["name"].rstrip("/").rsplit("/", 1)[-1]
-            for e in self._ls(self._path("index")) if e["type"] == "directory"
+            for e in self._ls(self._path("index"))
+            if e["type"] == "directory"
         ]
 
     def list_records(self, project: NormalizedName) -> dict[str, Token]:
@@ -320,8 +321,16 @@ class FsspecStorage:
             name = entry["name"].rsplit("/", 1)[-1]
             if entry["type"] == "file" and name.endswith(_RECORD_SUFFIX):
                 # ETag (S3) or creation/modification time: changes when a record is rewritten.
-                version = entry.get("ETag") or entry.get("LastModified") or entry.get("mtime") or entry.get("created")
-                records[name[: -len(_RECORD_SUFFIX)]] = (int(entry.get("size") or 0), zlib.crc32(str(version).encode()))
+                version = (
+                    entry.get("ETag")
+                    or entry.get("LastModified")
+                    or entry.get("mtime")
+                    or entry.get("created")
+                )
+                records[name[: -len(_RECORD_SUFFIX)]] = (
+                    int(entry.get("size") or 0),
+                    zlib.crc32(str(version).encode()),
+                )
         return records
 
     def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
@@ -380,12 +389,13 @@ class FsspecStorage:
         for path, info in found.items():
             modified = info.get("LastModified") or info.get("mtime") or info.get("created") or 0
             stamp = modified.timestamp() if hasattr(modified, "timestamp") else float(modified)
-            yield path[len(self.root) + 1:], stamp
+            yield path[len(self.root) + 1 :], stamp
 
     def list_blobs(self, prefix: str) -> list[str]:
         return [
             prefix + e["name"].rsplit("/", 1)[-1]
-            for e in self._ls(self._path(prefix.rstrip("/"))) if e["type"] == "file"
+            for e in self._ls(self._path(prefix.rstrip("/")))
+            if e["type"] == "file"
         ]
 
 
@@ -447,7 +457,7 @@ class S3Storage(FsspecStorage):
 def open_storage(url: str, options: dict[str, Any] | None = None) -> Storage:
     """Open the store a ``storage.url`` (or a plain directory path) names."""
     if url.startswith("file://"):
-        return LocalStorage(url[len("file://"):])
+        return LocalStorage(url[len("file://") :])
     if "://" not in url:
         return LocalStorage(url)
     if url.startswith(("s3://", "s3a://")):

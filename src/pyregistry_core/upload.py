@@ -38,8 +38,16 @@ _METADATA_SPEC = "https://packaging.python.org/specifications/core-metadata"
 _SUPPORTED_METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
 # Fields that must have one value; repeating them with another value is refused.
 _SINGLE_VALUED = (
-    ":action", "protocol_version", "name", "version", "metadata_version", "filetype",
-    "pyversion", "md5_digest", "sha256_digest", "blake2_256_digest",
+    ":action",
+    "protocol_version",
+    "name",
+    "version",
+    "metadata_version",
+    "filetype",
+    "pyversion",
+    "md5_digest",
+    "sha256_digest",
+    "blake2_256_digest",
 )
 _CHUNK = 256 * 1024
 
@@ -82,9 +90,7 @@ class UploadForm:
 
 
 def _too_large(limit: int) -> UploadTooLarge:
-    return UploadTooLarge(
-        f"File too large. Limit for this index is {limit // (1024 * 1024)} MB."
-    )
+    return UploadTooLarge(f"File too large. Limit for this index is {limit // (1024 * 1024)} MB.")
 
 
 def read_upload_form(
@@ -104,85 +110,111 @@ def read_upload_form(
     boundary = options.get("boundary", "")
     if not boundary or len(boundary) > 200:
         raise InvalidUpload("Invalid upload: the multipart boundary is missing or invalid.")
-    decoder = MultipartDecoder(
-        boundary.encode("latin-1", "replace"),
-        max_form_memory_size=limits.max_field_size + _CHUNK,
-        max_parts=limits.max_parts,
-    )
-    fields: dict[str, list[str]] = {k: [v] for k, v in (query or {}).items() if k == ":action"}
-    sha256, blake2, md5 = hashlib.sha256(), hashlib.blake2b(digest_size=32), hashlib.md5()  # noqa: S324 - md5 is a checksum PyPI clients may send
-    filename: str | None = None
-    part_type: str | None = None
-    size = 0
-    fields_total = 0
-    current: str | None = None
-    current_value = bytearray()
-    in_file = False
-    remaining = content_length
-    finished = False
+    reader = _FormReader(boundary, limits, query or {})
     with open(staging_path, "wb") as out:
-        while not finished:
+        reader.read(body, content_length, out)
+    return reader.form()
+
+
+class _FormReader:
+    """Feeds body chunks to werkzeug's sans-IO multipart decoder and acts on its events."""
+
+    def __init__(self, boundary: str, limits: FormLimits, query: Mapping[str, str]) -> None:
+        self._limits = limits
+        self._decoder = MultipartDecoder(
+            boundary.encode("latin-1", "replace"),
+            max_form_memory_size=limits.max_field_size + _CHUNK,
+            max_parts=limits.max_parts,
+        )
+        # twine and uv send :action in the form; PyPI also takes it from the query string.
+        self._fields: dict[str, list[str]] = {k: [v] for k, v in query.items() if k == ":action"}
+        self._hashes = (hashlib.sha256(), hashlib.blake2b(digest_size=32), hashlib.md5())  # noqa: S324 - a checksum clients may send
+        self._filename: str | None = None
+        self._part_type: str | None = None
+        self._size = 0
+        self._fields_total = 0
+        self._current: str | None = None
+        self._value = bytearray()
+        self._in_file = False
+        self._finished = False
+
+    def read(self, body: IO[bytes], content_length: int | None, out: IO[bytes]) -> None:
+        """Read the whole body (at most ``content_length`` bytes when it is known)."""
+        remaining = content_length
+        while not self._finished:
             want = _CHUNK if remaining is None else min(_CHUNK, remaining)
             chunk = body.read(want) if want > 0 else b""
             if remaining is not None:
                 remaining -= len(chunk)
             try:
-                decoder.receive_data(chunk or None)
-                event = decoder.next_event()
-                while event is not NEED_DATA:
-                    if isinstance(event, File):
-                        if in_file or filename is not None or event.name != "content":
-                            raise InvalidUpload(
-                                f"{event.name}: Should not be a tuple."
-                                if event.name != "content" else
-                                "Invalid upload: more than one file part named 'content'."
-                            )
-                        in_file, filename = True, event.filename
-                        part_type = event.headers.get("content-type")
-                    elif isinstance(event, Field):
-                        in_file, current = False, event.name
-                        current_value = bytearray()
-                    elif isinstance(event, Data):
-                        if in_file:
-                            size += len(event.data)
-                            if size > limits.max_file_size:
-                                raise _too_large(limits.max_file_size)
-                            out.write(event.data)
-                            sha256.update(event.data)
-                            blake2.update(event.data)
-                            md5.update(event.data)
-                        else:
-                            fields_total += len(event.data)
-                            current_value += event.data
-                            if len(current_value) > limits.max_field_size or fields_total > limits.max_fields_total:
-                                raise InvalidUpload(f"Invalid upload: form field {current!r} is too large.")
-                            if not event.more_data and current is not None:
-                                fields.setdefault(current, []).append(
-                                    current_value.decode("utf-8", "replace")
-                                )
-                        if not event.more_data:
-                            in_file = False
-                    elif isinstance(event, Epilogue):
-                        finished = True
-                        break
-                    event = decoder.next_event()
+                self._decoder.receive_data(chunk or None)
+                self._drain(out)
             except RequestEntityTooLarge as exc:
-                raise InvalidUpload("Invalid upload: the multipart form is malformed or has too many parts.") from exc
+                raise InvalidUpload(
+                    "Invalid upload: the multipart form is malformed or has too many parts."
+                ) from exc
             except ValueError as exc:
                 if isinstance(exc, (InvalidUpload, UploadTooLarge)):
                     raise
                 raise InvalidUpload(f"Invalid upload: malformed multipart body ({exc}).") from exc
-            if not chunk and not finished:
+            if not chunk and not self._finished:
                 raise InvalidUpload("Invalid upload: the request body ended before the form did.")
-    return UploadForm(
-        fields={k: tuple(v) for k, v in fields.items()},
-        filename=filename,
-        content_type=part_type,
-        size=size,
-        sha256=sha256.hexdigest(),
-        blake2_256=blake2.hexdigest(),
-        md5=md5.hexdigest(),
-    )
+
+    def _drain(self, out: IO[bytes]) -> None:
+        event = self._decoder.next_event()
+        while event is not NEED_DATA:
+            if isinstance(event, File):
+                self._start_file(event)
+            elif isinstance(event, Field):
+                self._in_file, self._current, self._value = False, event.name, bytearray()
+            elif isinstance(event, Data):
+                self._data(event, out)
+            elif isinstance(event, Epilogue):
+                self._finished = True
+                return
+            event = self._decoder.next_event()
+
+    def _start_file(self, event: File) -> None:
+        if event.name != "content":
+            raise InvalidUpload(f"{event.name}: Should not be a tuple.")
+        if self._in_file or self._filename is not None:
+            raise InvalidUpload("Invalid upload: more than one file part named 'content'.")
+        self._in_file, self._filename = True, event.filename
+        self._part_type = event.headers.get("content-type")
+
+    def _data(self, event: Data, out: IO[bytes]) -> None:
+        if self._in_file:
+            self._size += len(event.data)
+            if self._size > self._limits.max_file_size:
+                raise _too_large(self._limits.max_file_size)
+            out.write(event.data)
+            for digest in self._hashes:
+                digest.update(event.data)
+        else:
+            self._fields_total += len(event.data)
+            self._value += event.data
+            if (
+                len(self._value) > self._limits.max_field_size
+                or self._fields_total > self._limits.max_fields_total
+            ):
+                raise InvalidUpload(f"Invalid upload: form field {self._current!r} is too large.")
+            if not event.more_data and self._current is not None:
+                self._fields.setdefault(self._current, []).append(self._value.decode("utf-8", "replace"))
+        if not event.more_data:
+            self._in_file = False
+
+    def form(self) -> UploadForm:
+        """What was read."""
+        sha256, blake2, md5 = self._hashes
+        return UploadForm(
+            fields={k: tuple(v) for k, v in self._fields.items()},
+            filename=self._filename,
+            content_type=self._part_type,
+            size=self._size,
+            sha256=sha256.hexdigest(),
+            blake2_256=blake2.hexdigest(),
+            md5=md5.hexdigest(),
+        )
 
 
 def _invalid_value(value: str, field: str, error: str) -> InvalidUpload:
@@ -208,53 +240,12 @@ _BAD_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._+!-]")
 
 def validate_form(form: UploadForm) -> ValidatedUpload:
     """PyPI's checks, in PyPI's order, on the fields and the filename."""
-    for key in _SINGLE_VALUED:
-        values = {v.strip() for v in form.fields.get(key, ())}
-        if len(values) > 1:
-            raise InvalidUpload(f"Invalid upload: field {key!r} was given several different values.")
-    action = form.get(":action")
-    if action in ("submit", "submit_pkg_info", "doc_upload"):
-        raise UnsupportedAction(f"The {action!r} action is no longer supported; upload files with 'file_upload'.")
-    if action != "file_upload":
-        raise InvalidUpload(f"Unknown action {action!r}: use ':action=file_upload'.")
-    if form.get("protocol_version") != "1":
-        raise InvalidUpload("Unknown protocol version.")
-    metadata_version = form.get("metadata_version")
-    if metadata_version and metadata_version not in _SUPPORTED_METADATA_VERSIONS:
-        raise _invalid_value(metadata_version, "Metadata-Version", "Use a known metadata version.")
-    name = form.get("name")
-    if not name:
-        raise _invalid_value(name, "Name", "This field is required.")
-    if not is_valid_project_name(name):
-        raise _invalid_value(
-            name, "Name",
-            "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.",
-        )
-    raw_version = form.get("version")
-    if not raw_version:
-        raise _invalid_value(raw_version, "Version", "This field is required.")
-    try:
-        version = Version(raw_version)
-    except InvalidVersion as exc:
-        raise _invalid_value(
-            raw_version, "Version",
-            "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. "
-            "Use PEP 440 versioning.",
-        ) from exc
+    _check_action(form)
+    name, version = _check_name_and_version(form)
     filetype = form.get("filetype")
     if filetype not in (DistKind.SDIST.value, DistKind.WHEEL.value):
         raise _invalid_value(filetype, "Filetype", "Use a known file type (sdist or bdist_wheel).")
-    filename = form.filename
-    if not filename:
-        raise InvalidUpload("Upload payload does not have a file.")
-    if form.content_type and form.content_type.lower().startswith("image/"):
-        raise InvalidUpload("Invalid distribution file.")
-    if "/" in filename or "\\" in filename:
-        raise InvalidUpload("Cannot upload a file with '/' or '\\' in the name.")
-    if len(filename) > 255 or _BAD_FILENAME_CHARS.search(filename):
-        raise InvalidUpload(
-            "Cannot upload a file with non-printable, non-ASCII or reserved characters in the name."
-        )
+    filename = _check_filename_characters(form)
     dist = _parse_filename(filename, filetype)
     project = canonicalize_name(name)
     if dist.name != project:
@@ -271,6 +262,58 @@ def validate_form(form: UploadForm) -> ValidatedUpload:
     if form.size == 0:
         raise InvalidUpload("Invalid distribution file. The file is empty.")
     return ValidatedUpload(project, name, version, dist, form)
+
+
+def _check_action(form: UploadForm) -> None:
+    for key in _SINGLE_VALUED:
+        values = {v.strip() for v in form.fields.get(key, ())}
+        if len(values) > 1:
+            raise InvalidUpload(f"Invalid upload: field {key!r} was given several different values.")
+    action = form.get(":action")
+    if action in ("submit", "submit_pkg_info", "doc_upload"):
+        raise UnsupportedAction(
+            f"The {action!r} action is no longer supported; upload files with 'file_upload'."
+        )
+    if action != "file_upload":
+        raise InvalidUpload(f"Unknown action {action!r}: use ':action=file_upload'.")
+    if form.get("protocol_version") != "1":
+        raise InvalidUpload("Unknown protocol version.")
+
+
+_NAME_RULE = "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'."
+
+
+def _check_name_and_version(form: UploadForm) -> tuple[str, Version]:
+    metadata_version = form.get("metadata_version")
+    if metadata_version and metadata_version not in _SUPPORTED_METADATA_VERSIONS:
+        raise _invalid_value(metadata_version, "Metadata-Version", "Use a known metadata version.")
+    name = form.get("name")
+    if not name:
+        raise _invalid_value(name, "Name", "This field is required.")
+    if not is_valid_project_name(name):
+        raise _invalid_value(name, "Name", _NAME_RULE)
+    raw_version = form.get("version")
+    if not raw_version:
+        raise _invalid_value(raw_version, "Version", "This field is required.")
+    try:
+        return name, Version(raw_version)
+    except InvalidVersion as exc:
+        raise _invalid_value(raw_version, "Version", f"{_NAME_RULE} Use PEP 440 versioning.") from exc
+
+
+def _check_filename_characters(form: UploadForm) -> str:
+    filename = form.filename
+    if not filename:
+        raise InvalidUpload("Upload payload does not have a file.")
+    if form.content_type and form.content_type.lower().startswith("image/"):
+        raise InvalidUpload("Invalid distribution file.")
+    if "/" in filename or "\\" in filename:
+        raise InvalidUpload("Cannot upload a file with '/' or '\\' in the name.")
+    if len(filename) > 255 or _BAD_FILENAME_CHARS.search(filename):
+        raise InvalidUpload(
+            "Cannot upload a file with non-printable, non-ASCII or reserved characters in the name."
+        )
+    return filename
 
 
 def _parse_filename(filename: str, filetype: str) -> DistFilename:

@@ -37,10 +37,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-    "text/html;q=0.01"
-)
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _HASH_NAMES = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5", "blake2b")
 
 
@@ -178,16 +175,18 @@ def parse_html_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
         has_metadata, metadata_sha256 = _metadata_attr(
             anchor.get("data-core-metadata") or anchor.get("data-dist-info-metadata") or ""
         )
-        files.append(UpstreamFile(
-            filename=filename,
-            url=url,
-            hashes=hashes,
-            requires_python=anchor.get("data-requires-python") or None,
-            yanked=yanked is not None,
-            yanked_reason=yanked or "",
-            has_metadata=has_metadata,
-            metadata_sha256=metadata_sha256,
-        ))
+        files.append(
+            UpstreamFile(
+                filename=filename,
+                url=url,
+                hashes=hashes,
+                requires_python=anchor.get("data-requires-python") or None,
+                yanked=yanked is not None,
+                yanked_reason=yanked or "",
+                has_metadata=has_metadata,
+                metadata_sha256=metadata_sha256,
+            )
+        )
     return UpstreamProject(name, tuple(files))
 
 
@@ -208,18 +207,20 @@ def parse_json_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
         )
         hashes = {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items() if k in _HASH_NAMES}
         size = entry.get("size")
-        files.append(UpstreamFile(
-            filename=str(entry["filename"]),
-            url=urldefrag(urljoin(page_url, str(entry["url"])))[0],
-            hashes=hashes,
-            requires_python=entry.get("requires-python") or None,
-            yanked=bool(yanked),
-            yanked_reason=yanked if isinstance(yanked, str) else "",
-            size=size if isinstance(size, int) else None,
-            upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str) else None,
-            has_metadata=has_metadata,
-            metadata_sha256=metadata_sha256,
-        ))
+        files.append(
+            UpstreamFile(
+                filename=str(entry["filename"]),
+                url=urldefrag(urljoin(page_url, str(entry["url"])))[0],
+                hashes=hashes,
+                requires_python=entry.get("requires-python") or None,
+                yanked=bool(yanked),
+                yanked_reason=yanked if isinstance(yanked, str) else "",
+                size=size if isinstance(size, int) else None,
+                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str) else None,
+                has_metadata=has_metadata,
+                metadata_sha256=metadata_sha256,
+            )
+        )
     return UpstreamProject(name, tuple(files))
 
 
@@ -292,11 +293,18 @@ class HttpUpstream:
                 send.update(self._headers)  # credentials only ever go to the upstream host
             try:
                 response = self._pool.request(
-                    "GET", url, headers=send, timeout=self._timeout, redirect=False,
-                    preload_content=False, decode_content=False,
+                    "GET",
+                    url,
+                    headers=send,
+                    timeout=self._timeout,
+                    redirect=False,
+                    preload_content=False,
+                    decode_content=False,
                 )
             except urllib3.exceptions.HTTPError as exc:
-                raise UpstreamError(f"upstream request to {mask_url(url)!r} failed: {type(exc).__name__}") from exc
+                raise UpstreamError(
+                    f"upstream request to {mask_url(url)!r} failed: {type(exc).__name__}"
+                ) from exc
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 response.release_conn()
