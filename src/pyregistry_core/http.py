@@ -17,6 +17,7 @@ from werkzeug.http import parse_etags, parse_range_header, quote_etag
 
 from .acl import Identity
 from .api import management_api
+from .browse import browse
 from .errors import (
     AuthenticationRequired,
     FileConflict,
@@ -143,8 +144,10 @@ def _route(registry: Registry, request: Request) -> Response:
         return _file(registry, request, parts[2], parts[3], parts[4])
     if parts[1] == "pypi" and len(parts) >= 4:
         return json_api(registry, request, parts[2:])
-    if path == "/":
-        return _home(request)
+    if path == "/" or parts[1] == "project":
+        page = browse(registry, request, _who(request), parts[1:])
+        if page is not None:
+            return page
     return text_response(404, "Not found.")
 
 
@@ -310,17 +313,3 @@ def _health(registry: Registry) -> Response:
         state.update(status="error", storage=str(error))
         status = 503
     return json_response(status, state, ("Cache-Control", "no-store"))
-
-
-def _home(request: Request) -> Response:
-    body = (
-        b"<!DOCTYPE html>\n<html><head><title>pyregistry</title></head><body>"
-        b'<h1>pyregistry</h1><p>Package index: <a href="simple/">simple/</a></p>'
-        b"</body></html>\n"
-    )
-    return _with_head(
-        request,
-        Response(
-            200, (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))), body
-        ),
-    )
