@@ -26,7 +26,13 @@ IdentifyCallable = Callable[[Scope], "Identity | Awaitable[Identity | None] | No
 
 
 class _BodyReader:
-    """A blocking file-like reader over ASGI ``http.request`` messages (worker thread side)."""
+    """A blocking file-like reader over ASGI ``http.request`` messages (worker thread side).
+
+    Each hop to the event loop gathers messages until ``_BATCH`` bytes (or the end), so a
+    large upload costs few thread switches while memory stays bounded by the batch.
+    """
+
+    _BATCH = 1024 * 1024
 
     def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop) -> None:
         self._receive = receive
@@ -34,21 +40,28 @@ class _BodyReader:
         self._buffer = bytearray()
         self._done = False
 
-    async def _next_message(self) -> Message:
-        return await self._receive()
+    async def _gather(self, want: int) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        while size < want:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks), True
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), True
+        return b"".join(chunks), False
 
-    def _pull(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self._next_message(), self._loop).result()
-        if message["type"] == "http.disconnect":
-            self._done = True
-            return
-        self._buffer += message.get("body", b"")
-        if not message.get("more_body", False):
-            self._done = True
+    def _pull(self, want: int) -> None:
+        data, self._done = asyncio.run_coroutine_threadsafe(self._gather(want), self._loop).result()
+        self._buffer += data
 
     def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all when negative); fewer only at the end."""
         while not self._done and (size < 0 or len(self._buffer) < size):
-            self._pull()
+            self._pull(self._BATCH if size < 0 else max(size - len(self._buffer), 64 * 1024))
         if size < 0 or size >= len(self._buffer):
             data = bytes(self._buffer)
             self._buffer.clear()

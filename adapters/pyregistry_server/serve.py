@@ -75,6 +75,8 @@ def run(config: str | None, host: str, port: int, workers: int, environ: Mapping
                 "errorlog": "-",
                 "loglevel": "info",
                 "proc_name": "pyregistry",
+                # gunicorn 27's control socket would land in $HOME; nothing here uses it.
+                "control_socket_disable": True,
             }.items():
                 self.cfg.set(key, value)
 
