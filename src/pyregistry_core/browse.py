@@ -57,13 +57,15 @@ form.search{display:flex;gap:.5rem;margin:1rem 0}
 form.search input{flex:1;font-size:1rem;padding:.4rem .6rem;border:1px solid #8c959f;border-radius:6px}
 form.search button{font-size:1rem;padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f}
 ul.projects{columns:16rem;padding-left:1.2rem}.muted{color:#57606a}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;table-layout:fixed}
+th:nth-child(1){width:33%}th:nth-child(2){width:9%}th:nth-child(3){width:35%}td.uploaded{font-size:.9rem}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}
-td.sha256 code{word-break:break-all;font-size:12px}td.size{white-space:nowrap}
+td{overflow-wrap:anywhere}td.sha256 code{word-break:break-all;font-size:12px}
+.yank-reason{display:block;color:#a40e26;font-size:.9rem}
 .badge{display:inline-block;padding:0 .4rem;border-radius:1rem;font-size:.8rem;font-weight:600}
 .yanked{background:#ffebe9;color:#a40e26;border:1px solid #ff8182}
 .status{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}
-.description{border-top:1px solid #d0d7de;margin-top:1rem;overflow-wrap:anywhere}
+.description{overflow-wrap:anywhere}.description h1{font-size:1.6rem}
 .description img{max-width:100%}
 """
 
@@ -134,16 +136,16 @@ def _project_page(registry: Registry, request: Request, files: ProjectFiles) -> 
     for tool, command in (("pip", "pip install"), ("uv", "uv pip install")):
         line = f"{command} --index-url {index_url} {name}"
         parts.append(f'<pre class="install {tool}"><code>{escape(line)}</code></pre>')
-    parts.append('<h2 id="versions">Versions</h2>')
-    if not files.files:
-        parts.append('<p class="muted">No files.</p>')
-    for version, records in _releases_newest_first(files):
-        parts.append(_release_section(version, records, base))
     parts.append('<h2 id="description">Description</h2>')
     if description:
         parts.append(f'<div class="description">{description}</div>')
     else:
         parts.append('<p class="muted">No description.</p>')
+    parts.append('<h2 id="versions">Versions</h2>')
+    if not files.files:
+        parts.append('<p class="muted">No files.</p>')
+    for version, records in _releases_newest_first(files):
+        parts.append(_release_section(version, records, base))
     return _document(f"{name} · pyregistry", base, "".join(parts))
 
 

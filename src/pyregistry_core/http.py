@@ -252,9 +252,12 @@ def _download(registry: Registry, request: Request, record: FileRecord) -> Respo
     if_range = request.header("if-range")
     if range_header and (not if_range or if_range.strip() == etag):
         parsed = parse_range_header(range_header)
-        bounds = parsed.range_for_length(size) if parsed is not None else None
-        if parsed is None:
-            pass  # RFC 9110: an unparseable Range is ignored
+        # RFC 9110 §14.2: an unknown unit or an unparseable Range is ignored; several
+        # ranges are allowed to be answered with the whole file.
+        usable = parsed is not None and parsed.units == "bytes" and len(parsed.ranges) == 1
+        bounds = parsed.range_for_length(size) if parsed is not None and usable else None
+        if not usable:
+            pass
         elif bounds is None:
             return Response(416, (*base, ("Content-Range", f"bytes */{size}"), ("Content-Length", "0")))
         else:

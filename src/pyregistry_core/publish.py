@@ -24,7 +24,6 @@ from .upstream import Upstream, UpstreamError, UpstreamFile, verify_hashes
 
 __all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
 
-_FILE_REUSE_HELP = "https://pypi.org/help/#file-name-reuse"
 
 
 def utc_now(wall_clock: Callable[[], float]) -> str:
@@ -43,7 +42,7 @@ def existing_upload(record: FileRecord, sha256: str) -> FileRecord:
         return record
     raise FileConflict(
         f"File already exists ('{record.filename}', with blake2_256 hash "
-        f"'{record.blake2b_256 or ''}'). See {_FILE_REUSE_HELP} for more information."
+        f"'{record.blake2b_256 or ''}'). Published files never change: upload a new version."
     )
 
 

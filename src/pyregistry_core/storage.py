@@ -284,8 +284,6 @@ class FsspecStorage:
         fs, root = fsspec.core.url_to_fs(url, **(options or {}))
         self.fs: fsspec.AbstractFileSystem = fs
         self.root = root.rstrip("/")
-        # Only one process can see a memory filesystem, so a lock makes create-only exact.
-        self._lock = threading.Lock()
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
@@ -341,17 +339,27 @@ class FsspecStorage:
         except FileNotFoundError:
             return None
 
+    def _parent_dirs(self, path: str) -> None:
+        """Filesystems with real directories need them before a write."""
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         path = self._path(record_key(project, filename))
-        with self._lock, _storage_errors():
+        # A generic fsspec store offers no atomic create: the process-wide lock makes it
+        # exact within this process (all a memory filesystem can have); stores shared by
+        # several processes must use LocalStorage or S3Storage, which are create-only.
+        with _CREATE_LOCK, _storage_errors():
             if self.fs.exists(path):
                 return False
+            self._parent_dirs(path)
             self.fs.pipe_file(path, data)
         return True
 
     def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        path = self._path(record_key(project, filename))
         with _storage_errors():
-            self.fs.pipe_file(self._path(record_key(project, filename)), data)
+            self._parent_dirs(path)
+            self.fs.pipe_file(path, data)
 
     @contextlib.contextmanager
     def staging_file(self) -> Iterator[str]:
@@ -365,10 +373,12 @@ class FsspecStorage:
 
     def publish_blob(self, local_path: str, key: str) -> None:
         with _storage_errors():
+            self._parent_dirs(self._path(key))
             self.fs.put_file(local_path, self._path(key))
 
     def put_blob(self, key: str, data: bytes) -> None:
         with _storage_errors():
+            self._parent_dirs(self._path(key))
             self.fs.pipe_file(self._path(key), data)
 
     def open_blob(self, key: str) -> IO[bytes]:
@@ -399,6 +409,9 @@ class FsspecStorage:
         ]
 
 
+_CREATE_LOCK = threading.Lock()
+
+
 class S3Storage(FsspecStorage):
     """S3 (and compatible stores) through s3fs, with conditional create-only writes.
 
@@ -417,6 +430,9 @@ class S3Storage(FsspecStorage):
         opts.setdefault("skip_instance_cache", True)
         opts.setdefault("default_block_size", self._PART_SIZE)
         super().__init__(url, opts)
+
+    def _parent_dirs(self, path: str) -> None:
+        """Object stores have no directories to create."""
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         try:

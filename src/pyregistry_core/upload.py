@@ -50,6 +50,7 @@ _SINGLE_VALUED = (
     "blake2_256_digest",
 )
 _CHUNK = 256 * 1024
+_ENDED_EARLY = "Invalid upload: the request body ended before the form did."
 
 
 class UnsupportedAction(InvalidUpload):
@@ -143,11 +144,17 @@ class _FormReader:
         remaining = content_length
         while not self._finished:
             want = _CHUNK if remaining is None else min(_CHUNK, remaining)
-            chunk = body.read(want) if want > 0 else b""
+            try:
+                chunk = body.read(want) if want > 0 else b""
+            except Exception as exc:  # the server's stream failed: client gone or body short
+                raise InvalidUpload(_ENDED_EARLY) from exc
             if remaining is not None:
                 remaining -= len(chunk)
+            if not chunk:
+                self._finish(out)
+                return
             try:
-                self._decoder.receive_data(chunk or None)
+                self._decoder.receive_data(chunk)
                 self._drain(out)
             except RequestEntityTooLarge as exc:
                 raise InvalidUpload(
@@ -157,8 +164,18 @@ class _FormReader:
                 if isinstance(exc, (InvalidUpload, UploadTooLarge)):
                     raise
                 raise InvalidUpload(f"Invalid upload: malformed multipart body ({exc}).") from exc
-            if not chunk and not self._finished:
-                raise InvalidUpload("Invalid upload: the request body ended before the form did.")
+
+    def _finish(self, out: IO[bytes]) -> None:
+        """The body ended: the form must have ended too (werkzeug sees its end now)."""
+        try:
+            self._decoder.receive_data(None)
+            self._drain(out)
+        except ValueError as exc:
+            if isinstance(exc, (InvalidUpload, UploadTooLarge)):
+                raise
+            raise InvalidUpload(_ENDED_EARLY) from exc
+        if not self._finished:
+            raise InvalidUpload(_ENDED_EARLY)
 
     def _drain(self, out: IO[bytes]) -> None:
         event = self._decoder.next_event()
