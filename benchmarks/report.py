@@ -52,7 +52,7 @@ class Section:
 def _number(value: float, unit: str) -> str:
     if unit in ("req/s", "ms", "MB", "MB/s", "s") and value >= 100:
         return f"{value:,.0f} {unit}"
-    if unit == "MB" or unit == "MB/s":
+    if unit in {"MB", "MB/s"}:
         return f"{value:,.1f} {unit}"
     if unit == "ms":
         return f"{value:,.2f} {unit}"
@@ -80,9 +80,14 @@ def render_text(section: Section) -> str:
 
 def render_markdown(section: Section) -> str:
     """A section as a Markdown table."""
-    lines = [f"## {section.title}", "", section.method, "",
-             "| measured | value | baseline (same run) | baseline value | ratio | target |",
-             "|---|---:|---|---:|---:|---|"]
+    lines = [
+        f"## {section.title}",
+        "",
+        section.method,
+        "",
+        "| measured | value | baseline (same run) | baseline value | ratio | target |",
+        "|---|---:|---|---:|---:|---|",
+    ]
     for fig in section.figures:
         target = f"{fig.target} {fig.verdict}" if fig.target else ""
         label = fig.label + (f" ({fig.note})" if fig.note else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
 import warnings
 import zipfile
@@ -17,12 +18,18 @@ __all__ = [
     "FileDigests",
     "core_metadata",
     "digests",
+    "dist_name",
     "multipart_body",
     "sdist_bytes",
     "tar_gz_bytes",
     "wheel_bytes",
     "zip_bytes",
 ]
+
+
+def dist_name(name: str) -> str:
+    """The name as wheel and PEP 625 sdist filenames spell it: normalized, "_" for runs."""
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def core_metadata(
@@ -63,11 +70,11 @@ def wheel_bytes(
     extra: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
     """A wheel with ``<dist_info>/{METADATA,WHEEL,RECORD}`` and a module."""
-    dist_info = dist_info or f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info = dist_info or f"{dist_name(name)}-{version}.dist-info"
     metadata = metadata if metadata is not None else core_metadata(name, version)
     wheel = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     return zip_bytes([
-        (f"{name.replace('-', '_')}/__init__.py", b""),
+        (f"{dist_name(name)}/__init__.py", b""),
         (f"{dist_info}/METADATA", metadata),
         (f"{dist_info}/WHEEL", wheel),
         (f"{dist_info}/RECORD", b""),
@@ -99,7 +106,7 @@ def sdist_bytes(
     extra: Sequence[tuple[str, bytes | None]] = (),
 ) -> bytes:
     """A PEP 625 sdist: ``<top>/PKG-INFO`` and ``<top>/pyproject.toml``."""
-    top = top or f"{name.replace('-', '_')}-{version}"
+    top = top or f"{dist_name(name)}-{version}"
     metadata = metadata if metadata is not None else core_metadata(name, version, metadata_version="2.2")
     return tar_gz_bytes([
         (top, None),

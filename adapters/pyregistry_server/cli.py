@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=default_workers())
+    serve.add_argument("--access-log", action="store_true", help="log every request on stdout")
 
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
 
@@ -198,7 +199,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    run(args.config, args.host, args.port, args.workers, os.environ)
+    run(args.config, args.host, args.port, args.workers, os.environ, access_log=args.access_log)
     return 0
 
 

@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import os
@@ -23,7 +22,6 @@ from collections.abc import Callable, Mapping
 
 import attrs
 from cachetools import TTLCache
-from passlib.apache import HtpasswdFile
 from passlib.context import CryptContext
 from werkzeug.datastructures import Authorization
 
@@ -43,6 +41,11 @@ PASSWORD_CONTEXT = CryptContext(
 _HTPASSWD_CONTEXT = CryptContext(
     schemes=["bcrypt", "apr_md5_crypt", "ldap_sha1", "sha512_crypt", "sha256_crypt"]
 )
+
+
+# Load the argon2 backend now: libpass swaps its lazy loader on first use, which fails
+# when two threads race to be first ("failed to replace lazy loader").
+PASSWORD_CONTEXT.handler("argon2").get_backend()
 
 
 def hash_password(password: str) -> str:
@@ -88,15 +91,28 @@ class Authenticator:
         self._lock = threading.Lock()
         self.verifications = 0  # slow hash verifications done, for tests and metrics
 
-    @functools.cached_property
-    def _dummy_hash(self) -> str:
-        """A hash of the default scheme, verified for unknown users to equalize the cost."""
-        return str(PASSWORD_CONTEXT.hash(secrets.token_urlsafe(16)))
+    def _user_exists(self, user: str) -> bool:
+        return user in self._users or user in self._htpasswd_entries()
+
+    def _equalize(self, password: str) -> None:
+        """Spend on an unknown user what a wrong password costs: verify against a real
+        configured hash (same scheme, same rounds); with no users there is nothing to
+        probe, so nothing to spend."""
+        for stored, context in (
+            *((h, PASSWORD_CONTEXT) for h in self._users.values()),
+            *((h, _HTPASSWD_CONTEXT) for h in self._htpasswd_entries().values()),
+        ):
+            self.verifications += 1
+            try:
+                context.verify(password, stored)
+            except (ValueError, TypeError):
+                continue
+            return
 
     @property
     def has_users(self) -> bool:
-        """Whether any credentials can ever succeed."""
-        return bool(self._users or self._htpasswd_path or self._tokens is not None)
+        """Whether any user is configured (config users or an htpasswd file)."""
+        return bool(self._users or self._htpasswd_path)
 
     def identity_for(self, user: str) -> Identity:
         """The identity of a known user name (with their groups)."""
@@ -108,6 +124,13 @@ class Authenticator:
         if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
             raise BadCredentials("Only HTTP Basic credentials are accepted.")
         username, password = auth.username, auth.password
+        if username == TOKEN_USERNAME:
+            # Not cached here: a token check is one fast hash, and a revocation must
+            # take effect at once (the token store re-reads within pypi.index_ttl).
+            identity = self._verify(username, password)
+            if identity is None:
+                raise BadCredentials("Invalid or non-existent authentication information.")
+            return identity
         digest = hmac.new(
             self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256
         ).digest()
@@ -126,8 +149,8 @@ class Authenticator:
             if self._tokens is None:
                 return None
             token = self._tokens.verify(password)
-            if token is None:
-                return None
+            if token is None or not self._user_exists(token.user):
+                return None  # revoked, unknown, or its user has been removed
             return attrs.evolve(
                 self.identity_for(token.user),
                 token_projects=frozenset(token.projects) if token.projects else None,
@@ -138,12 +161,10 @@ class Authenticator:
         if stored is None:
             stored = self._htpasswd_entries().get(username)
             context = _HTPASSWD_CONTEXT
-        if stored is None and not self._users and self._htpasswd_path is None:
-            return None  # no user exists, so no name can be probed: no work to equalize
-        self.verifications += 1
         if stored is None:
-            PASSWORD_CONTEXT.verify(password, self._dummy_hash)
+            self._equalize(password)
             return None
+        self.verifications += 1
         try:
             ok = bool(context.verify(password, stored))
         except (ValueError, TypeError):
@@ -159,6 +180,8 @@ class Authenticator:
         except OSError:
             return {}
         if mtime != self._htpasswd_mtime:
+            from passlib.apache import HtpasswdFile  # only when an htpasswd file is configured
+
             parsed = HtpasswdFile(self._htpasswd_path)
             self._htpasswd = {user: parsed.get_hash(user).decode() for user in parsed.users()}
             self._htpasswd_mtime = mtime

@@ -99,7 +99,8 @@ def _project_list(registry: Registry, request: Request, identity: Identity) -> R
     # The filter compares normalized forms, so "Foo_Bar" finds "foo-bar".
     needle = canonicalize_name(query) if query else ""
     names = [
-        name for name in registry.project_names()
+        name
+        for name in registry.project_names()
         if needle in name and registry.may(identity, Permission.READ, name)
     ]
     base = _base(request)

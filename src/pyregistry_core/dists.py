@@ -221,7 +221,9 @@ def _sdist_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimit
             if count > limits.max_members or archive.offset > budget:
                 raise _invalid(f"{dist.filename!r} is too large when decompressed.")
             parts = member.name.split("/")
-            if parts[0] != top and not (parts[0] == "." and parts[1:2] == [top]):
+            if parts[0] == ".":
+                parts = parts[1:]
+            if parts[:1] != [top] or ".." in parts or member.name.startswith("/"):
                 raise _invalid(
                     f"Filename {dist.filename!r} is invalid: every member must be under "
                     f"'{top}/', found {member.name!r}."

@@ -95,6 +95,7 @@ def handle(registry: Registry, request: Request) -> Response:
         response = _route(registry, request)
     except RegistryError as error:
         response = _error_response(request, registry, error)
+    response = _caching_by_caller(registry, request, response)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             '%s "%s %s" %s %.1fms',
@@ -106,6 +107,39 @@ def handle(registry: Registry, request: Request) -> Response:
         )
     registry.metrics.count_request(_route_name(request.path), response.status)
     return response
+
+
+def _caching_by_caller(registry: Registry, request: Request, response: Response) -> Response:
+    """What a response shows may depend on who asked: say so to every cache.
+
+    ``Vary: Authorization`` when the rules can differ between callers; ``private``
+    whenever the request carried credentials, so no shared cache hands one caller's
+    answer to another.
+    """
+    varies = registry.policy_depends_on_identity()
+    credentials = request.header("authorization") is not None or _who(request).user is not None
+    if not varies and not credentials:
+        return response
+    headers = [(k, v) for k, v in response.headers if k.lower() not in ("vary", "cache-control")]
+    vary = response.header("vary")
+    if varies:
+        vary = (
+            f"{vary}, Authorization"
+            if vary and "authorization" not in vary.lower()
+            else vary or "Authorization"
+        )
+    if vary:
+        headers.append(("Vary", vary))
+    cache = response.header("cache-control")
+    if credentials and not (cache and ("private" in cache or "no-store" in cache)):
+        cache = (
+            cache.replace("public", "private")
+            if cache and "public" in cache
+            else (f"{cache}, private" if cache else "private")
+        )
+    if cache:
+        headers.append(("Cache-Control", cache))
+    return attrs.evolve(response, headers=tuple(headers))
 
 
 def _route_name(path: str) -> str:
@@ -158,13 +192,10 @@ def _with_head(request: Request, response: Response) -> Response:
 
 
 def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
-    credentials = request.header("authorization") is not None or _who(request).user is not None
-    max_age = registry.settings.simple_max_age
-    cache = f"max-age={max_age}, must-revalidate" + (", private" if credentials else "")
-    vary = "Accept, Authorization" if registry.policy_depends_on_identity() else "Accept"
+    cache = f"max-age={registry.settings.simple_max_age}, must-revalidate"
     headers = (
         ("Content-Type", content_type),
-        ("Vary", vary),
+        ("Vary", "Accept"),
         ("ETag", page.etag),
         ("Cache-Control", cache),
     )
@@ -229,8 +260,8 @@ def _file(
 
 
 def _file_cache_control(registry: Registry) -> str:
-    scope = "public" if not registry.policy_depends_on_identity() else "private"
-    return f"{scope}, max-age={registry.settings.package_max_age}, immutable"
+    # Files never change; handle() makes this private when credentials were sent.
+    return f"public, max-age={registry.settings.package_max_age}, immutable"
 
 
 def _download(registry: Registry, request: Request, record: FileRecord) -> Response:
@@ -276,6 +307,8 @@ def _download(registry: Registry, request: Request, record: FileRecord) -> Respo
 def _upload(registry: Registry, request: Request) -> Response:
     if request.body is None:
         raise InvalidUpload("Upload payload does not have a file.")
+    # Refuse before reading a byte when the caller may upload to no project at all.
+    registry.require_upload_somewhere(_who(request))
     length_header = request.header("content-length")
     try:
         length = int(length_header) if length_header is not None else None

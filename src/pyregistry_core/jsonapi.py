@@ -165,6 +165,6 @@ def json_api(registry: Registry, request: Request, parts: list[str]) -> Response
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
         ("Cache-Control", "max-age=0, must-revalidate"),
-        ("Vary", "Accept, Authorization"),
+        ("Vary", "Accept"),
     )
     return Response(200, headers, b"" if request.method.upper() == "HEAD" else body)

@@ -72,7 +72,9 @@ def select_format(accept: str | None, format_param: str | None = None) -> Simple
         return _from_format_param(format_param)
     if accept is None or not accept.strip():
         return SimpleFormat.TEXT_HTML
-    parsed = parse_accept_header(accept, MIMEAccept)
+    # Media-type parameters other than q (e.g. charset) never make an offer unacceptable.
+    raw = parse_accept_header(accept, MIMEAccept)
+    parsed = MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in raw])
     if parsed and all(value == "*/*" and quality > 0 for value, quality in parsed):
         return SimpleFormat.TEXT_HTML
     best: SimpleFormat | None = None
@@ -80,8 +82,10 @@ def select_format(accept: str | None, format_param: str | None = None) -> Simple
     for offer in _OFFERS:
         quality = parsed.quality(offer.value)
         for alias, target in _ALIASES.items():
+            # An alias counts only when named: a wildcard must not lift a type the
+            # header gave a lower q (or q=0) explicitly.
             if target is offer:
-                quality = max(quality, parsed.quality(alias))
+                quality = max([quality, *(q for value, q in parsed if value == alias)])
         if quality > best_quality:
             best, best_quality = offer, quality
     if best is None:

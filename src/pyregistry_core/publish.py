@@ -25,7 +25,6 @@ from .upstream import Upstream, UpstreamError, UpstreamFile, verify_hashes
 __all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
 
 
-
 def utc_now(wall_clock: Callable[[], float]) -> str:
     """The time as PEP 700 wants it: ``yyyy-mm-ddThh:mm:ss.ffffffZ``."""
     return datetime.fromtimestamp(wall_clock(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

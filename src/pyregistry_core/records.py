@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 from packaging.utils import NormalizedName
@@ -56,8 +57,12 @@ class FileRecord:
 
     @property
     def url_path(self) -> str:
-        """The file's URL path relative to the registry root (no leading slash)."""
-        return f"files/{self.project}/{self.sha256}/{self.filename}"
+        """The file's URL path relative to the registry root (no leading slash).
+
+        The filename is percent-encoded: a "#", "?" or "%" must not end or alter the URL
+        (uploads cannot have them, files mirrored from an upstream might).
+        """
+        return f"files/{self.project}/{self.sha256}/{quote(self.filename, safe='!+')}"
 
     @property
     def parsed_version(self) -> Version | None:

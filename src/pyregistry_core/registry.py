@@ -10,6 +10,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -55,6 +56,7 @@ from .upstream import HttpUpstream, Upstream
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
 
 ANONYMOUS = Identity()
+log = logging.getLogger(__name__)
 _UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
 
 
@@ -144,6 +146,11 @@ class Registry:
             else frozenset(),
             disallowed=frozenset(normalize(n) for n in settings.disallow_fallback),
         )
+        if always is True:
+            log.warning(
+                "pypi.always_show_upstream = true merges upstream files into mirrored projects "
+                "only; private projects never merge unless named in the setting"
+            )
         if upstream is None and settings.fallback != "none" and settings.fallback_base_url:
             upstream = HttpUpstream(
                 settings.fallback_base_url,
@@ -201,6 +208,10 @@ class Registry:
         try:
             return self.authenticator.authenticate(authorization)
         except BadCredentials as error:
+            if not self.authenticator.has_users and not self.tokens.exist():
+                # Nobody can log in here (serve's embedded default): twine's placeholder
+                # credentials are as anonymous as none at all.
+                return ANONYMOUS
             raise AuthenticationRequired(str(error)) from error
 
     def may(self, identity: Identity, permission: Permission, project: str | None = None) -> bool:
@@ -215,6 +226,27 @@ class Registry:
             raise AuthenticationRequired("Authentication required.")
         target = f" on project '{project}'" if project else ""
         raise PermissionDenied(f"The user '{identity.user}' isn't allowed to {permission.value}{target}.")
+
+    def require_upload_somewhere(self, identity: Identity) -> None:
+        """401/403 unless the caller may upload to at least one project (checked before
+        an upload body is read, so a caller who may not write costs no disk or CPU)."""
+        if identity.operator or identity.user in self.policy.admins:
+            return
+        principals = identity.principals
+        if identity.token_scope != "read":
+            if principals & self.policy.default_write and identity.token_projects is None:
+                return
+            for package, entries in self.policy.packages.items():
+                may = any("w" in perms for who, perms in entries.items() if who in principals)
+                if may and (identity.token_projects is None or package in identity.token_projects):
+                    return
+            if identity.token_projects and principals & self.policy.default_write:
+                return
+        if identity.user is None:
+            raise AuthenticationRequired("Authentication required.")
+        if identity.token_scope == "read":
+            raise PermissionDenied("This token may only read; it cannot upload.")
+        raise PermissionDenied(f"The user '{identity.user}' isn't allowed to upload to this index.")
 
     def policy_depends_on_identity(self) -> bool:
         """Whether what a page shows can differ between callers (``Vary: Authorization``)."""

@@ -104,8 +104,10 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
 
 def project_json(project: ProjectFiles) -> bytes:
     """A project page as PEP 691 JSON with PEP 700 fields."""
+    # PEP 700: 1.1 promises a size for every file; an upstream HTML page may not give one.
+    version = API_VERSION if all(r.size is not None for r in project.files) else "1.0"
     document: dict[str, Any] = {
-        "meta": {"api-version": API_VERSION},
+        "meta": {"api-version": version},
         "name": project.name,
         "files": [_file_json(r) for r in project.files],
         "versions": list(project.versions),

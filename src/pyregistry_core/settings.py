@@ -112,6 +112,9 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.allow_delete_groups": KeyInfo(
         "authenticated", "pypi.allow_delete_groups", "who may delete files (needs write too)"
     ),
+    "pypi.allow_delete": KeyInfo(
+        None, "pypi.allow_delete", "old bool: true = authenticated may delete, false = nobody"
+    ),
     "pypi.realm": KeyInfo("pypi", "pypi.realm", "realm of WWW-Authenticate"),
     "pypi.max_upload_size": KeyInfo("100MiB", "(new)", "larger uploads get 413"),
     "pypi.index_ttl": KeyInfo("5", "(new)", "seconds another process's view may be stale on object storage"),
@@ -133,7 +136,8 @@ KEYS: dict[str, KeyInfo] = {
 }
 
 # pypicloud keys that only made sense for its own machinery: accepted, ignored, logged.
-_IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "use")
+_IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "pypi.allow_overwrite")
+_IGNORED_KEYS = ("use",)
 _PATTERN_KEYS = ("user.", "group.", "package.", "storage.")
 
 _PYPICLOUD_DEFAULTS = {
@@ -239,7 +243,10 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
     for key in values:
         if key in KEYS or key.startswith(_PATTERN_KEYS):
             continue
-        if key.startswith(_IGNORED_PREFIXES):
+        if key.startswith("pypi.allow_overwrite"):
+            log.warning("ignoring %s: published files never change (a conflict is 400)", key)
+            continue
+        if key in _IGNORED_KEYS or key.startswith(_IGNORED_PREFIXES):
             log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
             continue
         unknown.append(key)
@@ -294,7 +301,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         default_read=_words(get("pypi.default_read")),
         default_write=_words(get("pypi.default_write")),
         cache_update=_words(get("pypi.cache_update")),
-        allow_delete_groups=_words(get("pypi.allow_delete_groups")),
+        allow_delete_groups=_delete_groups(values),
         realm=str(get("pypi.realm")),
         max_upload_size=parse_size(get("pypi.max_upload_size")),
         index_ttl=number("pypi.index_ttl"),
@@ -313,6 +320,15 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         metrics=parse_bool(get("pypi.metrics")),
         unknown_keys=tuple(unknown),
     )
+
+
+def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """``pypi.allow_delete_groups``, or pypicloud's old bool ``pypi.allow_delete``."""
+    if "pypi.allow_delete_groups" in values:
+        return _words(values["pypi.allow_delete_groups"])
+    if "pypi.allow_delete" in values:  # parsed as a bool, which pypicloud forgot to do
+        return ("authenticated",) if parse_bool(values["pypi.allow_delete"]) else ()
+    return _words(str(KEYS["pypi.allow_delete_groups"].default))
 
 
 def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, Any]]:

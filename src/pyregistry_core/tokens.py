@@ -101,6 +101,10 @@ class TokenStore:
                     found.append(token)
         return sorted(found, key=lambda t: t.created)
 
+    def exist(self) -> bool:
+        """Whether any token was ever created here."""
+        return bool(self._storage.list_blobs("tokens/"))
+
     def revoke(self, token_id: str) -> bool:
         """Mark a token revoked; False when there is no such token."""
         token = self.load(token_id)

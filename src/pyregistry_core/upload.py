@@ -91,7 +91,9 @@ class UploadForm:
 
 
 def _too_large(limit: int) -> UploadTooLarge:
-    return UploadTooLarge(f"File too large. Limit for this index is {limit // (1024 * 1024)} MB.")
+    mib = limit / 2**20
+    shown = f"{mib:.0f} MiB" if mib >= 1 and mib == int(mib) else f"{limit} bytes"
+    return UploadTooLarge(f"File too large. Limit for this index is {shown}.")
 
 
 def read_upload_form(
@@ -137,6 +139,7 @@ class _FormReader:
         self._current: str | None = None
         self._value = bytearray()
         self._in_file = False
+        self._skipping = False
         self._finished = False
 
     def read(self, body: IO[bytes], content_length: int | None, out: IO[bytes]) -> None:
@@ -184,6 +187,7 @@ class _FormReader:
                 self._start_file(event)
             elif isinstance(event, Field):
                 self._in_file, self._current, self._value = False, event.name, bytearray()
+                self._skipping = False
             elif isinstance(event, Data):
                 self._data(event, out)
             elif isinstance(event, Epilogue):
@@ -192,6 +196,10 @@ class _FormReader:
             event = self._decoder.next_event()
 
     def _start_file(self, event: File) -> None:
+        if event.name == "gpg_signature":
+            # twine --sign sends one; PyPI ignores signatures (warehouse#13738): skip it.
+            self._in_file, self._current, self._skipping = False, None, True
+            return
         if event.name != "content":
             raise InvalidUpload(f"{event.name}: Should not be a tuple.")
         if self._in_file or self._filename is not None:
@@ -200,6 +208,11 @@ class _FormReader:
         self._part_type = event.headers.get("content-type")
 
     def _data(self, event: Data, out: IO[bytes]) -> None:
+        if self._skipping:
+            self._fields_total += len(event.data)
+            if self._fields_total > self._limits.max_fields_total:
+                raise InvalidUpload("Invalid upload: form field 'gpg_signature' is too large.")
+            return
         if self._in_file:
             self._size += len(event.data)
             if self._size > self._limits.max_file_size:
@@ -293,7 +306,7 @@ def _check_action(form: UploadForm) -> None:
         )
     if action != "file_upload":
         raise InvalidUpload(f"Unknown action {action!r}: use ':action=file_upload'.")
-    if form.get("protocol_version") != "1":
+    if form.get("protocol_version") not in ("1", ""):  # PyPI assumes 1 when absent
         raise InvalidUpload("Unknown protocol version.")
 
 

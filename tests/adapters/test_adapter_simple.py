@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from passlib.hash import bcrypt
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -266,12 +267,22 @@ def test_cache_control_private_with_credentials(make_registry, make_client, whee
     assert client.get("/simple/demo/").headers["Cache-Control"] == "max-age=0, must-revalidate"
 
 
-def test_bad_credentials_are_401(populated):
-    """Credentials that authenticate nobody get 401 with a Basic challenge, not anonymous content."""
-    reply = populated.get("/simple/demo/", {"Authorization": "Basic dXNlcjpwYXNz"})
+def test_bad_credentials_are_401(make_registry, make_client, wheel):
+    """Where users exist, credentials that authenticate nobody get 401 with a Basic
+    challenge, not anonymous content."""
+    client = make_client(make_registry(settings={"user.alice": bcrypt.using(rounds=4).hash("pw")}))
+    assert client.upload(wheel).status == 200
+    reply = client.get("/simple/demo/", {"Authorization": "Basic dXNlcjpwYXNz"})
     assert reply.status == 401
     assert reply.headers["WWW-Authenticate"] == 'Basic realm="pypi"'
     assert reply.body == b"Invalid or non-existent authentication information.\n"
+
+
+def test_placeholder_credentials_are_anonymous_where_nobody_can_log_in(populated):
+    """With no users and no tokens (serve's embedded default), twine's placeholder
+    credentials count as anonymous, so `twine upload -u any -p any` works."""
+    reply = populated.get("/simple/demo/", {"Authorization": "Basic dXNlcjpwYXNz"})
+    assert reply.status == 200
 
 
 def test_head_of_page(populated):

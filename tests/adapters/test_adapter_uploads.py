@@ -294,7 +294,7 @@ def test_file_part_as_field_name_is_400(client, wheel, build):
     assert_rejected(reply, 400, "name: Should not be a tuple.")
 
 
-TOO_LARGE = "File too large. Limit for this index is 1 MB."
+TOO_LARGE = "File too large. Limit for this index is 1 MiB."
 
 
 @pytest.fixture

@@ -107,6 +107,7 @@ class Server:
                 str(self.port),
                 "--workers",
                 "2",
+                "--access-log",
             ]
         elif adapter == "asgi":
             command = [

@@ -96,6 +96,6 @@ def test_oversize_content_length_is_refused_before_the_body(server: Server) -> N
         connection.endheaders()
         response = connection.getresponse()
         assert response.status == 413
-        assert response.read() == b"File too large. Limit for this index is 1024 MB.\n"
+        assert response.read() == b"File too large. Limit for this index is 1024 MiB.\n"
     finally:
         connection.close()

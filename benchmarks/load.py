@@ -1,0 +1,142 @@
+"""Load generators: Debian's ``wrk`` (as in BENCH.md), or a Python fallback.
+
+``wrk -t2 -c16 -d<secs>s`` is the reference. Without it, a keep-alive generator made
+of threads and ``http.client`` runs instead; it is slower than wrk (the GIL), so its
+absolute req/s are lower, but both sides of every ratio are measured with it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = ["LoadGenerator", "LoadResult", "PythonLoad", "WrkLoad", "choose_load_generator"]
+
+WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian/Ubuntu)"
+
+
+@attrs.frozen
+class LoadResult:
+    """Throughput of one fixed-duration run, and how many answers were not 200."""
+
+    requests_per_second: float
+    requests: int
+    errors: int
+
+
+class LoadGenerator(Protocol):
+    """Something that loads one URL for a fixed time."""
+
+    @property
+    def name(self) -> str:
+        """How the output names this generator."""
+
+    def run(self, url: str, seconds: float, headers: Mapping[str, str]) -> LoadResult:
+        """Load ``url`` with keep-alive connections for ``seconds``."""
+
+
+@attrs.frozen
+class WrkLoad:
+    """``wrk -t<threads> -c<connections> -d<seconds>s``."""
+
+    executable: str
+    threads: int = 2
+    connections: int = 16
+
+    @property
+    def name(self) -> str:
+        """How the output names this generator."""
+        return f"wrk -t{self.threads} -c{self.connections}"
+
+    def run(self, url: str, seconds: float, headers: Mapping[str, str]) -> LoadResult:
+        """Run wrk and parse its summary."""
+        command = [
+            self.executable,
+            f"-t{self.threads}",
+            f"-c{self.connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+        ]
+        for key, value in headers.items():
+            command += ["-H", f"{key}: {value}"]
+        output = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        total = re.search(r"(\d+) requests in", output)
+        if rate is None or total is None:
+            raise RuntimeError(f"cannot read wrk output:\n{output}")
+        errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
+        socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+        if socket is not None:
+            # A sync worker closes every connection; wrk reconnects, which is not an error.
+            errors += int(socket.group(1)) + int(socket.group(3)) + int(socket.group(4))
+        return LoadResult(float(rate.group(1)), int(total.group(1)), errors)
+
+
+@attrs.frozen
+class PythonLoad:
+    """Threads, each with one ``http.client`` connection reused while the server allows."""
+
+    connections: int = 16
+
+    @property
+    def name(self) -> str:
+        """How the output names this generator."""
+        return f"python http.client, {self.connections} threads"
+
+    def run(self, url: str, seconds: float, headers: Mapping[str, str]) -> LoadResult:
+        """Load ``url`` from ``connections`` threads until the deadline."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        deadline = time.perf_counter() + seconds
+        counts = [[0, 0] for _ in range(self.connections)]
+
+        def worker(slot: list[int]) -> None:
+            connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+            while time.perf_counter() < deadline:
+                try:
+                    connection.request("GET", target, headers=dict(headers))
+                    response = connection.getresponse()
+                    response.read()
+                    slot[0] += 1
+                    if response.status != 200:
+                        slot[1] += 1
+                    if response.will_close:
+                        connection.close()
+                except (OSError, http.client.HTTPException):
+                    slot[1] += 1
+                    connection.close()
+            connection.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(slot,)) for slot in counts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        total = sum(slot[0] for slot in counts)
+        return LoadResult(total / elapsed, total, sum(slot[1] for slot in counts))
+
+
+def choose_load_generator(preference: str, threads: int, connections: int) -> tuple[LoadGenerator, str]:
+    """wrk when installed (unless ``preference`` is ``python``), with a note to print."""
+    executable = shutil.which("wrk")
+    if preference != "python" and executable is not None:
+        wrk = WrkLoad(executable, threads, connections)
+        return wrk, f"load generator: {wrk.name}"
+    if preference == "wrk":
+        raise SystemExit(WRK_HINT)
+    note = "load generator: Python fallback" + ("" if executable else f" ({WRK_HINT})")
+    return PythonLoad(connections), note
