@@ -61,7 +61,11 @@ def decide(
         # Mirrored (only cached upstream files): keep following the upstream in cache mode.
         if policy.mode == "cache" and upstream_ok:
             return Action.MERGE
-        if policy.mode == "redirect" and upstream_ok and policy.always_show_upstream:
+        if (
+            policy.mode == "redirect"
+            and upstream_ok
+            and (policy.always_show_upstream or name in policy.always_show_names)
+        ):
             return Action.MERGE
         return Action.LOCAL
     if not upstream_ok:

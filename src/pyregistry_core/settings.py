@@ -14,12 +14,13 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
 from .errors import ConfigError
 
-__all__ = ["KEYS", "Secret", "Settings", "parse_bool", "parse_size"]
+__all__ = ["KEYS", "Secret", "Settings", "mask_url", "parse_bool", "parse_size"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,19 @@ _UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``.
+
+    >>> mask_url("https://user:secret@index.example/simple/")
+    'https://user:***@index.example/simple/'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_size(value: str | int) -> int:
@@ -155,7 +169,7 @@ class Settings:
     storage_url: str = "./packages"
     storage_options: Mapping[str, Any] = attrs.field(factory=dict)
     fallback: str = "none"
-    fallback_base_url: str | None = None
+    fallback_base_url: str | None = attrs.field(default=None, repr=lambda url: repr(url and mask_url(url)))
     always_show_upstream: bool | tuple[str, ...] = False
     disallow_fallback: tuple[str, ...] = ()
     default_read: tuple[str, ...] = ("everyone",)

@@ -19,12 +19,13 @@ import socket
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import IO, Any, Protocol
-from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
 import attrs
 import urllib3
 
 from .errors import RegistryError
+from .settings import mask_url
 
 __all__ = [
     "HttpUpstream",
@@ -43,19 +44,6 @@ _HASH_NAMES = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5", "blake2b")
 
 class UpstreamError(RegistryError, ConnectionError):
     """The upstream index failed, timed out or sent something unacceptable (502)."""
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``.
-
-    >>> mask_url("https://user:secret@index.example/simple/")
-    'https://user:***@index.example/simple/'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @attrs.frozen
@@ -166,12 +154,13 @@ def parse_html_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
         if not href:
             continue
         url, fragment = urldefrag(urljoin(base, href))
-        filename = url.rsplit("/", 1)[-1]
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])  # "%2B" is a "+"
         hashes = {}
         algo, sep, digest = fragment.partition("=")
         if sep and algo in _HASH_NAMES:
             hashes[algo] = digest.lower()
-        yanked = anchor.get("data-yanked")
+        # PEP 592: the attribute's presence means yanked, with or without a reason.
+        yanked = anchor.get("data-yanked") or "" if "data-yanked" in anchor else None
         has_metadata, metadata_sha256 = _metadata_attr(
             anchor.get("data-core-metadata") or anchor.get("data-dist-info-metadata") or ""
         )
@@ -197,31 +186,38 @@ def parse_json_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
         entries = document["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}") from exc
-    files = []
-    for entry in entries:
-        if not isinstance(entry, dict) or "url" not in entry or "filename" not in entry:
-            continue
-        yanked = entry.get("yanked", False)
-        has_metadata, metadata_sha256 = _metadata_attr(
-            entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        )
-        hashes = {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items() if k in _HASH_NAMES}
-        size = entry.get("size")
-        files.append(
-            UpstreamFile(
-                filename=str(entry["filename"]),
-                url=urldefrag(urljoin(page_url, str(entry["url"])))[0],
-                hashes=hashes,
-                requires_python=entry.get("requires-python") or None,
-                yanked=bool(yanked),
-                yanked_reason=yanked if isinstance(yanked, str) else "",
-                size=size if isinstance(size, int) else None,
-                upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str) else None,
-                has_metadata=has_metadata,
-                metadata_sha256=metadata_sha256,
-            )
-        )
-    return UpstreamProject(name, tuple(files))
+    if not isinstance(entries, list):
+        raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}")
+    try:
+        return UpstreamProject(name, tuple(_json_file(page_url, e) for e in entries if _is_file_entry(e)))
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}") from exc
+
+
+def _is_file_entry(entry: Any) -> bool:
+    return isinstance(entry, dict) and "url" in entry and "filename" in entry
+
+
+def _json_file(page_url: str, entry: dict[str, Any]) -> UpstreamFile:
+    yanked = entry.get("yanked", False)
+    has_metadata, metadata_sha256 = _metadata_attr(
+        entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    )
+    hashes = {str(k): str(v).lower() for k, v in (entry.get("hashes") or {}).items() if k in _HASH_NAMES}
+    size = entry.get("size")
+    upload_time = entry.get("upload-time")
+    return UpstreamFile(
+        filename=str(entry["filename"]),
+        url=urldefrag(urljoin(page_url, str(entry["url"])))[0],
+        hashes=hashes,
+        requires_python=entry.get("requires-python") or None,
+        yanked=bool(yanked),
+        yanked_reason=yanked if isinstance(yanked, str) else "",
+        size=size if isinstance(size, int) else None,
+        upload_time=upload_time if isinstance(upload_time, str) else None,
+        has_metadata=has_metadata,
+        metadata_sha256=metadata_sha256,
+    )
 
 
 def _address_classes(host: str) -> frozenset[str]:
@@ -233,10 +229,19 @@ def _address_classes(host: str) -> frozenset[str]:
     classes = set()
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        for kind in ("loopback", "link_local", "private", "reserved", "multicast", "unspecified"):
+        # The most specific kind only: 127.0.0.1 is "private" too, yet a loopback
+        # upstream must not send us to 10.0.0.1.
+        for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
             if getattr(address, f"is_{kind}"):
                 classes.add(kind)
+                break
     return frozenset(classes)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname or "", parts.port or default
 
 
 class HttpUpstream:
@@ -261,6 +266,7 @@ class HttpUpstream:
             netloc += f":{parts.port}"
         self._base = urlunsplit(parts._replace(netloc=netloc))
         self._host = parts.hostname or ""
+        self._origin = _origin(self._base)
         # An upstream on an internal address may send us to the same kind of address.
         self._allowed_classes = _address_classes(self._host)
         self._timeout = urllib3.Timeout(connect=min(timeout, 5.0), read=timeout)
@@ -289,8 +295,8 @@ class HttpUpstream:
         for _ in range(self._max_redirects + 1):
             self._check_target(url)
             send = dict(headers)
-            if urlsplit(url).hostname == self._host:
-                send.update(self._headers)  # credentials only ever go to the upstream host
+            if _origin(url) == self._origin:
+                send.update(self._headers)  # credentials only ever go to the upstream's origin
             try:
                 response = self._pool.request(
                     "GET",
@@ -307,7 +313,7 @@ class HttpUpstream:
                 ) from exc
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
-                response.release_conn()
+                _finish(response)
                 if not location:
                     raise UpstreamError("upstream sent a redirect without Location")
                 url = urljoin(url, location)
@@ -324,7 +330,7 @@ class HttpUpstream:
                 raise UpstreamError(f"upstream answered {response.status} for {name!r}")
             body = self._read_capped(response, self._max_page_size)
         finally:
-            response.release_conn()
+            _finish(response)
         content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type == "application/vnd.pypi.simple.v1+json":
             return parse_json_page(name, url, body)
@@ -372,7 +378,21 @@ class HttpUpstream:
                 raise UpstreamError("upstream download was truncated")
             return total
         finally:
-            response.release_conn()
+            _finish(response)
+
+
+def _finish(response: urllib3.BaseHTTPResponse) -> None:
+    """Hand a connection back to the pool only once its response is fully read; a
+    response with more than a little left unread closes its connection instead."""
+    try:
+        leftover = response.read(64 * 1024, decode_content=False)
+        if leftover and response.read(1, decode_content=False):
+            response.close()
+            return
+    except (urllib3.exceptions.HTTPError, OSError):
+        response.close()
+        return
+    response.release_conn()
 
 
 def verify_hashes(path: str, hashes: Mapping[str, str]) -> str:

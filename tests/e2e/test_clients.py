@@ -246,14 +246,15 @@ def test_conflicting_upload_is_refused(
     assert "File already exists" in result.stdout + result.stderr, output(result)
 
     reply = post_file(published, changed, upload_fields(changed, "Acme_Utils", "1.0"))
-    # PyPI's wording, whose help link (a public index's page) is not pinned here.
-    prefix = (
+    # PyPI's wording (twine's --skip-existing keys on its start), without PyPI's help link.
+    expected = (
         f"File already exists ('{original.name}', with blake2_256 hash "
-        f"'{file_digests(original)['blake2_256']}'). See "
+        f"'{file_digests(original)['blake2_256']}'). Published files never change: "
+        "upload a new version.\n"
     )
     message = reply.body.decode()
     assert reply.status == 400
-    assert message.startswith(prefix), message
+    assert message == expected, message
     assert message.endswith(" for more information.\n"), message
     assert message.count("\n") == 1, message
     if published.adapter == "wsgi":  # ASGI has no way to send a custom reason phrase
