@@ -33,3 +33,26 @@ def _clear_memory_filesystem() -> Iterator[None]:
     yield
     MemoryFileSystem.store.clear()
     MemoryFileSystem.pseudo_dirs[:] = [""]
+
+
+# --------------------------------------------------------------------------------------
+# S3: moto's S3 server in a subprocess on loopback, started once per session, and a
+# fresh bucket per test. Dummy credentials go in storage options, never in os.environ.
+
+from s3_server import Bucket, S3Server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A local S3 API server (moto) for the whole session, stopped at the end."""
+    server = S3Server(tmp_path_factory.mktemp("s3-server") / "s3.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> Bucket:
+    """An empty bucket of its own for this test."""
+    return s3_server.new_bucket()

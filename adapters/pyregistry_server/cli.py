@@ -15,7 +15,7 @@ from pyregistry_core.auth import hash_password
 from pyregistry_core.fsck import find_orphans, remove_orphans
 from pyregistry_core.importer import import_tree
 from pyregistry_core.names import normalize
-from pyregistry_core.settings import KEYS
+from pyregistry_core.settings import KEYS, s3_options
 
 from .serve import default_workers, run
 from .starter import MODES, starter_config
@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="load a pypiserver directory or pypicloud storage")
     imp.add_argument("--config", required=True)
     imp.add_argument("source", help="a directory or fsspec URL (s3://bucket/prefix)")
+    imp.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the source's filesystem, named like storage.* keys "
+        "(endpoint_url, access_key, secret_key, region_name…); repeatable",
+    )
     return parser
 
 
@@ -189,7 +197,9 @@ def _fsck(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    report = import_tree(registry, args.source, progress=_progress)
+    raw = dict(option.partition("=")[::2] for option in args.source_option)
+    options = s3_options(raw) if args.source.startswith(("s3://", "s3a://")) else dict(raw)
+    report = import_tree(registry, args.source, options=options, progress=_progress)
     print(
         f"imported {len(report.imported)}, already present {len(report.skipped)}, failed {len(report.failed)}"
     )

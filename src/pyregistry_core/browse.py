@@ -190,7 +190,7 @@ def _file_link(record: FileRecord, base: str) -> str | None:
     if record.external_url is not None:
         scheme = record.external_url.split(":", 1)[0].lower()
         return record.external_url if scheme in ("http", "https") else None
-    return f"{base}/{quote(record.url_path)}"
+    return f"{base}/{record.url_path}"  # url_path is already percent-encoded
 
 
 # -- releases and descriptions ------------------------------------------------------------

@@ -117,7 +117,10 @@ class Catalog:
         return entry
 
     def invalidate(self, name: NormalizedName) -> None:
-        """Forget the project (and the project list) after this process wrote to it."""
+        """Mark the project (and the project list) stale after this process wrote to it;
+        its unchanged records are reused by the next reload (one GET each on S3)."""
         with self._lock:
-            self._projects.pop(name, None)
+            entry = self._projects.get(name)
+            if entry is not None:
+                self._projects[name] = attrs.evolve(entry, token=None, checked_at=float("-inf"), pages={})
         self._index = None

@@ -328,6 +328,9 @@ def _upload(registry: Registry, request: Request) -> Response:
     except RegistryError as error:
         registry.metrics.count_upload("rejected", type(error).__name__)
         raise
+    except OSError as error:  # the scratch file: a full disk is the server's trouble, not the client's
+        registry.metrics.count_upload("rejected", "StorageUnavailable")
+        raise StorageUnavailable(f"cannot stage the upload: {error}") from error
     registry.metrics.count_upload("stored" if result.created else "identical")
     log.info(
         "upload %s %s by %s",

@@ -20,7 +20,7 @@ import attrs
 
 from .errors import ConfigError
 
-__all__ = ["KEYS", "Secret", "Settings", "mask_url", "parse_bool", "parse_size"]
+__all__ = ["KEYS", "Secret", "Settings", "mask_url", "parse_bool", "parse_size", "s3_options"]
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, A
     }
     if values.get("storage.url"):
         url = str(values["storage.url"])
-        return url, _s3_options(options) if url.startswith(("s3://", "s3a://")) else options
+        return url, s3_options(options) if url.startswith(("s3://", "s3a://")) else options
     backend = str(values.get("pypi.storage", "file")).strip()
     if backend == "s3":
         return _s3_storage(values, options)
@@ -371,10 +371,10 @@ def _s3_storage(values: Mapping[str, Any], options: dict[str, Any]) -> tuple[str
     if not bucket:
         raise ConfigError("pypi.storage = s3 needs storage.bucket")
     prefix = str(values.get("storage.prefix", "")).strip("/")
-    return f"s3://{bucket}/{prefix}".rstrip("/"), _s3_options(options)
+    return f"s3://{bucket}/{prefix}".rstrip("/"), s3_options(options)
 
 
-def _s3_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def s3_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """``storage.*`` keys (pypicloud's names) → s3fs keyword arguments."""
     s3_options: dict[str, Any] = {}
     client_kwargs: dict[str, Any] = {}

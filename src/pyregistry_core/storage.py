@@ -108,12 +108,27 @@ def blob_key(project: NormalizedName, sha256: str, filename: str) -> str:
 
 @contextlib.contextmanager
 def _storage_errors() -> Iterator[None]:
-    """Turn unexpected I/O failures into ``StorageUnavailable`` (503, never 404)."""
+    """Turn unexpected store failures into ``StorageUnavailable`` (503, never 404).
+
+    Any exception counts, not only ``OSError``: s3fs lets botocore's connection errors
+    (``EndpointConnectionError``…) through untranslated.
+    """
     try:
         yield
-    except (FileNotFoundError, FileExistsError):
+    except (FileNotFoundError, FileExistsError, StorageUnavailable):
         raise
-    except OSError as exc:
+    except Exception as exc:
+        raise StorageUnavailable(f"storage failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _write_errors() -> Iterator[None]:
+    """Like ``_storage_errors`` for writes, where "not found" can only mean the store
+    itself is gone (a deleted bucket): that is a 503 too."""
+    try:
+        with _storage_errors():
+            yield
+    except FileNotFoundError as exc:
         raise StorageUnavailable(f"storage failed: {exc}") from exc
 
 
@@ -348,7 +363,7 @@ class FsspecStorage:
         # A generic fsspec store offers no atomic create: the process-wide lock makes it
         # exact within this process (all a memory filesystem can have); stores shared by
         # several processes must use LocalStorage or S3Storage, which are create-only.
-        with _CREATE_LOCK, _storage_errors():
+        with _CREATE_LOCK, _write_errors():
             if self.fs.exists(path):
                 return False
             self._parent_dirs(path)
@@ -357,7 +372,7 @@ class FsspecStorage:
 
     def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
         path = self._path(record_key(project, filename))
-        with _storage_errors():
+        with _write_errors():
             self._parent_dirs(path)
             self.fs.pipe_file(path, data)
 
@@ -372,12 +387,12 @@ class FsspecStorage:
                 os.unlink(path)
 
     def publish_blob(self, local_path: str, key: str) -> None:
-        with _storage_errors():
+        with _write_errors():
             self._parent_dirs(self._path(key))
             self.fs.put_file(local_path, self._path(key))
 
     def put_blob(self, key: str, data: bytes) -> None:
-        with _storage_errors():
+        with _write_errors():
             self._parent_dirs(self._path(key))
             self.fs.pipe_file(self._path(key), data)
 
@@ -429,14 +444,39 @@ class S3Storage(FsspecStorage):
         opts.setdefault("use_listings_cache", False)
         opts.setdefault("skip_instance_cache", True)
         opts.setdefault("default_block_size", self._PART_SIZE)
+        # Bounded retries and timeouts: a dead endpoint is a 503 in seconds, not minutes.
+        opts.setdefault(
+            "config_kwargs",
+            {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60},
+        )
         super().__init__(url, opts)
+        self.bucket = self.root.split("/", 1)[0]
+
+    def probe(self) -> None:
+        with _storage_errors():
+            try:
+                self.fs.call_s3("head_bucket", Bucket=self.bucket)
+            except FileNotFoundError as exc:
+                raise StorageUnavailable(f"bucket {self.bucket!r} does not exist") from exc
+
+    def _ls(self, path: str) -> list[dict[str, Any]]:
+        entries = super()._ls(path)
+        if not entries:
+            self.probe()  # an empty answer from a missing bucket must not read as "no files"
+        return entries
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        data = super().read_record(project, filename)
+        if data is None:
+            self.probe()  # rare (records are read once listed): make sure the bucket is there
+        return data
 
     def _parent_dirs(self, path: str) -> None:
         """Object stores have no directories to create."""
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         try:
-            with _storage_errors():
+            with _write_errors():
                 # PUT with If-None-Match: * — exactly one of racing replicas succeeds.
                 self.fs.pipe_file(self._path(record_key(project, filename)), data, mode="create")
         except FileExistsError:
@@ -444,7 +484,7 @@ class S3Storage(FsspecStorage):
         return True
 
     def publish_blob(self, local_path: str, key: str) -> None:
-        with _storage_errors():
+        with _write_errors():
             self.fs.put_file(local_path, self._path(key), chunksize=self._PART_SIZE, max_concurrency=2)
 
     def open_blob(self, key: str) -> IO[bytes]:
@@ -456,6 +496,7 @@ class S3Storage(FsspecStorage):
 
     def probe_conditional_writes(self) -> bool:
         """Whether the store refuses a second create-only write of one key."""
+        self.probe()
         key = self._path(f".probe/{uuid.uuid4().hex}")
         try:
             with _storage_errors():

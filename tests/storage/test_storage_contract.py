@@ -283,3 +283,77 @@ def test_fsspec_storage_creates_parent_directories(tmp_path):
         Path(path).write_bytes(b"wheel")
         storage.publish_blob(path, blob_key(PROJECT, SHA, FILENAME))
     assert list(storage.list_records(PROJECT)) == [FILENAME]
+
+
+# -- listings past one page, read-your-writes, other handles' writes ------------------
+
+# S3 lists at most 1,000 keys (or common prefixes) per request: more than that needs
+# every page. Written from a thread pool so the S3 run stays fast.
+MANY = 1_024
+WRITERS = 16
+
+
+def _create_all(storage, records: list[tuple[str, str]]) -> None:
+    with ThreadPoolExecutor(WRITERS) as pool:
+        created = list(pool.map(lambda item: storage.create_record(item[0], item[1], b"{}"), records))
+    assert created.count(True) == len(records)
+
+
+def test_list_records_beyond_one_page(storage):
+    """A project with more than 1,000 records lists every one of them."""
+    names = [f"demo-{number}.tar.gz" for number in range(MANY)]
+    _create_all(storage, [(PROJECT, name) for name in names])
+    assert sorted(storage.list_records(PROJECT)) == sorted(names)
+
+
+def test_list_projects_beyond_one_page(storage):
+    """More than 1,000 projects are all listed."""
+    projects = [f"project-{number:04d}" for number in range(MANY)]
+    _create_all(storage, [(project, f"{project}-1.0.tar.gz") for project in projects])
+    assert sorted(storage.list_projects()) == projects
+
+
+def test_read_your_writes(storage):
+    """A handle sees its own writes at once, also after it listed and read the old state."""
+    assert storage.list_records(PROJECT) == {}
+    assert storage.list_projects() == []
+    assert storage.read_record(PROJECT, FILENAME) is None
+    assert storage.create_record(PROJECT, FILENAME, b"v1") is True
+    assert list(storage.list_records(PROJECT)) == [FILENAME]
+    assert storage.list_projects() == [PROJECT]
+    assert storage.read_record(PROJECT, FILENAME) == b"v1"
+    storage.replace_record(PROJECT, FILENAME, b"v2, longer")
+    assert storage.read_record(PROJECT, FILENAME) == b"v2, longer"
+    key = blob_key(PROJECT, SHA, FILENAME)
+    assert storage.list_blobs(f"files/{PROJECT}/{SHA}/") == []
+    storage.put_blob(key, b"bytes")
+    assert storage.list_blobs(f"files/{PROJECT}/{SHA}/") == [key]
+    with storage.open_blob(key) as handle:
+        assert handle.read() == b"bytes"
+
+
+def test_other_handles_see_writes_at_once(storage, reopen):
+    """Another handle (another replica) lists and reads a write at once: no listing,
+    instance or read cache of its own hides it."""
+    other = reopen()
+    # Let the other handle look first, so any cache it keeps holds the old state.
+    assert other.list_records(PROJECT) == {}
+    assert other.list_projects() == []
+    assert other.read_record(PROJECT, FILENAME) is None
+    assert storage.create_record(PROJECT, FILENAME, b"v1") is True
+    assert list(other.list_records(PROJECT)) == [FILENAME]
+    assert other.list_projects() == [PROJECT]
+    assert other.read_record(PROJECT, FILENAME) == b"v1"
+    storage.replace_record(PROJECT, FILENAME, b"v2, longer")
+    assert other.read_record(PROJECT, FILENAME) == b"v2, longer"
+    assert storage.create_record(PROJECT, "demo-2.0.tar.gz", b"2") is True
+    assert sorted(other.list_records(PROJECT)) == [FILENAME, "demo-2.0.tar.gz"]
+    key = blob_key(PROJECT, SHA, FILENAME)
+    assert other.list_blobs(f"files/{PROJECT}/{SHA}/") == []
+    storage.put_blob(key, b"bytes")
+    assert other.list_blobs(f"files/{PROJECT}/{SHA}/") == [key]
+    with other.open_blob(key) as handle:
+        assert handle.read() == b"bytes"
+    storage.delete_blob(key)
+    with pytest.raises(FileNotFoundError):
+        other.open_blob(key)
