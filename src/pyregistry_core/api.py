@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from packaging.version import InvalidVersion, Version
 
@@ -73,7 +74,7 @@ def _read_json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         document = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidUpload("The request body must be a JSON object.") from exc
     if not isinstance(document, dict):
         raise InvalidUpload("The request body must be a JSON object.")
@@ -103,7 +104,8 @@ def management_api(
     if len(rest) == 1:
         if method in ("GET", "HEAD"):
             if rest[0] != project:
-                return redirect_response(301, f"{request.script_root}/api/package/{project}/")
+                query = "?" + urlencode(request.query) if request.query else ""
+                return redirect_response(301, f"{request.script_root}/api/package/{project}/{query}")
             files = registry.project_files(who, project)
             verbose = "verbose" in request.query
             document: dict[str, Any] = {
@@ -113,23 +115,55 @@ def management_api(
                 document["status"] = {"status": files.status.status, "reason": files.status.reason}
             return json_response(200, document, head=method == "HEAD")
         return text_response(405, "Method not allowed.", ("Allow", "GET, HEAD"))
-    target = rest[1]
-    if len(rest) == 2 and target == "status" and method == "POST":
+    return _target_route(registry, request, who, project, rest[1:], download)
+
+
+def _allowed(rest: list[str]) -> str | None:
+    """The methods a management URL answers (None: no such URL)."""
+    if len(rest) == 1:
+        return "GET, HEAD, DELETE, POST" if rest[0] == "status" else "GET, HEAD, DELETE"
+    if len(rest) == 2 and rest[1] in ("yank", "unyank"):
+        return "POST"
+    return None
+
+
+def _target_route(
+    registry: Registry,
+    request: Request,
+    who: Identity,
+    project: NormalizedName,
+    rest: list[str],
+    download: Callable[[NormalizedName, str], Response],
+) -> Response:
+    """``/api/package/<pkg>/<target>[/<action>]`` (``rest`` starts at the target)."""
+    method = request.method.upper()
+    target = rest[0]
+    allowed = _allowed(rest)
+    if allowed is None:
+        return text_response(404, "Not found.")
+    if method not in allowed.split(", "):
+        return text_response(405, "Method not allowed.", ("Allow", allowed))
+    if len(rest) == 1 and target == "status" and method == "POST":
         body = _read_json_body(request)
-        status = registry.set_status(who, project, str(body.get("status", "")), str(body.get("reason", "")))
+        # A non-string status is simply not one of the four: set_status names them.
+        status = registry.set_status(who, project, str(body.get("status", "")), _text_field(body, "reason"))
         return json_response(200, {"name": project, "status": status.status, "reason": status.reason})
-    if len(rest) == 2 and method in ("GET", "HEAD"):
-        return download(project, target)
-    if len(rest) == 2 and method == "DELETE":
+    if len(rest) == 1 and method == "DELETE":
         deleted = registry.delete(who, project, target)
         return json_response(200, {"deleted": [r.filename for r in deleted]})
-    if len(rest) == 3 and rest[2] in ("yank", "unyank") and method == "POST":
-        reason = str(_read_json_body(request).get("reason", "")) if rest[2] == "yank" else ""
-        changed = registry.set_yanked(who, project, target, yanked=rest[2] == "yank", reason=reason)
-        return json_response(200, {rest[2] + "ed": [r.filename for r in changed], "reason": reason or None})
-    return text_response(
-        405 if len(rest) <= 3 else 404, "Method not allowed." if len(rest) <= 3 else "Not found."
-    )
+    if len(rest) == 1:
+        return download(project, target)
+    yank = rest[1] == "yank"
+    reason = _text_field(_read_json_body(request), "reason") if yank else ""
+    changed = registry.set_yanked(who, project, target, yanked=yank, reason=reason)
+    return json_response(200, {rest[1] + "ed": [r.filename for r in changed], "reason": reason or None})
+
+
+def _text_field(body: dict[str, Any], key: str) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidUpload(f"{key!r} must be a string.")
+    return value
 
 
 def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:

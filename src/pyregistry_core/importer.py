@@ -20,7 +20,6 @@ import fsspec
 from .acl import Identity
 from .dists import DistFilename
 from .errors import RegistryError
-from .publish import existing_upload, publish_upload
 from .registry import Registry
 from .upload import UploadForm, ValidatedUpload
 
@@ -97,20 +96,6 @@ def _import_one(
     dist = DistFilename.from_filename(filename)
     with registry.storage.staging_file() as staged:
         form = _hash_copy(fs, path, staged)
-        entry = registry.catalog.reload(dist.name)
-        existing = entry.record(filename)
-        if existing is not None:
-            existing_upload(existing, form.sha256)  # raises when the bytes differ
-            report.skipped.append(filename)
-            return
         checked = ValidatedUpload(dist.name, dist.name, dist.version, dist, form)
-        _record, created = publish_upload(
-            registry.storage,
-            checked,
-            staged,
-            uploader=OPERATOR.user,
-            limits=registry.archive_limits,
-            wall_clock=registry.wall_clock,
-        )
-    registry.catalog.invalidate(dist.name)
-    (report.imported if created else report.skipped).append(filename)
+        result = registry.publish(OPERATOR, checked, staged)  # raises when the bytes differ
+    (report.imported if result.created else report.skipped).append(filename)

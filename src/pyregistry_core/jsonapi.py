@@ -99,6 +99,8 @@ def _latest(files: ProjectFiles) -> str:
         except InvalidVersion:
             return (0, version)
 
+    if not files.files:
+        raise ProjectNotFound(files.name)  # every file deleted, or the project quarantined
     candidates = [r.version for r in files.files if not r.yanked]
     finals = [v for v in candidates if order(v)[0] and not Version(v).is_prerelease]
     pool = finals or candidates or [r.version for r in files.files]

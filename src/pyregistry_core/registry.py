@@ -50,7 +50,7 @@ from .records import STATUS_RECORD, FileRecord, Origin, ProjectFiles, ProjectSta
 from .settings import Settings
 from .storage import S3Storage, Storage, open_storage
 from .tokens import TokenStore
-from .upload import FormLimits, UploadForm, validate_form
+from .upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from .upstream import HttpUpstream, Upstream
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
@@ -375,6 +375,8 @@ class Registry:
             return self._fetch_upstream(identity, project, filename, sha256)
         if record.deleted:
             raise FileGone(project, filename)
+        if entry.files.status.hides_files:  # PEP 792: a quarantined project offers no files
+            raise FileNotFoundInProject(project, filename)
         return record
 
     def _fetch_upstream(
@@ -451,9 +453,21 @@ class Registry:
                 f"Project '{checked.project}' is {entry.files.status.status}; "
                 "it accepts no uploads (PEP 792)."
             )
+        return self.publish(identity, checked, staged_path, entry)
+
+    def publish(
+        self,
+        identity: Identity,
+        checked: ValidatedUpload,
+        staged_path: str,
+        entry: ProjectEntry | None = None,
+    ) -> UploadResult:
+        """Publish a checked file (an upload, or an import): identical bytes under a taken
+        filename are a no-op, different bytes a conflict."""
+        entry = entry if entry is not None else self.catalog.reload(checked.project)
         existing = entry.record(checked.dist.filename)
         if existing is not None:
-            return UploadResult(existing_upload(existing, form.sha256), created=False)
+            return UploadResult(existing_upload(existing, checked.form.sha256), created=False)
         check_release(entry.files, checked)
         record, created = publish_upload(
             self.storage,
@@ -465,7 +479,7 @@ class Registry:
         )
         self.catalog.invalidate(checked.project)
         if not created:  # another process won the race for this filename
-            return UploadResult(existing_upload(record, form.sha256), created=False)
+            return UploadResult(existing_upload(record, checked.form.sha256), created=False)
         return UploadResult(record, created=True)
 
     # -- managing ----------------------------------------------------------------------

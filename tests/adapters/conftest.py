@@ -18,7 +18,7 @@ import io
 import tarfile
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_to_bytes
@@ -27,7 +27,6 @@ import attrs
 import pyregistry_asgi
 import pyregistry_wsgi
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
 from packaging.utils import canonicalize_name
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import FileWrapper
@@ -395,14 +394,7 @@ def encode_upload(dist: Dist, **overrides: str | None) -> tuple[bytes, str]:
 # -- fixtures ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _clear_memory_filesystem() -> Iterator[None]:
-    """fsspec's memory filesystem is process-global: every test starts empty."""
-    MemoryFileSystem.store.clear()
-    MemoryFileSystem.pseudo_dirs[:] = [""]
-    yield
-    MemoryFileSystem.store.clear()
-    MemoryFileSystem.pseudo_dirs[:] = [""]
+# fsspec's memory store is cleared around every test by tests/conftest.py.
 
 
 @pytest.fixture(params=ADAPTERS)

@@ -9,11 +9,10 @@ process would have.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
 
 from pyregistry_core.storage import FsspecStorage, LocalStorage, S3Storage, Storage
 
@@ -54,14 +53,7 @@ STORES: dict[str, StoreFactory] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clear_memory_filesystem() -> Iterator[None]:
-    """fsspec's memory filesystem is process-global: every test starts empty."""
-    MemoryFileSystem.store.clear()
-    MemoryFileSystem.pseudo_dirs[:] = [""]
-    yield
-    MemoryFileSystem.store.clear()
-    MemoryFileSystem.pseudo_dirs[:] = [""]
+# fsspec's memory store is cleared around every test by tests/conftest.py.
 
 
 @pytest.fixture(params=sorted(STORES))
