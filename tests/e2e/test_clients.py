@@ -255,8 +255,6 @@ def test_conflicting_upload_is_refused(
     message = reply.body.decode()
     assert reply.status == 400
     assert message == expected, message
-    assert message.endswith(" for more information.\n"), message
-    assert message.count("\n") == 1, message
     if published.adapter == "wsgi":  # ASGI has no way to send a custom reason phrase
         assert reply.reason == message.rstrip("\n")
 
