@@ -17,7 +17,6 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import attrs
-from packaging.version import InvalidVersion, Version
 
 from . import render
 from .acl import AccessPolicy, Identity, Permission, is_allowed
@@ -35,6 +34,7 @@ from .errors import (
     RegistryError,
 )
 from .fallback import Action, FallbackPolicy, decide
+from .manage import ManagementMixin
 from .metrics import Metrics
 from .mirror import Listing, Mirror
 from .names import NormalizedName, normalize
@@ -46,7 +46,7 @@ from .publish import (
     publish_upstream_file,
     upstream_record,
 )
-from .records import STATUS_RECORD, FileRecord, Origin, ProjectFiles, ProjectStatus
+from .records import FileRecord, Origin, ProjectFiles
 from .settings import Settings
 from .storage import S3Storage, Storage, open_storage
 from .tokens import TokenStore
@@ -110,7 +110,7 @@ class _View:
     listing: Listing | None = None
 
 
-class Registry:
+class Registry(ManagementMixin):
     """A package index: every use case, on one storage."""
 
     def __init__(
@@ -481,71 +481,3 @@ class Registry:
         if not created:  # another process won the race for this filename
             return UploadResult(existing_upload(record, checked.form.sha256), created=False)
         return UploadResult(record, created=True)
-
-    # -- managing ----------------------------------------------------------------------
-
-    def _targets(self, project: NormalizedName, target: str) -> list[FileRecord]:
-        """The live files a filename or a version names in ``project``."""
-        entry = self.catalog.reload(project)
-        record = entry.record(target)
-        if record is not None and not record.deleted:
-            return [record]
-        try:
-            version = Version(target)
-        except InvalidVersion:
-            version = None
-        found = [
-            r
-            for _, r in entry.records.values()
-            if not r.deleted
-            and (r.version == target or (version is not None and r.parsed_version == version))
-        ]
-        if not found:
-            raise FileNotFoundInProject(project, target)
-        return found
-
-    def set_yanked(
-        self, identity: Identity, project: NormalizedName, target: str, *, yanked: bool, reason: str = ""
-    ) -> list[FileRecord]:
-        """Yank or un-yank a file or every file of a release (PEP 592); visible at once."""
-        self.require(identity, Permission.WRITE, project)
-        changed = []
-        for record in self._targets(project, target):
-            new = attrs.evolve(record, yanked=yanked, yanked_reason=reason if yanked else "")
-            self.storage.replace_record(project, record.filename, new.to_json())
-            changed.append(new)
-        self.catalog.invalidate(project)
-        return changed
-
-    def delete(self, identity: Identity, project: NormalizedName, target: str) -> list[FileRecord]:
-        """Delete a file or a release; the filenames stay burnt (a tombstone record remains)."""
-        self.require(identity, Permission.DELETE, project)
-        deleted = []
-        for record in self._targets(project, target):
-            tombstone = attrs.evolve(record, deleted=True)
-            self.storage.replace_record(project, record.filename, tombstone.to_json())
-            for suffix in ("", ".metadata", ".pkg-info"):
-                self.storage.delete_blob(record.blob_key + suffix)
-            deleted.append(tombstone)
-        self.catalog.invalidate(project)
-        return deleted
-
-    def set_status(
-        self, identity: Identity, project: NormalizedName, status: str, reason: str = ""
-    ) -> ProjectStatus:
-        """Set a project's PEP 792 status (archived refuses uploads, quarantined hides files)."""
-        if status not in ProjectStatus.STATES:
-            raise InvalidUpload(
-                f"Unknown project status {status!r}; use one of {', '.join(ProjectStatus.STATES)}."
-            )
-        self.require(identity, Permission.WRITE, project)
-        if not self.catalog.reload(project).stored:
-            raise ProjectNotFound(project)
-        value = ProjectStatus(status, reason)
-        self.storage.replace_record(project, STATUS_RECORD, value.to_json())
-        if status == "quarantined":
-            self.storage.put_blob(f"quarantine/{project}", b"")
-        else:
-            self.storage.delete_blob(f"quarantine/{project}")
-        self.catalog.invalidate(project)
-        return value

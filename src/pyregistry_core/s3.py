@@ -1,0 +1,102 @@
+"""S3 and compatible object stores through s3fs.
+
+Invariants: a record is published with a conditional PUT (``If-None-Match: *``), so of
+racing replicas exactly one wins, and a store that ignores the condition is found at
+startup; a missing bucket is a storage failure (503), never an empty index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import IO, Any
+
+from .errors import StorageUnavailable
+from .names import NormalizedName
+from .storage import FsspecStorage, _storage_errors, _write_errors, record_key
+
+__all__ = ["S3Storage"]
+
+
+class S3Storage(FsspecStorage):
+    """S3 (and compatible stores) through s3fs, with conditional create-only writes.
+
+    Listing caches are off, so another replica's writes show on the next listing;
+    uploads go up in 8 MiB parts and downloads are read in 1 MiB blocks, so memory
+    stays flat whatever the file size (s3fs defaults to 50 MiB parts and blocks).
+    """
+
+    _PART_SIZE = 8 * 2**20
+    _READ_BLOCK = 2**20
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        self.single_writer = str(opts.pop("single_writer", "false")).lower() in ("1", "true", "yes", "on")
+        opts.setdefault("use_listings_cache", False)
+        opts.setdefault("skip_instance_cache", True)
+        opts.setdefault("default_block_size", self._PART_SIZE)
+        # Bounded retries and timeouts: a dead endpoint is a 503 in seconds, not minutes.
+        opts.setdefault(
+            "config_kwargs",
+            {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60},
+        )
+        super().__init__(url, opts)
+        self.bucket = self.root.split("/", 1)[0]
+
+    def probe(self) -> None:
+        with _storage_errors():
+            try:
+                self.fs.call_s3("head_bucket", Bucket=self.bucket)
+            except FileNotFoundError as exc:
+                raise StorageUnavailable(f"bucket {self.bucket!r} does not exist") from exc
+
+    def _ls(self, path: str) -> list[dict[str, Any]]:
+        entries = super()._ls(path)
+        if not entries:
+            self.probe()  # an empty answer from a missing bucket must not read as "no files"
+        return entries
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        data = super().read_record(project, filename)
+        if data is None:
+            self.probe()  # rare (records are read once listed): make sure the bucket is there
+        return data
+
+    def _parent_dirs(self, path: str) -> None:
+        """Object stores have no directories to create."""
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        try:
+            with _write_errors():
+                # PUT with If-None-Match: * — exactly one of racing replicas succeeds.
+                self.fs.pipe_file(self._path(record_key(project, filename)), data, mode="create")
+        except FileExistsError:
+            return False
+        return True
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        with _write_errors():
+            self.fs.put_file(local_path, self._path(key), chunksize=self._PART_SIZE, max_concurrency=2)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        with _storage_errors():
+            handle: IO[bytes] = self.fs.open(
+                self._path(key), "rb", block_size=self._READ_BLOCK, cache_type="readahead"
+            )
+            return handle
+
+    def probe_conditional_writes(self) -> bool:
+        """Whether the store refuses a second create-only write of one key."""
+        self.probe()
+        key = self._path(f".probe/{uuid.uuid4().hex}")
+        try:
+            with _storage_errors():
+                self.fs.pipe_file(key, b"1", mode="create")
+                try:
+                    self.fs.pipe_file(key, b"2", mode="create")
+                except FileExistsError:
+                    return True
+                return False
+        finally:
+            with contextlib.suppress(OSError):
+                self.fs.rm_file(key)
