@@ -6,7 +6,8 @@ takes a ``BenchContext`` and returns a ``Section`` of ``Figure`` values, each ca
 baseline it was measured against in the same run, so the printed ratio is what to compare
 between runs. Durations and sizes come from ``BENCH_*`` variables (``context.BenchConfig``).
 
-To add a benchmark (authenticated vs anonymous warm page, ``pip download`` through the
-cache vs upstream, pages from S3 storage...), write a documented function in a module
-named for what it measures and append it to ``BENCHMARKS`` in ``__main__.py``.
+To add a benchmark, write a documented function in a module named for what it measures
+(``auth``: authenticated vs anonymous pages, ``proxy``: ``pip download`` through a caching
+proxy vs its upstream, ``s3_pages``: pages from S3 vs local storage...) and append it to
+``BENCHMARKS`` in ``__main__.py``.
 """

@@ -15,10 +15,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from .auth import bench_auth_pages
 from .cold import bench_cold_http, bench_cold_in_process
 from .context import BenchConfig, BenchContext, environ_snapshot
 from .pages import bench_asgi_pages_gunicorn, bench_asgi_pages_uvicorn, bench_wsgi_pages
+from .proxy import bench_pip_proxy
 from .report import Section, render_markdown, render_text
+from .s3_pages import bench_s3_pages
 from .startup import bench_startup
 from .upload import bench_upload_rss
 
@@ -30,6 +33,9 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_cold_http,
     bench_startup,
     bench_upload_rss,
+    bench_auth_pages,
+    bench_pip_proxy,
+    bench_s3_pages,
 )
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

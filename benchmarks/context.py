@@ -82,12 +82,18 @@ class BenchContext:
 
     def registry_config(self, storage: Path, name: str, **extra: str) -> Path:
         """An INI file for ``pyregistry serve`` over ``storage``; anonymous uploads allowed."""
-        settings = {
-            "storage.dir": str(storage),
-            "pypi.default_write": "everyone",
-            "pypi.simple_max_age": "0",
-            **extra,
-        }
+        return self.ini(
+            name,
+            {
+                "storage.dir": str(storage),
+                "pypi.default_write": "everyone",
+                "pypi.simple_max_age": "0",
+                **extra,
+            },
+        )
+
+    def ini(self, name: str, settings: Mapping[str, str]) -> Path:
+        """Write ``settings`` as the ``[pyregistry]`` section of ``<name>.ini``."""
         path = self.workdir / f"{name}.ini"
         path.write_text("[pyregistry]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
         return path

@@ -22,7 +22,15 @@ from packaging.utils import canonicalize_name
 from pyregistry_core.records import FileRecord
 from pyregistry_core.storage import record_key
 
-__all__ = ["BIG_PROJECT", "Corpus", "Wheel", "build_wheel", "wheel_bytes", "write_corpus"]
+__all__ = [
+    "BIG_PROJECT",
+    "Corpus",
+    "Wheel",
+    "big_project_records",
+    "build_wheel",
+    "wheel_bytes",
+    "write_corpus",
+]
 
 BIG_PROJECT = canonicalize_name("bench-big")
 _UPLOAD_TIME = "2024-01-02T03:04:05.000000Z"
@@ -42,7 +50,12 @@ def _fake_digest(text: str) -> str:
 
 
 def _records(projects: int, big_files: int) -> Iterator[FileRecord]:
-    for number in range(projects - 1):
+    yield from _small_records(projects - 1)
+    yield from big_project_records(big_files)
+
+
+def _small_records(projects: int) -> Iterator[FileRecord]:
+    for number in range(projects):
         name = canonicalize_name(f"project-{number:05d}")
         filename = f"project_{number:05d}-1.0-py3-none-any.whl"
         yield FileRecord(
@@ -57,6 +70,10 @@ def _records(projects: int, big_files: int) -> Iterator[FileRecord]:
             metadata_sha256=_fake_digest(filename + ".metadata"),
             python_tag="py3",
         )
+
+
+def big_project_records(big_files: int) -> Iterator[FileRecord]:
+    """The records of ``BIG_PROJECT``: alternately a wheel and an sdist per version."""
     for number in range(big_files):
         version = f"1.{number // 2}.0"
         if number % 2 == 0:

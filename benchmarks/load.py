@@ -13,13 +13,20 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import attrs
 
-__all__ = ["LoadGenerator", "LoadResult", "PythonLoad", "WrkLoad", "choose_load_generator"]
+__all__ = [
+    "LoadGenerator",
+    "LoadResult",
+    "PythonLoad",
+    "WrkLoad",
+    "alternating",
+    "choose_load_generator",
+]
 
 WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian/Ubuntu)"
 
@@ -140,3 +147,35 @@ def choose_load_generator(preference: str, threads: int, connections: int) -> tu
         raise SystemExit(WRK_HINT)
     note = "load generator: Python fallback" + ("" if executable else f" ({WRK_HINT})")
     return PythonLoad(connections), note
+
+
+def alternating(
+    load: LoadGenerator,
+    targets: Sequence[tuple[str, Mapping[str, str]]],
+    *,
+    seconds: float,
+    warmup: float,
+    rounds: int,
+) -> list[LoadResult]:
+    """Warm every ``(url, headers)`` target, then load them in alternating rounds.
+
+    ``seconds`` is split into ``rounds`` slices per target, so a busy moment of the
+    machine hits every target alike; each result is the mean req/s of its slices.
+    """
+    rounds = max(1, rounds)
+    slice_seconds = max(1.0, seconds / rounds)
+    if warmup > 0:
+        for url, headers in targets:
+            load.run(url, warmup, headers)
+    runs: list[list[LoadResult]] = [[] for _ in targets]
+    for _ in range(rounds):
+        for (url, headers), results in zip(targets, runs, strict=True):
+            results.append(load.run(url, slice_seconds, headers))
+    return [
+        LoadResult(
+            sum(r.requests_per_second for r in results) / len(results),
+            sum(r.requests for r in results),
+            sum(r.errors for r in results),
+        )
+        for results in runs
+    ]

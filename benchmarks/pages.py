@@ -15,7 +15,7 @@ import attrs
 from .bare_apps import PAGES_ENV, save_pages
 from .context import BenchContext
 from .corpus import BIG_PROJECT
-from .load import LoadResult
+from .load import LoadResult, alternating
 from .registry_apps import REGISTRY_CONFIG_ENV
 from .report import Figure, Section
 from .servers import (
@@ -81,23 +81,13 @@ class Contender:
 
 def _load(ctx: BenchContext, servers: list[Server], point: Endpoint) -> list[LoadResult]:
     """Warm every server, then load them in alternating rounds (drift hits all alike)."""
-    rounds = max(1, ctx.config.rounds)
-    slice_seconds = max(1.0, ctx.config.seconds / rounds)
-    if ctx.config.warmup > 0:
-        for server in servers:
-            ctx.load.run(server.url(point.path), ctx.config.warmup, point.headers)
-    runs: list[list[LoadResult]] = [[] for _ in servers]
-    for _ in range(rounds):
-        for server, results in zip(servers, runs, strict=True):
-            results.append(ctx.load.run(server.url(point.path), slice_seconds, point.headers))
-    return [
-        LoadResult(
-            sum(r.requests_per_second for r in results) / len(results),
-            sum(r.requests for r in results),
-            sum(r.errors for r in results),
-        )
-        for results in runs
-    ]
+    return alternating(
+        ctx.load,
+        [(server.url(point.path), point.headers) for server in servers],
+        seconds=ctx.config.seconds,
+        warmup=ctx.config.warmup,
+        rounds=ctx.config.rounds,
+    )
 
 
 def _compare(
@@ -180,12 +170,12 @@ def bench_wsgi_pages(ctx: BenchContext) -> Section:
                 lambda port, _: gunicorn_command(BARE_WSGI, port, workers, "sync"),
             ),
             Contender(
-                f"bare WSGI app, gunicorn sync x{workers}, defaults (no access log)",
+                f"bare WSGI app, gunicorn sync x{workers}, gunicorn defaults",
                 lambda port, _: gunicorn_command(BARE_WSGI, port, workers, "sync", serve_settings=False),
             ),
         ),
         f"`pyregistry serve --workers {workers}` against a bare WSGI app returning the same bytes, "
-        "under gunicorn with the settings `serve` uses (sync workers, access log to stdout) and "
+        "under gunicorn with the settings `serve` uses (sync workers, keep-alive 5 s, no access log) and "
         "under gunicorn's defaults (as BENCH.md's bare row). Warm = the page is already rendered "
         "in both workers.",
     )

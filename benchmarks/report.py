@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["Figure", "Section", "render_markdown", "render_text"]
+__all__ = ["COUNT_UNITS", "Figure", "Section", "render_markdown", "render_text"]
+
+COUNT_UNITS = frozenset({"requests", "calls"})  # whole numbers, printed without decimals
 
 
 @attrs.frozen
@@ -50,6 +52,8 @@ class Section:
 
 
 def _number(value: float, unit: str) -> str:
+    if unit in COUNT_UNITS:
+        return f"{value:,.0f} {unit}"
     if unit in ("req/s", "ms", "MB", "MB/s", "s") and value >= 100:
         return f"{value:,.0f} {unit}"
     if unit in {"MB", "MB/s"}:

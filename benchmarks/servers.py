@@ -36,7 +36,8 @@ _READY_TIMEOUT = 120.0
 _REPO = Path(__file__).resolve().parent.parent
 
 # What `pyregistry serve` sets (adapters/pyregistry_server/serve.py), so a bare WSGI app
-# runs under the very same gunicorn settings.
+# runs under the very same gunicorn settings: no access log (serve logs requests only
+# with --access-log), errors to stdout.
 SERVE_GUNICORN_SETTINGS = (
     "--worker-class",
     "sync",
@@ -44,8 +45,6 @@ SERVE_GUNICORN_SETTINGS = (
     "300",
     "--keep-alive",
     "5",
-    "--access-logfile",
-    "-",
     "--error-logfile",
     "-",
     "--log-level",
@@ -65,8 +64,10 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def pyregistry_serve_command(config: Path, port: int, workers: int) -> list[str]:
-    """``pyregistry serve`` as shipped."""
+def pyregistry_serve_command(
+    config: Path, port: int, workers: int, *, access_log: bool = False
+) -> list[str]:
+    """``pyregistry serve`` as shipped (``access_log``: one log line per request)."""
     return [
         _bin("pyregistry"),
         "serve",
@@ -78,6 +79,7 @@ def pyregistry_serve_command(config: Path, port: int, workers: int) -> list[str]
         str(port),
         "--workers",
         str(workers),
+        *(["--access-log"] if access_log else []),
     ]
 
 
@@ -148,9 +150,11 @@ class Server:
         """The absolute URL of ``path`` on this server."""
         return f"http://{HOST}:{self.port}{path}"
 
-    def get(self, path: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes, str]:
+    def get(
+        self, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+    ) -> tuple[int, bytes, str]:
         """One GET on a fresh connection."""
-        return http_get(self.port, path, headers)
+        return http_get(self.port, path, headers, timeout)
 
     def worker_pids(self) -> list[int]:
         """The direct children of the server process (gunicorn's workers)."""

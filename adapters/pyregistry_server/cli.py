@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=default_workers())
     serve.add_argument("--access-log", action="store_true", help="log every request on stdout")
+    serve.add_argument(
+        "--server",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="gunicorn sync workers + WSGI (default) or uvicorn + ASGI (no proxy needed for slow clients)",
+    )
 
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
 
@@ -209,7 +215,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    run(args.config, args.host, args.port, args.workers, os.environ, access_log=args.access_log)
+    run(
+        args.config,
+        args.host,
+        args.port,
+        args.workers,
+        os.environ,
+        access_log=args.access_log,
+        server=args.server,
+    )
     return 0
 
 

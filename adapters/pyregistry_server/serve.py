@@ -1,9 +1,10 @@
-"""``pyregistry serve``: the WSGI adapter under gunicorn.
+"""``pyregistry serve``: the WSGI adapter under gunicorn, or the ASGI one under uvicorn.
 
-Why gunicorn: on this 2-core machine a bare WSGI app under gunicorn's sync workers is
-the baseline the peers were measured against (BENCH.md), the registry's warm pages
-are cached bytes, so the sync worker's per-request cost is what matters, and local
-files leave through ``sendfile``. ``benchmarks/`` compares it with the bare app.
+Measured here (benchmarks/RESULTS.md): under gunicorn's sync workers the registry's
+warm pages reach 0.72-0.86 of a bare WSGI app, downloads leave through ``sendfile``,
+and a worker is a plain process: the default. uvicorn with the ASGI adapter serves
+more requests per second in absolute terms (keep-alive; 0.57-0.68 of a bare ASGI app)
+and copes with slow clients without a buffering proxy in front: ``--server uvicorn``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,34 @@ def build_registry(config: str | None, host: str, environ: Mapping[str, str]) ->
     return Registry.from_config(settings, environ=environ)
 
 
+_CONFIG_ENV = "PYREGISTRY_SERVE_CONFIG_PATH"
+_HOST_ENV = "PYREGISTRY_SERVE_HOST"
+
+
+def asgi_app_from_environment() -> Callable[..., Any]:
+    """The ASGI app of one uvicorn worker (uvicorn imports it by name in each worker)."""
+    from pyregistry_asgi import make_app
+
+    return make_app(build_registry(os.environ.get(_CONFIG_ENV), os.environ.get(_HOST_ENV, ""), os.environ))
+
+
+def _run_uvicorn(config: str | None, host: str, port: int, workers: int, access_log: bool) -> None:
+    import uvicorn
+
+    if config is not None:
+        os.environ[_CONFIG_ENV] = os.path.abspath(config)
+    os.environ[_HOST_ENV] = host
+    uvicorn.run(
+        "pyregistry_server.serve:asgi_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="info",
+    )
+
+
 def run(
     config: str | None,
     host: str,
@@ -58,6 +87,7 @@ def run(
     environ: Mapping[str, str],
     *,
     access_log: bool = False,
+    server: str = "gunicorn",
 ) -> None:
     """Serve until interrupted; ``access_log`` logs one line per request on stdout."""
     from gunicorn.app.base import BaseApplication
@@ -95,7 +125,10 @@ def run(
     # Off by default: a log line per request costs 15-40 % of warm-page throughput here
     # (benchmarks/); behind a reverse proxy its own access log usually suffices.
     logging.getLogger("pyregistry.access").setLevel(logging.INFO if access_log else logging.WARNING)
-    log.info("pyregistry serving %s on http://%s:%s/simple/", storage, host, port)
+    log.info("pyregistry serving %s on http://%s:%s/simple/ (%s)", storage, host, port, server)
+    if server == "uvicorn":
+        _run_uvicorn(config, host, port, workers, access_log)
+        return
     Server().run()
 
 

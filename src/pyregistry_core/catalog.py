@@ -102,14 +102,15 @@ class Catalog:
         if status_token is not None:
             raw = self._storage.read_record(name, STATUS_RECORD)
             status = ProjectStatus.from_json(raw) if raw is not None else status
+        changed = []
         for filename, record_token in listing.items():
             cached = old.get(filename)
             if cached is not None and cached[0] == record_token:
                 records[filename] = cached
-                continue
-            data = self._storage.read_record(name, filename)
-            if data is not None:
-                records[filename] = (record_token, FileRecord.from_json(data))
+            else:
+                changed.append(filename)
+        for filename, data in self._storage.read_records(name, changed).items():
+            records[filename] = (listing[filename], FileRecord.from_json(data))
         files = ProjectFiles.from_records(name, (r for _, r in records.values()), status)
         entry = ProjectEntry(token, self._clock(), files, records)
         with self._lock:

@@ -62,6 +62,9 @@ class Storage(Protocol):
     def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
         """The record's bytes, or None when there is none."""
 
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        """Several records at once (those that vanished meanwhile are left out)."""
+
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         """Create a record only if none exists; False when one already did."""
 
@@ -132,6 +135,15 @@ def _write_errors() -> Iterator[None]:
         raise StorageUnavailable(f"storage failed: {exc}") from exc
 
 
+def _read_each(storage: Storage, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+    found = {}
+    for filename in filenames:
+        data = storage.read_record(project, filename)
+        if data is not None:
+            found[filename] = data
+    return found
+
+
 def _stat_token(path: str) -> Token | None:
     try:
         st = os.stat(path)
@@ -193,6 +205,9 @@ class LocalStorage:
                 return f.read()
         except FileNotFoundError:
             return None
+
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        return _read_each(self, project, filenames)
 
     def _write_staged(self, data: bytes) -> str:
         fd, tmp = tempfile.mkstemp(dir=self._staging, prefix="record-")
@@ -357,6 +372,9 @@ class FsspecStorage:
     def _parent_dirs(self, path: str) -> None:
         """Filesystems with real directories need them before a write."""
         self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        return _read_each(self, project, filenames)
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         path = self._path(record_key(project, filename))

@@ -1,0 +1,320 @@
+"""Pages from S3 storage vs local storage: cold, warm, and what a revalidation costs.
+
+The big project's records are put on a local S3 API (moto's S3 backend, see
+``s3_server``) the way uploads leave them (create-only PUTs), and the very same records
+are written to a local directory. `pyregistry serve` runs over each; both must send
+identical pages. A warm page is cached bytes on either store; on S3 each worker
+revalidates it by listing the project's records once ``pypi.index_ttl`` has passed,
+where a local directory needs one ``stat``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pyregistry_core import Identity, Registry
+from pyregistry_core.negotiate import SimpleFormat
+from pyregistry_core.storage import S3Storage
+
+from .context import BenchContext
+from .corpus import BIG_PROJECT, big_project_records, write_corpus
+from .load import alternating
+from .report import Figure, Section
+from .s3_server import S3Bucket, moto_s3
+from .servers import Server, free_port, pyregistry_serve_command, running, start
+
+__all__ = ["bench_s3_pages"]
+
+_COLD_STARTS = 3  # server starts per store for the cold figure, median taken
+_POPULATE_THREADS = 16
+_REVALIDATIONS = 10  # in-process warm revalidations timed per store
+_COLD_TIMEOUT = 600.0  # a cold page on a slow store may take minutes
+# Storage methods a page read may call (counted on the local store, which has no requests).
+_STORAGE_CALLS = (
+    "index_token",
+    "project_token",
+    "list_projects",
+    "list_records",
+    "read_record",
+    "list_blobs",
+)
+
+
+def _populate(bucket: S3Bucket, files: int) -> float:
+    """Create the big project's records on S3 from a thread pool; seconds taken."""
+    storage = S3Storage(bucket.url, bucket.storage_options())
+    records = list(big_project_records(files))
+    began = time.perf_counter()
+    with ThreadPoolExecutor(_POPULATE_THREADS) as pool:
+        created = list(
+            pool.map(lambda r: storage.create_record(r.project, r.filename, r.to_json()), records)
+        )
+    if not all(created):
+        raise RuntimeError(f"{created.count(False)} records already existed in a fresh bucket")
+    return time.perf_counter() - began
+
+
+def _first_get_ms(ctx: BenchContext, name: str, config: Path, path: str) -> tuple[float, bytes]:
+    """Start `pyregistry serve`, time the first GET of ``path``, stop it."""
+    port = free_port()
+    server = start(name, pyregistry_serve_command(config, port, ctx.config.workers), port, ctx.log_dir)
+    try:
+        began = time.perf_counter()
+        status, body, _ = server.get(path, timeout=_COLD_TIMEOUT)
+        elapsed = (time.perf_counter() - began) * 1000
+    finally:
+        server.stop()
+    if status != 200:
+        raise RuntimeError(f"{name}: GET {path} answered {status}")
+    return elapsed, body
+
+
+def _prime(server: Server, path: str, workers: int) -> None:
+    """GET ``path`` on fresh connections until every worker has surely rendered it."""
+    for _ in range(10 * workers):
+        status, _, _ = server.get(path, timeout=_COLD_TIMEOUT)
+        if status != 200:
+            raise RuntimeError(f"{server.name}: GET {path} answered {status}")
+
+
+class _StorageCalls:
+    """Counts calls of the storage methods a page read uses, on one registry's store."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.counts: Counter[str] = Counter()
+        storage = registry.storage
+        for name in _STORAGE_CALLS:
+            method = getattr(storage, name)
+            setattr(storage, name, self._counted(name, method))
+
+    def _counted(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def _s3_requests(registry: Registry) -> Counter[str]:
+    """A counter of the S3 operations the registry's client sends from now on."""
+    sent: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        sent[model.name] += 1
+
+    storage = registry.storage
+    if not isinstance(storage, S3Storage):
+        raise TypeError(f"{storage.url} is not on S3")
+    storage.fs.s3.meta.events.register("before-call.s3", count)
+    return sent
+
+
+def _describe(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} x{n:,}" for name, n in sorted(counts.items())) or "none"
+
+
+def _page_ms(registry: Registry) -> float:
+    """Milliseconds of one `project_page` call for the big project (HTML)."""
+    began = time.perf_counter()
+    registry.project_page(Identity(), BIG_PROJECT, SimpleFormat.TEXT_HTML)
+    return (time.perf_counter() - began) * 1000
+
+
+def _raw_s3_ms(bucket: S3Bucket) -> tuple[float, float]:
+    """What the S3 server itself costs, from a plain s3fs client: median ms of one listing
+    of the project's records, and of one record read (``cat_file``)."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**bucket.storage_options(), skip_instance_cache=True, use_listings_cache=False)
+    folder = f"{bucket.name}/{bucket.prefix}/index/{BIG_PROJECT}"
+    first = fs.ls(folder, detail=False, refresh=True)[0]
+
+    def timed(action: Callable[[], object]) -> float:
+        began = time.perf_counter()
+        action()
+        return (time.perf_counter() - began) * 1000
+
+    listing = statistics.median(timed(lambda: fs.ls(folder, detail=True, refresh=True)) for _ in range(3))
+    read = statistics.median(timed(lambda: fs.cat_file(first)) for _ in range(20))
+    return listing, read
+
+
+@attrs.frozen
+class _InProcess:
+    """`project_page` timings (ms) and what the calls asked of each store."""
+
+    cold_s3: float
+    cold_local: float
+    warm_s3: float
+    warm_local: float
+    cold_requests: Counter[str]
+    warm_requests: Counter[str]
+    warm_s3_calls: Counter[str]
+    warm_local_calls: Counter[str]
+
+
+def _in_process(bucket: S3Bucket, local_root: Path) -> _InProcess:
+    """Cold and warm `project_page` calls on each store with ``pypi.index_ttl = 0``, and
+    what they ask of the store."""
+    s3_registry = Registry.from_config({**bucket.config(), "pypi.index_ttl": "0"})
+    s3_calls = _StorageCalls(s3_registry)
+    s3_sent = _s3_requests(s3_registry)
+    cold_s3 = _page_ms(s3_registry)
+    cold_requests = Counter(s3_sent)
+    s3_sent.clear()
+    s3_calls.counts.clear()
+    _page_ms(s3_registry)  # one warm revalidation: nothing changed since the cold call
+    warm_requests, warm_s3_calls = Counter(s3_sent), Counter(s3_calls.counts)
+    warm_s3 = statistics.median(_page_ms(s3_registry) for _ in range(_REVALIDATIONS))
+
+    local_registry = Registry.from_config({"storage.dir": str(local_root), "pypi.index_ttl": "0"})
+    local_calls = _StorageCalls(local_registry)
+    cold_local = _page_ms(local_registry)
+    local_calls.counts.clear()
+    _page_ms(local_registry)
+    warm_local_calls = Counter(local_calls.counts)
+    warm_local = statistics.median(_page_ms(local_registry) for _ in range(_REVALIDATIONS))
+    return _InProcess(
+        cold_s3,
+        cold_local,
+        warm_s3,
+        warm_local,
+        cold_requests,
+        warm_requests,
+        warm_s3_calls,
+        warm_local_calls,
+    )
+
+
+def bench_s3_pages(ctx: BenchContext) -> Section:
+    """Project page from S3 (moto) vs local storage: cold, warm, and requests per revalidation."""
+    files = ctx.config.big_files
+    workers = ctx.config.workers
+    path = f"/simple/{BIG_PROJECT}/"
+    label = f"{path} ({files:,} files), HTML"
+    local_root = ctx.scratch("s3-local-twin")
+    write_corpus(local_root, 1, files)  # the big project alone, same records as on S3
+    local_config = ctx.registry_config(local_root, "s3-local-twin")
+    with moto_s3(ctx.log_dir / "moto-s3.log") as new_bucket:
+        bucket = new_bucket("bench-pages")
+        populate_seconds = _populate(bucket, files)
+        s3_config = ctx.ini("s3-pages", {**bucket.config(), "pypi.simple_max_age": "0"})
+
+        # In process: what one project_page call costs on each store with no TTL at all.
+        measured = _in_process(bucket, local_root)
+        raw_list_ms, raw_read_ms = _raw_s3_ms(bucket)
+
+        # Over HTTP: the first GET after start, interleaved starts.
+        cold_s3: list[float] = []
+        cold_local: list[float] = []
+        for _ in range(min(_COLD_STARTS, max(1, ctx.config.repeats))):
+            elapsed, s3_body = _first_get_ms(ctx, "pyregistry serve, S3 (cold)", s3_config, path)
+            cold_s3.append(elapsed)
+            elapsed, local_body = _first_get_ms(ctx, "pyregistry serve, local (cold)", local_config, path)
+            cold_local.append(elapsed)
+            if s3_body != local_body:
+                raise RuntimeError("the S3 and the local server send different pages")
+
+        # Over HTTP, warm: both servers side by side, loaded alternately.
+        s3_port, local_port = free_port(), free_port()
+        with (
+            running(
+                "pyregistry serve, S3",
+                pyregistry_serve_command(s3_config, s3_port, workers),
+                s3_port,
+                ctx.log_dir,
+            ) as s3_server,
+            running(
+                "pyregistry serve, local",
+                pyregistry_serve_command(local_config, local_port, workers),
+                local_port,
+                ctx.log_dir,
+            ) as local_server,
+        ):
+            _prime(s3_server, path, workers)
+            _prime(local_server, path, workers)
+            on_s3, on_local = alternating(
+                ctx.load,
+                [(s3_server.url(path), {}), (local_server.url(path), {})],
+                seconds=ctx.config.seconds,
+                warmup=ctx.config.warmup,
+                rounds=ctx.config.rounds,
+            )
+    problems = "; ".join(
+        f"{name}: {result.errors} errors"
+        for name, result in (("S3", on_s3), ("local", on_local))
+        if result.errors
+    )
+    rounds = max(1, ctx.config.rounds)
+    starts = len(cold_s3)
+    return Section(
+        "Project page from S3 storage vs local storage",
+        f"{files:,} records of one project created on a local S3 API (moto's S3 backend alone, "
+        f"no per-request log) with create-only PUTs from {_POPULATE_THREADS} threads "
+        f"({populate_seconds:.1f} s), and the same records in a local directory. "
+        f"`pyregistry serve --workers {workers}` over each (`storage.url = s3://...` with "
+        "`storage.endpoint_url` and dummy keys; default `pypi.index_ttl` of 5 s). Cold: the first "
+        f"GET after `/health` answered, median of {starts} interleaved starts per store. Warm: "
+        f"{ctx.load.name}, {ctx.config.warmup:g} s warm-up per server, then {rounds} alternating "
+        f"rounds of {ctx.config.seconds / rounds:g} s (mean req/s). In process: a `Registry` per "
+        "store with `pypi.index_ttl = 0`, so every `project_page` call revalidates; S3 requests "
+        "counted with a botocore `before-call` hook, local storage calls by wrapping the store.",
+        (
+            Figure(
+                f"{label}, first GET after start, S3",
+                statistics.median(cold_s3),
+                "local storage",
+                statistics.median(cold_local),
+                "ms",
+            ),
+            Figure(
+                f"{label}, warm, S3",
+                on_s3.requests_per_second,
+                "local storage",
+                on_local.requests_per_second,
+                "req/s",
+                ">= 0.70",
+                problems,
+            ),
+            Figure(
+                "S3 requests per warm revalidation (one `project_page`, nothing changed)",
+                sum(measured.warm_requests.values()),
+                "local storage calls (`project_token`: one stat)",
+                sum(measured.warm_local_calls.values()),
+                "requests",
+                "<= 1.0",
+            ),
+            Figure(
+                "warm `project_page` in process (revalidate, cached bytes), S3",
+                measured.warm_s3,
+                "local storage",
+                measured.warm_local,
+                "ms",
+                note=f"median of {_REVALIDATIONS} calls",
+            ),
+            Figure(
+                "cold `project_page` in process (list and read every record), S3",
+                measured.cold_s3,
+                "local storage",
+                measured.cold_local,
+                "ms",
+            ),
+        ),
+        notes=(
+            f"Warm revalidation on S3: {_describe(measured.warm_requests)} (storage calls: "
+            f"{_describe(measured.warm_s3_calls)}); on local storage: "
+            f"{_describe(measured.warm_local_calls)}.",
+            f"Cold read of the project on S3: {_describe(measured.cold_requests)}.",
+            f"The S3 server alone, from a plain s3fs client: one listing of the {files:,} records "
+            f"{raw_list_ms:,.0f} ms, one record read (`cat_file`) {raw_read_ms:,.1f} ms (median). "
+            "moto is much slower than S3 at listing, and shares the cores with the registry.",
+        ),
+    )

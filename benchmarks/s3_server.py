@@ -1,0 +1,150 @@
+"""A local S3 API for the S3 benchmark: moto's S3 backend in its own process.
+
+``python -m benchmarks.s3_server PORT`` serves moto's S3 app with werkzeug's threaded
+server on 127.0.0.1. It serves S3 only, not every AWS service as ``python -m
+moto.server`` does: moto's multi-service dispatcher adds several milliseconds to each
+request, which would be charged to pyregistry in a thousand-record cold read. Nagle's
+algorithm is off, as on real S3 front ends (otherwise small answers wait for delayed
+ACKs), and requests are not logged. Credentials are dummies: moto checks no signatures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .servers import HOST, free_port
+
+__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3"]
+
+REGION = "us-east-1"
+ACCESS_KEY = "bench-access-key"
+SECRET_KEY = "bench-secret-key"  # a dummy: moto checks no signatures
+_START_TIMEOUT = 60.0
+_REPO = Path(__file__).resolve().parent.parent
+
+
+@attrs.frozen
+class S3Bucket:
+    """A bucket on the local S3 server, and how a registry names it."""
+
+    endpoint_url: str
+    name: str
+    prefix: str = "registry"
+
+    @property
+    def url(self) -> str:
+        """``s3://bucket/prefix``: the registry's ``storage.url``."""
+        return f"s3://{self.name}/{self.prefix}"
+
+    def config(self) -> dict[str, str]:
+        """Registry config keys for this bucket (as an INI file would hold them)."""
+        return {
+            "storage.url": self.url,
+            "storage.endpoint_url": self.endpoint_url,
+            "storage.region_name": REGION,
+            "storage.access_key": ACCESS_KEY,
+            "storage.secret_key": SECRET_KEY,
+        }
+
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs keyword arguments (what the ``storage.*`` keys above turn into)."""
+        return {
+            "key": ACCESS_KEY,
+            "secret": SECRET_KEY,
+            "endpoint_url": self.endpoint_url,
+            "client_kwargs": {"region_name": REGION},
+        }
+
+
+def _ready(port: int) -> bool:
+    connection = http.client.HTTPConnection(HOST, port, timeout=2.0)
+    try:
+        connection.request("GET", "/")  # ListBuckets
+        response = connection.getresponse()
+        response.read()
+        return response.status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def moto_s3(log: Path) -> Iterator[Any]:
+    """A running S3 server; yields a ``new_bucket(label) -> S3Bucket`` function."""
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.s3_server", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=_REPO,
+            start_new_session=True,
+        )
+    endpoint = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not _ready(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"the S3 server exited with {process.returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the S3 server did not answer within {_START_TIMEOUT:.0f} s; see {log}")
+            time.sleep(0.1)
+        import s3fs
+
+        fs = s3fs.S3FileSystem(
+            key=ACCESS_KEY,
+            secret=SECRET_KEY,
+            endpoint_url=endpoint,
+            client_kwargs={"region_name": REGION},
+            skip_instance_cache=True,
+        )
+
+        def new_bucket(label: str) -> S3Bucket:
+            name = f"{label[:20]}-{uuid.uuid4().hex[:12]}".lower()
+            # fs.mkdir sends a location constraint moto refuses for us-east-1.
+            fs.call_s3("create_bucket", Bucket=name)
+            return S3Bucket(endpoint, name)
+
+        yield new_bucket
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(15)
+
+
+def _serve(port: int) -> None:
+    """Serve moto's S3 backend on ``HOST:port`` until terminated."""
+    import signal
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    class Handler(MotoRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_request(self, *args: object, **kwargs: object) -> None:
+            """No line per request; errors are still logged."""
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(KeyboardInterrupt):
+        run_simple(HOST, port, create_backend_app("s3"), threaded=True, request_handler=Handler)
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
