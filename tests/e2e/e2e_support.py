@@ -109,6 +109,22 @@ class Server:
                 "2",
                 "--access-log",
             ]
+        elif adapter == "serve-uvicorn":  # pyregistry serve --server uvicorn (ASGI adapter)
+            command = [
+                str(BIN / "pyregistry"),
+                "serve",
+                "--server",
+                "uvicorn",
+                "--config",
+                str(config),
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+                "--access-log",
+            ]
         elif adapter == "asgi":
             command = [
                 sys.executable,
