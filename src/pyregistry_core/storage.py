@@ -135,6 +135,16 @@ def _write_errors() -> Iterator[None]:
         raise StorageUnavailable(f"storage failed: {exc}") from exc
 
 
+@contextlib.contextmanager
+def _removed_after(path: str) -> Iterator[str]:
+    """A scratch path, removed when the block ends (whatever happened in it)."""
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 def _read_each(storage: Storage, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
     found = {}
     for filename in filenames:
@@ -244,14 +254,9 @@ class LocalStorage:
                 os.unlink(tmp)
                 raise
 
-    @contextlib.contextmanager
-    def staging_file(self) -> Iterator[str]:
-        path = os.path.join(self._staging, f"upload-{uuid.uuid4().hex}")
-        try:
-            yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        # Inside the store's directory, so publishing is a link, not a copy.
+        return _removed_after(os.path.join(self._staging, f"upload-{uuid.uuid4().hex}"))
 
     def publish_blob(self, local_path: str, key: str) -> None:
         target = self._path(key)
@@ -394,15 +399,10 @@ class FsspecStorage:
             self._parent_dirs(path)
             self.fs.pipe_file(path, data)
 
-    @contextlib.contextmanager
-    def staging_file(self) -> Iterator[str]:
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
         fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
         os.close(fd)
-        try:
-            yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        return _removed_after(path)
 
     def publish_blob(self, local_path: str, key: str) -> None:
         with _write_errors():
