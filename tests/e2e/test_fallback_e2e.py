@@ -4,6 +4,7 @@ never reach the upstream."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from e2e_support import Clients, Server, output, write_config
 from upstream_app import HostedFile, UpstreamIndex, sdist_file, wheel_file
 
 pytestmark = pytest.mark.e2e
+
+TTL = 2  # seconds: pypi.upstream_ttl of the server that picks up a new upstream release
 
 
 @pytest.fixture
@@ -154,3 +157,69 @@ def test_private_name_installs_the_private_version(
     assert installed(clients, with_pip, "acme_utils") == "1.0"
     assert installed(clients, with_uv, "acme_utils") == "1.0"
     assert upstream.mentions("acme-utils") == []
+
+
+def test_new_upstream_release_appears_after_the_ttl(
+    tmp_path: Path, uploader_hash: str, upstream: UpstreamIndex, clients: Clients
+) -> None:
+    """A release added upstream is not installed while the listing is within its TTL, and is after it."""
+    upstream.add("ufo-beacon", "1.0")
+    caching = start(tmp_path, uploader_hash, upstream, **{"pypi.upstream_ttl": str(TTL)})
+    try:
+        venvs = [clients.venv(tmp_path / f"venv-{n}") for n in range(3)]  # made before the clock runs
+        pip_install(clients, venvs[0], caching, "ufo-beacon")
+        fetched = time.monotonic()  # the listing was fetched before this
+        assert installed(clients, venvs[0], "ufo_beacon") == "1.0"
+        assert upstream.page_requests("ufo-beacon") == 1
+
+        # Renew the listing (expired by now) just before the release appears, so the next
+        # install runs well within the TTL however long the first one took.
+        time.sleep(max(0.0, fetched + TTL + 0.1 - time.monotonic()))
+        assert caching.project_json("ufo-beacon")["versions"] == ["1.0"]
+        renewed = time.monotonic()  # the listing was fetched again before this
+        assert upstream.page_requests("ufo-beacon") == 2
+        upstream.add("ufo-beacon", "2.0")
+        pip_install(clients, venvs[1], caching, "ufo-beacon")
+        assert installed(clients, venvs[1], "ufo_beacon") == "1.0"
+        assert upstream.page_requests("ufo-beacon") == 2  # our listing, within its TTL
+
+        time.sleep(max(0.0, renewed + TTL + 0.1 - time.monotonic()))
+        pip_install(clients, venvs[2], caching, "ufo-beacon")
+        assert installed(clients, venvs[2], "ufo_beacon") == "2.0"
+        assert upstream.page_requests("ufo-beacon") == 3
+        assert upstream.downloads("ufo_beacon-2.0-py3-none-any.whl") == 1
+    finally:
+        caching.stop()
+
+
+def test_yanked_upstream_file_stays_yanked(
+    server: Server, upstream: UpstreamIndex, clients: Clients, tmp_path: Path
+) -> None:
+    """pip skips an upstream-yanked release, warns with the reason when pinned to it, and the
+    proxy's JSON page keeps the reason once the file is cached."""
+    reason = "broken build, use 1.0"
+    upstream.add("ufo-relic", "1.0")
+    upstream.add("ufo-relic", "1.1", yanked=reason)
+
+    unpinned = clients.venv(tmp_path / "unpinned")
+    pip_install(clients, unpinned, server, "ufo-relic")
+    assert installed(clients, unpinned, "ufo_relic") == "1.0"
+    assert upstream.downloads("ufo_relic-1.1-py3-none-any.whl") == 0
+
+    pinned = clients.venv(tmp_path / "pinned")
+    result = clients.pip(
+        "install", "--no-cache-dir", "--index-url", server.index_url, "ufo-relic==1.1", python=pinned
+    )
+    assert result.returncode == 0, output(result)
+    assert installed(clients, pinned, "ufo_relic") == "1.1"
+    assert "The candidate selected for download or install is a yanked version: 'ufo-relic'" in result.stderr
+    assert f"Reason for being yanked: {reason}" in result.stderr
+    assert upstream.downloads("ufo_relic-1.1-py3-none-any.whl") == 1
+
+    files = server.project_json("ufo-relic")["files"]
+    assert {entry["filename"]: entry["yanked"] for entry in files} == {
+        "ufo_relic-1.0-py3-none-any.whl": False,
+        "ufo_relic-1.0.tar.gz": False,
+        "ufo_relic-1.1-py3-none-any.whl": reason,
+        "ufo_relic-1.1.tar.gz": reason,
+    }
