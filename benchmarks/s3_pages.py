@@ -54,9 +54,7 @@ def _populate(bucket: S3Bucket, files: int) -> float:
     records = list(big_project_records(files))
     began = time.perf_counter()
     with ThreadPoolExecutor(_POPULATE_THREADS) as pool:
-        created = list(
-            pool.map(lambda r: storage.create_record(r.project, r.filename, r.to_json()), records)
-        )
+        created = list(pool.map(lambda r: storage.create_record(r.project, r.filename, r.to_json()), records))
     if not all(created):
         raise RuntimeError(f"{created.count(False)} records already existed in a fresh bucket")
     return time.perf_counter() - began

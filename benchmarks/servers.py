@@ -64,9 +64,7 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def pyregistry_serve_command(
-    config: Path, port: int, workers: int, *, access_log: bool = False
-) -> list[str]:
+def pyregistry_serve_command(config: Path, port: int, workers: int, *, access_log: bool = False) -> list[str]:
     """``pyregistry serve`` as shipped (``access_log``: one log line per request)."""
     return [
         _bin("pyregistry"),

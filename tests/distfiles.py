@@ -73,13 +73,15 @@ def wheel_bytes(
     dist_info = dist_info or f"{dist_name(name)}-{version}.dist-info"
     metadata = metadata if metadata is not None else core_metadata(name, version)
     wheel = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    return zip_bytes([
-        (f"{dist_name(name)}/__init__.py", b""),
-        (f"{dist_info}/METADATA", metadata),
-        (f"{dist_info}/WHEEL", wheel),
-        (f"{dist_info}/RECORD", b""),
-        *extra,
-    ])
+    return zip_bytes(
+        [
+            (f"{dist_name(name)}/__init__.py", b""),
+            (f"{dist_info}/METADATA", metadata),
+            (f"{dist_info}/WHEEL", wheel),
+            (f"{dist_info}/RECORD", b""),
+            *extra,
+        ]
+    )
 
 
 def tar_gz_bytes(members: Iterable[tuple[str, bytes | None]]) -> bytes:
@@ -108,12 +110,14 @@ def sdist_bytes(
     """A PEP 625 sdist: ``<top>/PKG-INFO`` and ``<top>/pyproject.toml``."""
     top = top or f"{dist_name(name)}-{version}"
     metadata = metadata if metadata is not None else core_metadata(name, version, metadata_version="2.2")
-    return tar_gz_bytes([
-        (top, None),
-        (f"{top}/PKG-INFO", metadata),
-        (f"{top}/pyproject.toml", b"[project]\n"),
-        *extra,
-    ])
+    return tar_gz_bytes(
+        [
+            (top, None),
+            (f"{top}/PKG-INFO", metadata),
+            (f"{top}/pyproject.toml", b"[project]\n"),
+            *extra,
+        ]
+    )
 
 
 class FileDigests:
@@ -143,7 +147,7 @@ def multipart_body(
     items: list[tuple[str, str]] = []
     if isinstance(fields, Mapping):
         for key, value in fields.items():
-            for one in ([value] if isinstance(value, str) else value):
+            for one in [value] if isinstance(value, str) else value:
                 items.append((key, one))
     else:
         items = list(fields)

@@ -85,10 +85,21 @@ def name_spellings(draw: st.DrawFn, name: str) -> str:
 def invalid_project_names(draw: st.DrawFn) -> str:
     """Names the spec rejects: non-ASCII lookalikes, "\\n", edge punctuation, paths…"""
     base = draw(project_names(max_size=20))
-    kind = draw(st.sampled_from([
-        "lookalike", "newline", "leading", "trailing", "path", "empty", "long", "space",
-        "only-punctuation",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "lookalike",
+                "newline",
+                "leading",
+                "trailing",
+                "path",
+                "empty",
+                "long",
+                "space",
+                "only-punctuation",
+            ]
+        )
+    )
     if kind == "lookalike":
         position = draw(st.integers(0, len(base)))
         return base[:position] + draw(st.sampled_from(LOOKALIKES)) + base[position:]
@@ -162,13 +173,9 @@ def sdist_filenames(
 # Accept headers
 
 PIP_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
-    "text/html; q=0.01"
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 )
-UV_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-    "text/html;q=0.01"
-)
+UV_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 ALIASES = {
     "application/vnd.pypi.simple.latest+json": "application/vnd.pypi.simple.v1+json",
     "application/vnd.pypi.simple.latest+html": "application/vnd.pypi.simple.v1+html",
@@ -226,9 +233,9 @@ hex_digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
 def upload_times() -> st.SearchStrategy[str]:
     """PEP 700 upload times: UTC, microseconds, ``Z``."""
-    return st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)
-    ).map(lambda d: d.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(
+        lambda d: d.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    )
 
 
 # Text a hostile upstream or a careless uploader might put in a filename or a reason:
@@ -254,11 +261,13 @@ def file_records(draw: st.DrawFn, project: str, *, hostile: bool = False) -> Fil
         size=draw(st.integers(0, 2**40)),
         sha256=draw(hex_digests),
         upload_time=draw(upload_times()),
-        requires_python=draw(st.one_of(
-            st.none(),
-            st.sampled_from([">=3.8", ">=3.8,<4", "<3.13,>3.9", "!=3.0.*,>=2.7", "~=3.10"]),
-            _HOSTILE if hostile else st.nothing(),
-        )),
+        requires_python=draw(
+            st.one_of(
+                st.none(),
+                st.sampled_from([">=3.8", ">=3.8,<4", "<3.13,>3.9", "!=3.0.*,>=2.7", "~=3.10"]),
+                _HOSTILE if hostile else st.nothing(),
+            )
+        ),
         metadata_sha256=draw(st.one_of(st.none(), hex_digests)),
         yanked=yanked,
         yanked_reason=draw(st.one_of(st.just(""), _HOSTILE)) if yanked else "",
@@ -272,7 +281,10 @@ USERS = ("alice", "bob", "carol")
 GROUPS = ("devs", "ops", "qa")
 _RULE_MEMBERS = ("everyone", "authenticated", *(f"group:{g}" for g in GROUPS))
 _ENTRY_PRINCIPALS = (
-    "everyone", "authenticated", *(f"user:{u}" for u in USERS), *(f"group:{g}" for g in GROUPS)
+    "everyone",
+    "authenticated",
+    *(f"user:{u}" for u in USERS),
+    *(f"group:{g}" for g in GROUPS),
 )
 ACL_PROJECTS = ("foo-bar", "private", "shared")
 

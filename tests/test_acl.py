@@ -48,22 +48,35 @@ def test_admins_may_do_everything(
     assert is_allowed(policy, Identity(admin, tuple(groups)), permission, project)
 
 
-@given(access_policies(), identities(), st.sampled_from(ACL_PROJECTS),
-       st.sampled_from([Permission.READ, Permission.WRITE]), RULES, RULES,
-       package_entries().filter(bool))
+@given(
+    access_policies(),
+    identities(),
+    st.sampled_from(ACL_PROJECTS),
+    st.sampled_from([Permission.READ, Permission.WRITE]),
+    RULES,
+    RULES,
+    package_entries().filter(bool),
+)
 def test_explicit_entries_replace_the_defaults(
-    policy: AccessPolicy, identity: Identity, project: str, permission: Permission,
-    default_read: frozenset[str], default_write: frozenset[str], entries: dict[str, str],
+    policy: AccessPolicy,
+    identity: Identity,
+    project: str,
+    permission: Permission,
+    default_read: frozenset[str],
+    default_write: frozenset[str],
+    entries: dict[str, str],
 ) -> None:
     """For a package with its own entries, the defaults have no say at all."""
-    policy = attrs.evolve(policy, admins=frozenset(),
-                          packages={**policy.packages, canonicalize_name(project): entries})
+    policy = attrs.evolve(
+        policy, admins=frozenset(), packages={**policy.packages, canonicalize_name(project): entries}
+    )
     other = attrs.evolve(policy, default_read=default_read, default_write=default_write)
     decision = is_allowed(policy, identity, permission, project)
     assert decision == is_allowed(other, identity, permission, project)
     letter = "r" if permission is Permission.READ else "w"
-    assert decision == any(letter in perms for principal, perms in entries.items()
-                           if principal in identity.principals)
+    assert decision == any(
+        letter in perms for principal, perms in entries.items() if principal in identity.principals
+    )
 
 
 @given(access_policies(), identities(), PERMISSIONS, st.data())
@@ -78,21 +91,37 @@ def test_name_spelling_never_changes_a_decision(
     )
 
 
-@given(identities(), PERMISSIONS, st.sampled_from(["Foo_Bar", "foo-bar", "FOO.BAR", "foo__bar"]),
-       st.sampled_from(["Foo_Bar", "foo-bar", "FOO.BAR", "fOo.-_BaR"]),
-       package_entries().filter(bool))
+@given(
+    identities(),
+    PERMISSIONS,
+    st.sampled_from(["Foo_Bar", "foo-bar", "FOO.BAR", "foo__bar"]),
+    st.sampled_from(["Foo_Bar", "foo-bar", "FOO.BAR", "fOo.-_BaR"]),
+    package_entries().filter(bool),
+)
 def test_policy_built_from_any_spelling_applies_to_every_spelling(
-    identity: Identity, permission: Permission, configured: str, asked: str, entries: dict[str, str],
+    identity: Identity,
+    permission: Permission,
+    configured: str,
+    asked: str,
+    entries: dict[str, str],
 ) -> None:
     """package.<name>.* entries written with any spelling govern the normalized project."""
     built = AccessPolicy.from_settings(
-        default_read=(), default_write=(), cache_update=("everyone",), allow_delete=("everyone",),
-        admins=(), package_entries={configured: entries},
+        default_read=(),
+        default_write=(),
+        cache_update=("everyone",),
+        allow_delete=("everyone",),
+        admins=(),
+        package_entries={configured: entries},
     )
     assert built.has_explicit_entries(asked)
-    reference = AccessPolicy(default_read=frozenset(), default_write=frozenset(),
-                             cache_update=frozenset({"everyone"}), allow_delete=frozenset({"everyone"}),
-                             packages={canonicalize_name("foo-bar"): entries})
+    reference = AccessPolicy(
+        default_read=frozenset(),
+        default_write=frozenset(),
+        cache_update=frozenset({"everyone"}),
+        allow_delete=frozenset({"everyone"}),
+        packages={canonicalize_name("foo-bar"): entries},
+    )
     assert is_allowed(built, identity, permission, asked) == is_allowed(
         reference, identity, permission, "foo-bar"
     )
@@ -116,14 +145,16 @@ def test_anonymous_gets_exactly_what_everyone_has(
     assert is_allowed(policy, anonymous, permission, project) == everyone_may(policy, permission, project)
 
 
-@given(access_policies(), identities(), st.sampled_from(ACL_PROJECTS),
-       package_entries(perms=("w",)).filter(bool))
+@given(
+    access_policies(), identities(), st.sampled_from(ACL_PROJECTS), package_entries(perms=("w",)).filter(bool)
+)
 def test_write_does_not_imply_read(
     policy: AccessPolicy, identity: Identity, project: str, entries: dict[str, str]
 ) -> None:
     """A package whose entries only grant "w" is readable by no one but admins."""
-    policy = attrs.evolve(policy, admins=frozenset(),
-                          packages={**policy.packages, canonicalize_name(project): entries})
+    policy = attrs.evolve(
+        policy, admins=frozenset(), packages={**policy.packages, canonicalize_name(project): entries}
+    )
     assert not is_allowed(policy, identity, Permission.READ, project)
     assert not is_allowed(policy, identity, Permission.CACHE_UPDATE, project)
     grants_write = any(p in identity.principals for p in entries)
@@ -133,8 +164,12 @@ def test_write_does_not_imply_read(
 def test_defaults_apply_without_entries() -> None:
     """Without package entries, default_read and default_write decide."""
     policy = AccessPolicy.from_settings(
-        default_read=["everyone"], default_write=["devs"], cache_update=["authenticated"],
-        allow_delete=["authenticated"], admins=[], package_entries={},
+        default_read=["everyone"],
+        default_write=["devs"],
+        cache_update=["authenticated"],
+        allow_delete=["authenticated"],
+        admins=[],
+        package_entries={},
     )
     alice, bob = Identity("alice", ("devs",)), Identity("bob")
     assert is_allowed(policy, Identity(), Permission.READ, "demo")
@@ -150,7 +185,11 @@ def test_defaults_apply_without_entries() -> None:
 def test_group_everyone_and_authenticated_are_the_principals() -> None:
     """package.<p>.group.everyone / group.authenticated mean the built-in principals."""
     policy = AccessPolicy.from_settings(
-        default_read=[], default_write=[], cache_update=[], allow_delete=[], admins=[],
+        default_read=[],
+        default_write=[],
+        cache_update=[],
+        allow_delete=[],
+        admins=[],
         package_entries={"demo": {"group:everyone": "r", "group:authenticated": "W"}},
     )
     assert policy.packages[canonicalize_name("demo")] == {"everyone": "r", "authenticated": "w"}
@@ -162,21 +201,29 @@ def test_group_everyone_and_authenticated_are_the_principals() -> None:
 def test_entries_for_spellings_of_one_name_merge() -> None:
     """Entries for Foo_Bar and foo-bar are one package's entries, permissions united."""
     policy = AccessPolicy.from_settings(
-        default_read=[], default_write=[], cache_update=[], allow_delete=[], admins=[],
+        default_read=[],
+        default_write=[],
+        cache_update=[],
+        allow_delete=[],
+        admins=[],
         package_entries={"Foo_Bar": {"user:alice": "r"}, "foo-bar": {"user:alice": "w"}},
     )
     assert policy.packages == {"foo-bar": {"user:alice": "rw"}}
 
 
-@pytest.mark.parametrize(("permission", "project", "expected"), [
-    (Permission.READ, None, True),
-    (Permission.READ, "demo", True),
-    (Permission.WRITE, "demo", True),
-    (Permission.READ, "other", False),
-    (Permission.WRITE, "other", False),
-])
-def test_project_scoped_tokens_narrow_their_user(permission: Permission, project: str | None,
-                                                 expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("permission", "project", "expected"),
+    [
+        (Permission.READ, None, True),
+        (Permission.READ, "demo", True),
+        (Permission.WRITE, "demo", True),
+        (Permission.READ, "other", False),
+        (Permission.WRITE, "other", False),
+    ],
+)
+def test_project_scoped_tokens_narrow_their_user(
+    permission: Permission, project: str | None, expected: bool
+) -> None:
     """A token for "demo" acts only on demo (and may list the index), even for an admin."""
     policy = AccessPolicy(admins=frozenset({"alice"}))
     token = Identity("alice", token_projects=frozenset({canonicalize_name("demo")}))
@@ -196,5 +243,8 @@ def test_principals() -> None:
     """Anonymous is only everyone; a user adds authenticated, user:<u> and group:<g>."""
     assert Identity().principals == {"everyone"}
     assert Identity("alice", ("devs",)).principals == {
-        "everyone", "authenticated", "user:alice", "group:devs"
+        "everyone",
+        "authenticated",
+        "user:alice",
+        "group:devs",
     }

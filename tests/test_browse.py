@@ -52,8 +52,12 @@ def get(
 ) -> Response:
     """A request through ``handle``; ``user`` is an identity the host app vouches for."""
     request = Request(
-        method, path, dict(query or {}), {"host": "index.test"},
-        root_url=ROOT_URL + prefix, script_root=prefix,
+        method,
+        path,
+        dict(query or {}),
+        {"host": "index.test"},
+        root_url=ROOT_URL + prefix,
+        script_root=prefix,
         identity=Identity(user) if user is not None else None,
     )
     return handle(registry, request)
@@ -84,8 +88,13 @@ def metadata(
 
 
 def publish(
-    registry: Registry, name: str, version: str, *, sdist: bool = False,
-    identity: Identity | None = None, **meta: Any,
+    registry: Registry,
+    name: str,
+    version: str,
+    *,
+    sdist: bool = False,
+    identity: Identity | None = None,
+    **meta: Any,
 ) -> bytes:
     """Upload a wheel (or sdist) of ``name`` ``version`` with ``meta`` in its metadata."""
     core = metadata(name, version, **meta)
@@ -95,9 +104,14 @@ def publish(
     else:
         data, filename = wheel_bytes(name, version, metadata=core), f"{module}-{version}-py3-none-any.whl"
     fields = {
-        ":action": "file_upload", "protocol_version": "1", "name": name, "version": version,
-        "filetype": "sdist" if sdist else "bdist_wheel", "pyversion": "source" if sdist else "py3",
-        "metadata_version": "2.1", "sha256_digest": hashlib.sha256(data).hexdigest(),
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": name,
+        "version": version,
+        "filetype": "sdist" if sdist else "bdist_wheel",
+        "pyversion": "source" if sdist else "py3",
+        "metadata_version": "2.1",
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
     }
     body, content_type = multipart_body(fields, [("content", filename, data, "application/octet-stream")])
     headers = {"content-type": content_type, "content-length": str(len(body))}
@@ -202,7 +216,8 @@ def test_list_hides_projects_the_caller_may_not_read() -> None:
     assert "1 project" in anonymous.text
     alice = parse(get(registry, "/", user="alice"))
     assert [a["href"] for a in alice.find("a") if "/project/" in str(a["href"])] == [
-        "/project/public/", "/project/secret/",
+        "/project/public/",
+        "/project/secret/",
     ]
 
 
@@ -447,7 +462,7 @@ def test_description_is_rendered_by_content_type(
 def _tags_after_title(page: Elements) -> set[str]:
     """Tags after the page's <h1>: the project's content."""
     start = next(i for i, (t, _) in enumerate(page.tags) if t == "h1")
-    return {t for t, _ in page.tags[start + 1:]}
+    return {t for t, _ in page.tags[start + 1 :]}
 
 
 def test_description_comes_from_the_latest_final_release() -> None:
@@ -479,9 +494,9 @@ def test_project_without_description_says_so() -> None:
 HOSTILE_DESCRIPTIONS = [
     ("text/markdown", "Hi <script>alert('md')</script> there"),
     ("text/markdown", '<img src=x onerror="alert(1)"> and <svg onload=alert(2)></svg>'),
-    ("text/markdown", "[click](javascript:alert(3)) and <a href=\"javascript:alert(4)\">raw</a>"),
-    ("text/markdown", "<iframe src=\"data:text/html,x\"></iframe><style>body{display:none}</style>"),
-    ("text/markdown", "<div onclick=alert(5) style=\"position:fixed\">raw html block</div>"),
+    ("text/markdown", '[click](javascript:alert(3)) and <a href="javascript:alert(4)">raw</a>'),
+    ("text/markdown", '<iframe src="data:text/html,x"></iframe><style>body{display:none}</style>'),
+    ("text/markdown", '<div onclick=alert(5) style="position:fixed">raw html block</div>'),
     ("text/x-rst", ".. raw:: html\n\n   <script>alert('rst')</script>\n\nText.\n"),
     ("text/x-rst", "`click <javascript:alert(6)>`_\n"),
     ("text/plain", "<script>alert('txt')</script>"),
@@ -492,8 +507,14 @@ HOSTILE_DESCRIPTIONS = [
 def test_hostile_descriptions_render_inert(content_type: str, description: str) -> None:
     """Scripts, event handlers, javascript: links and raw HTML in a description never survive."""
     registry = make_registry()
-    publish(registry, "demo", "1.0", description=description, content_type=content_type,
-            summary="<script>alert('summary')</script>")
+    publish(
+        registry,
+        "demo",
+        "1.0",
+        description=description,
+        content_type=content_type,
+        summary="<script>alert('summary')</script>",
+    )
     response = get(registry, "/project/demo/")
     assert response.status == 200
     page = parse(response)
@@ -560,8 +581,31 @@ def test_hostile_record_fields_only_ever_show_as_text(records: list[FileRecord])
     page = parse(response)
     assert_inert(page)
     assert {t for t, _ in page.tags} <= {
-        "html", "head", "meta", "link", "title", "style", "body", "header", "main", "a", "h1", "h2", "h3",
-        "p", "pre", "code", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "time",
+        "html",
+        "head",
+        "meta",
+        "link",
+        "title",
+        "style",
+        "body",
+        "header",
+        "main",
+        "a",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "pre",
+        "code",
+        "section",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "span",
+        "time",
     }
     for record in records:
         assert record.filename in page.text
@@ -571,11 +615,23 @@ def test_hostile_record_fields_only_ever_show_as_text(records: list[FileRecord])
 
 def test_upstream_links_are_followed_only_when_http() -> None:
     """A file's upstream URL becomes a link only for http(s); javascript: stays plain text."""
-    base = FileRecord(project="demo", filename="demo-1.0.tar.gz", version="1.0", kind="sdist",  # type: ignore[arg-type]
-                      size=None, sha256="-", upload_time=None, origin="upstream")
+    base = FileRecord(
+        project="demo",
+        filename="demo-1.0.tar.gz",
+        version="1.0",
+        kind="sdist",  # type: ignore[arg-type]
+        size=None,
+        sha256="-",
+        upload_time=None,
+        origin="upstream",
+    )
     records = [
         attrs.evolve(base, external_url="javascript:alert(1)//demo-1.0.tar.gz"),
-        attrs.evolve(base, filename="demo-1.0-py3-none-any.whl", external_url="https://files.test/demo-1.0-py3-none-any.whl"),
+        attrs.evolve(
+            base,
+            filename="demo-1.0-py3-none-any.whl",
+            external_url="https://files.test/demo-1.0-py3-none-any.whl",
+        ),
     ]
     page = parse(browse_fixed(records))
     assert_inert(page)
@@ -589,8 +645,15 @@ def test_upstream_links_are_followed_only_when_http() -> None:
 )
 def test_file_links_percent_encode_the_filename(filename: str) -> None:
     """A filename with URL metacharacters links to its exact download path, percent-encoded."""
-    record = FileRecord(project="demo", filename=filename, version="1.0", kind="sdist",  # type: ignore[arg-type]
-                        size=10, sha256="ab" * 32, upload_time="2024-01-02T03:04:05.000000Z")
+    record = FileRecord(
+        project="demo",
+        filename=filename,
+        version="1.0",
+        kind="sdist",  # type: ignore[arg-type]
+        size=10,
+        sha256="ab" * 32,
+        upload_time="2024-01-02T03:04:05.000000Z",
+    )
     page = parse(browse_fixed([record]))
     links = [a["href"] for a in page.find("a") if "/files/" in str(a["href"])]
     assert links == [f"/files/demo/{'ab' * 32}/{quote(filename)}"]
@@ -604,8 +667,14 @@ def test_file_links_percent_encode_the_filename(filename: str) -> None:
 @pytest.mark.parametrize(
     ("size", "shown"),
     [
-        (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
-        (10 * 2**20, "10.0 MiB"), (2**30 - 1, "1.0 GiB"), (3 * 2**30, "3.0 GiB"), (5 * 2**50, "5120.0 TiB"),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (10 * 2**20, "10.0 MiB"),
+        (2**30 - 1, "1.0 GiB"),
+        (3 * 2**30, "3.0 GiB"),
+        (5 * 2**50, "5120.0 TiB"),
     ],
 )
 def test_human_size(size: int, shown: str) -> None:

@@ -82,14 +82,23 @@ def test_core_imports_without_the_wsgi_layer() -> None:
     layer, web frameworks, servers and the adapters all blocked."""
     result = subprocess.run(
         [sys.executable, "-c", BLOCKED_IMPORT_PROBE],
-        capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=REPO,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     assert int(lines["modules"]) >= 10
     loaded = lines["loaded"].split()
-    for forbidden in ("werkzeug.wrappers", "werkzeug.serving", "werkzeug.routing", "werkzeug.test",
-                      "werkzeug.wsgi"):
+    for forbidden in (
+        "werkzeug.wrappers",
+        "werkzeug.serving",
+        "werkzeug.routing",
+        "werkzeug.test",
+        "werkzeug.wsgi",
+    ):
         assert forbidden not in loaded
 
 
@@ -103,7 +112,11 @@ def test_import_linter_contracts_hold() -> None:
         executable = Path(found)
     result = subprocess.run(
         [str(executable), "--no-cache"],
-        capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=REPO,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout

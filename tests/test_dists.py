@@ -70,16 +70,22 @@ def test_sdist_filenames_parse_to_normalized_name_and_version(sdist: tuple[str, 
     filename, name, version = sdist
     dist = DistFilename.from_filename(filename)
     assert (dist.name, dist.version, dist.kind, dist.python_tag) == (
-        canonicalize_name(name), Version(version), DistKind.SDIST, "source"
+        canonicalize_name(name),
+        Version(version),
+        DistKind.SDIST,
+        "source",
     )
 
 
-@pytest.mark.parametrize(("filename", "name", "version", "python_tag"), [
-    ("Foo.Bar-1.0-py3-none-any.whl", "foo-bar", "1.0", "py3"),
-    ("foo_bar-2.0-1-py2.py3-none-any.whl", "foo-bar", "2.0", "py2.py3"),
-    ("numpy-2.1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "numpy", "2.1.0", "cp312"),
-    ("foo_bar-1.0.post1.tar.gz", "foo-bar", "1.0.post1", "source"),
-])
+@pytest.mark.parametrize(
+    ("filename", "name", "version", "python_tag"),
+    [
+        ("Foo.Bar-1.0-py3-none-any.whl", "foo-bar", "1.0", "py3"),
+        ("foo_bar-2.0-1-py2.py3-none-any.whl", "foo-bar", "2.0", "py2.py3"),
+        ("numpy-2.1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "numpy", "2.1.0", "cp312"),
+        ("foo_bar-1.0.post1.tar.gz", "foo-bar", "1.0.post1", "source"),
+    ],
+)
 def test_named_filenames(filename: str, name: str, version: str, python_tag: str) -> None:
     """Old-style wheel names, build tags and compressed tag sets parse as packaging does."""
     dist = DistFilename.from_filename(filename)
@@ -95,8 +101,12 @@ def test_from_filename_refuses_other_formats(filename: str) -> None:
 
 @pytest.mark.parametrize(
     ("filename", "error"),
-    [("demo-1.0.whl", InvalidWheelFilename), ("demo-1.0-py3-none-any-x-y.whl", InvalidWheelFilename),
-     ("demo.tar.gz", InvalidSdistFilename), ("demo-notaversion.tar.gz", InvalidSdistFilename)],
+    [
+        ("demo-1.0.whl", InvalidWheelFilename),
+        ("demo-1.0-py3-none-any-x-y.whl", InvalidWheelFilename),
+        ("demo.tar.gz", InvalidSdistFilename),
+        ("demo-notaversion.tar.gz", InvalidSdistFilename),
+    ],
 )
 def test_from_filename_raises_packaging_errors(filename: str, error: type[ValueError]) -> None:
     """Malformed wheel/sdist names raise packaging's errors (both ValueErrors)."""
@@ -104,15 +114,18 @@ def test_from_filename_raises_packaging_errors(filename: str, error: type[ValueE
         DistFilename.from_filename(filename)
 
 
-@pytest.mark.parametrize(("filename", "name", "version"), [
-    ("demo-1.0.zip", "demo", "1.0"),
-    ("Demo_Bar-1.0.tar.bz2", "demo-bar", "1.0"),
-    ("foo-bar-1.0.tgz", "foo-bar", "1.0"),
-    ("demo-1.0.tar", "demo", "1.0"),
-    ("demo-1.0.egg", "demo", "1.0"),
-    ("demo-1.0-py3-none-any.whl", "demo", "1.0"),
-    ("demo-1.0.tar.gz", "demo", "1.0"),
-])
+@pytest.mark.parametrize(
+    ("filename", "name", "version"),
+    [
+        ("demo-1.0.zip", "demo", "1.0"),
+        ("Demo_Bar-1.0.tar.bz2", "demo-bar", "1.0"),
+        ("foo-bar-1.0.tgz", "foo-bar", "1.0"),
+        ("demo-1.0.tar", "demo", "1.0"),
+        ("demo-1.0.egg", "demo", "1.0"),
+        ("demo-1.0-py3-none-any.whl", "demo", "1.0"),
+        ("demo-1.0.tar.gz", "demo", "1.0"),
+    ],
+)
 def test_from_any_filename_reads_legacy_formats(filename: str, name: str, version: str) -> None:
     """Legacy sdists split at the last "-" (as pip does) and come out normalized."""
     dist = DistFilename.from_any_filename(filename)
@@ -153,7 +166,10 @@ def test_wheel_metadata_fields() -> None:
     """Name, version, Requires-Python and Summary are read from METADATA."""
     result = read(wheel_bytes("demo", "1.0", metadata=METADATA), WHEEL)
     assert (result.name, result.version, result.requires_python, result.summary) == (
-        "demo", "1.0", ">=3.8,<4", "A demo."
+        "demo",
+        "1.0",
+        ">=3.8,<4",
+        "A demo.",
     )
 
 
@@ -173,8 +189,9 @@ def test_non_normalized_dist_info_is_found() -> None:
 
 def test_wheel_without_metadata_is_rejected() -> None:
     """A wheel whose dist-info lacks METADATA is refused with PyPI's message."""
-    data = zip_bytes([("demo-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
-                      ("demo-1.0.dist-info/RECORD", b"")])
+    data = zip_bytes(
+        [("demo-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"), ("demo-1.0.dist-info/RECORD", b"")]
+    )
     assert rejection(data, WHEEL) == (
         "Wheel 'demo-1.0-py3-none-any.whl' does not contain the required METADATA file: "
         "demo-1.0.dist-info/METADATA"
@@ -183,8 +200,13 @@ def test_wheel_without_metadata_is_rejected() -> None:
 
 def test_wheel_without_dist_info_is_rejected() -> None:
     """A wheel with no dist-info directory for its project is refused."""
-    data = zip_bytes([("demo/__init__.py", b""), ("other-1.0.dist-info/METADATA", METADATA),
-                      ("other-1.0.dist-info/WHEEL", b"")])
+    data = zip_bytes(
+        [
+            ("demo/__init__.py", b""),
+            ("other-1.0.dist-info/METADATA", METADATA),
+            ("other-1.0.dist-info/WHEEL", b""),
+        ]
+    )
     assert rejection(data, WHEEL) == (
         "Wheel 'demo-1.0-py3-none-any.whl' does not contain the required METADATA file: "
         "expected exactly one '<name>-<version>.dist-info' directory for 'demo'."
@@ -193,8 +215,9 @@ def test_wheel_without_dist_info_is_rejected() -> None:
 
 def test_wheel_with_two_dist_info_directories_is_rejected() -> None:
     """Two dist-info directories of the same project make the metadata ambiguous."""
-    data = wheel_bytes("demo", "1.0", extra=[("Demo-1.0.dist-info/METADATA", METADATA),
-                                             ("Demo-1.0.dist-info/WHEEL", b"")])
+    data = wheel_bytes(
+        "demo", "1.0", extra=[("Demo-1.0.dist-info/METADATA", METADATA), ("Demo-1.0.dist-info/WHEEL", b"")]
+    )
     assert rejection(data, WHEEL) == (
         "Wheel 'demo-1.0-py3-none-any.whl' does not contain the required METADATA file: "
         "expected exactly one '<name>-<version>.dist-info' directory for 'demo'."
@@ -252,7 +275,7 @@ def _understate_size(data: bytes, member: str, declared: int) -> bytes:
     position = data.find(b"PK\x01\x02")
     while position != -1:  # central directory entries
         name_length = struct.unpack_from("<H", data, position + 28)[0]
-        if data[position + 46: position + 46 + name_length] == member.encode():
+        if data[position + 46 : position + 46 + name_length] == member.encode():
             struct.pack_into("<I", patched, position + 24, declared)
         position = data.find(b"PK\x01\x02", position + 1)
     return bytes(patched)
@@ -278,8 +301,7 @@ def test_metadata_without_name_or_version_is_rejected() -> None:
     """Core metadata must have Name and Version."""
     data = wheel_bytes("demo", "1.0", metadata=b"Metadata-Version: 2.1\nName: demo\n")
     assert rejection(data, WHEEL) == (
-        "Invalid distribution file. The metadata of 'demo-1.0-py3-none-any.whl' has no Name "
-        "or no Version."
+        "Invalid distribution file. The metadata of 'demo-1.0-py3-none-any.whl' has no Name or no Version."
     )
 
 
@@ -303,10 +325,17 @@ def test_sdist_with_dot_slash_prefix_is_read() -> None:
     assert read(data, SDIST).raw == PKG_INFO
 
 
-@pytest.mark.parametrize("member", [
-    "evil.txt", "other-1.0/PKG-INFO", "/etc/passwd", "demo-1.0x/file", "demo-1.0/../../etc/passwd",
-    "demo-1.0/../evil.txt",
-])
+@pytest.mark.parametrize(
+    "member",
+    [
+        "evil.txt",
+        "other-1.0/PKG-INFO",
+        "/etc/passwd",
+        "demo-1.0x/file",
+        "demo-1.0/../../etc/passwd",
+        "demo-1.0/../evil.txt",
+    ],
+)
 def test_sdist_members_outside_the_top_directory_are_rejected(member: str) -> None:
     """Every member must live under "<name>-<version>/"; ".." cannot climb out of it."""
     data = tar_gz_bytes([("demo-1.0/PKG-INFO", PKG_INFO), (member, b"x")])

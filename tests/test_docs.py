@@ -118,7 +118,10 @@ def test_documented_cli_commands_exist() -> None:
     """Every `pyregistry <command>` the docs show is a command of the CLI."""
     result = subprocess.run(
         [sys.executable, "-m", "pyregistry_server.cli", "--help"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     commands = set(re.search(r"\{([a-z,-]+)\}", result.stdout).group(1).split(","))  # type: ignore[union-attr]
@@ -150,14 +153,28 @@ def test_readme_first_try_uploads_with_any_credentials(
     monkeypatch.chdir(tmp_path)
     registry = build_registry(None, "127.0.0.1", {})
     data = wheel_bytes("first-try", "1.0")
-    fields = {":action": "file_upload", "protocol_version": "1", "name": "first-try", "version": "1.0",
-              "filetype": "bdist_wheel", "pyversion": "py3", "sha256_digest": digests(data).sha256}
-    body, content_type = multipart_body(
-        fields, [("content", "first_try-1.0-py3-none-any.whl", data, None)]
-    )
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": "first-try",
+        "version": "1.0",
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+        "sha256_digest": digests(data).sha256,
+    }
+    body, content_type = multipart_body(fields, [("content", "first_try-1.0-py3-none-any.whl", data, None)])
     credentials = base64.b64encode(b"any:any").decode()
-    response = handle(registry, Request("POST", "/", body=io.BytesIO(body), headers={
-        "content-type": content_type, "content-length": str(len(body)),
-        "authorization": f"Basic {credentials}",
-    }))
+    response = handle(
+        registry,
+        Request(
+            "POST",
+            "/",
+            body=io.BytesIO(body),
+            headers={
+                "content-type": content_type,
+                "content-length": str(len(body)),
+                "authorization": f"Basic {credentials}",
+            },
+        ),
+    )
     assert (response.status, response.body) == (200, b"OK\n")

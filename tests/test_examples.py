@@ -75,19 +75,50 @@ class ExampleServer:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         if server == "gunicorn":
-            command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(EXAMPLES_DIR),
-                       "--bind", f"{HOST}:{self.port}", "--workers", "2", "--access-logfile", "-",
-                       *extra, target]
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--pythonpath",
+                str(EXAMPLES_DIR),
+                "--bind",
+                f"{HOST}:{self.port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                *extra,
+                target,
+            ]
         else:
-            command = [sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLES_DIR),
-                       "--host", HOST, "--port", str(self.port), "--no-use-colors", *extra, target]
-        clean = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("PYREGISTRY_", "PPC_", "DJANGO_", "SCRIPT_NAME"))}
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(EXAMPLES_DIR),
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-use-colors",
+                *extra,
+                target,
+            ]
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYREGISTRY_", "PPC_", "DJANGO_", "SCRIPT_NAME"))
+        }
         self.log_path = workdir / "server.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            command, cwd=workdir, env={**clean, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            cwd=workdir,
+            env={**clean, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 
@@ -103,8 +134,9 @@ class ExampleServer:
             time.sleep(0.1)
         raise RuntimeError(f"{path} not healthy after {START_TIMEOUT} s:\n{self.log_text()}")
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                timeout: float = 30.0) -> Reply:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> Reply:
         """One request on a fresh connection (redirects not followed)."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
         try:
@@ -132,8 +164,9 @@ class ExampleServer:
 
 
 @contextlib.contextmanager
-def serving(server: str, target: str, env: dict[str, str], workdir: Path, health: str,
-            *extra: str) -> Iterator[ExampleServer]:
+def serving(
+    server: str, target: str, env: dict[str, str], workdir: Path, health: str, *extra: str
+) -> Iterator[ExampleServer]:
     """An example server, healthy, stopped afterwards."""
     running = ExampleServer(server, target, env, workdir, *extra)
     try:
@@ -183,9 +216,22 @@ Completed = subprocess.CompletedProcess[str]
 
 def twine_upload(clients: Clients, url: str, user: str, password: str, dists: BuiltDists) -> Completed:
     """Real ``twine upload`` of a wheel and an sdist to ``url``."""
-    return clients.run([str(BIN / "twine"), "upload", "--non-interactive", "--disable-progress-bar",
-                        "--repository-url", url, "-u", user, "-p", password,
-                        str(dists.wheel), str(dists.sdist)])
+    return clients.run(
+        [
+            str(BIN / "twine"),
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            url,
+            "-u",
+            user,
+            "-p",
+            password,
+            str(dists.wheel),
+            str(dists.sdist),
+        ]
+    )
 
 
 def pip_install(clients: Clients, venv: Path, index_url: str, requirement: str) -> Completed:
@@ -236,26 +282,30 @@ def test_host_login_decides_who_reads_and_uploads(
     clients: Clients, greeting: BuiltDists, tmp_path: Path
 ) -> None:
     """With identify=, the host app's users upload and install; without credentials pip gets 401."""
-    env = {"PYREGISTRY_STORAGE_DIR": str(tmp_path / "packages"),
-           "ALICE_PASSWORD": ALICE_PASSWORD, "BOB_PASSWORD": BOB_PASSWORD}
+    env = {
+        "PYREGISTRY_STORAGE_DIR": str(tmp_path / "packages"),
+        "ALICE_PASSWORD": ALICE_PASSWORD,
+        "BOB_PASSWORD": BOB_PASSWORD,
+    }
     with serving("gunicorn", "flask_login_app:app", env, tmp_path, "/packages/health") as server:
         index = f"http://{HOST}:{server.port}/packages/simple/"
 
         refused = twine_upload(clients, f"{server.url}/packages/", "bob", BOB_PASSWORD, greeting)
         assert refused.returncode != 0
-        assert "HTTPError: 403 Forbidden" in (
-            refused.stdout + refused.stderr
-        ), output(refused)
+        assert "HTTPError: 403 Forbidden" in (refused.stdout + refused.stderr), output(refused)
         upload = twine_upload(clients, f"{server.url}/packages/", "alice", ALICE_PASSWORD, greeting)
         assert upload.returncode == 0, output(upload) + server.log_text()
 
         anonymous = server.request("GET", "/packages/simple/example-greeting/")
         assert anonymous.status == 401
         assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="pypi"'
-        assert server.request("GET", "/packages/simple/example-greeting/",
-                              basic("alice", "wrong")).status == 401
-        assert server.request("GET", "/packages/simple/example-greeting/",
-                              basic("bob", BOB_PASSWORD)).status == 200
+        assert (
+            server.request("GET", "/packages/simple/example-greeting/", basic("alice", "wrong")).status == 401
+        )
+        assert (
+            server.request("GET", "/packages/simple/example-greeting/", basic("bob", BOB_PASSWORD)).status
+            == 200
+        )
         # The host app's own page behind the same login.
         assert json.loads(server.request("GET", "/", basic("alice", ALICE_PASSWORD)).body)["user"] == "alice"
 
@@ -266,7 +316,9 @@ def test_host_login_decides_who_reads_and_uploads(
         assert '"GET /packages/simple/example-greeting/ HTTP/1.1" 401' in server.log_text()
 
         with_credentials = pip_install(
-            clients, venv, f"http://alice:{ALICE_PASSWORD}@{HOST}:{server.port}/packages/simple/",
+            clients,
+            venv,
+            f"http://alice:{ALICE_PASSWORD}@{HOST}:{server.port}/packages/simple/",
             "example-greeting",
         )
         assert with_credentials.returncode == 0, output(with_credentials) + server.log_text()
@@ -278,8 +330,9 @@ def test_uvicorn_root_path_behind_a_prefix_stripping_proxy(
 ) -> None:
     """uvicorn --root-path serves requests a proxy forwarded without the prefix, and URLs get it back."""
     env = {"PYREGISTRY_CONFIG": str(registry_config), "PYREGISTRY_STORAGE_DIR": str(tmp_path / "packages")}
-    with serving("uvicorn", "bare_asgi:registry_app", env, tmp_path, "/health",
-                 "--root-path", "/packages") as server:
+    with serving(
+        "uvicorn", "bare_asgi:registry_app", env, tmp_path, "/health", "--root-path", "/packages"
+    ) as server:
         # What a proxy forwards for /packages/ after stripping the prefix is "/".
         upload = twine_upload(clients, f"{server.url}/", UPLOADER, UPLOADER_PASSWORD, greeting)
         assert upload.returncode == 0, output(upload) + server.log_text()

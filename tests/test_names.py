@@ -67,8 +67,23 @@ def test_unicode_lookalikes_are_not_folded_to_ascii(lookalike: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "foo\n", "foo\r\n", "-foo", "foo-", ".foo", "foo.", "_foo", "foo_", "../foo",
-     "foo/bar", "foo bar", "\u212aelvin", "p\u0131p", "a" * 201],
+    [
+        "",
+        "foo\n",
+        "foo\r\n",
+        "-foo",
+        "foo-",
+        ".foo",
+        "foo.",
+        "_foo",
+        "foo_",
+        "../foo",
+        "foo/bar",
+        "foo bar",
+        "\u212aelvin",
+        "p\u0131p",
+        "a" * 201,
+    ],
 )
 def test_named_invalid_names(name: str) -> None:
     """Empty, trailing newline, edge punctuation, paths, lookalikes, and 201 chars are invalid."""

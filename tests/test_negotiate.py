@@ -143,7 +143,7 @@ def test_media_types_are_case_insensitive() -> None:
 
 
 def test_accept_charset_parameter_matching_our_content_type_is_acceptable() -> None:
-    """"Accept: text/html; charset=utf-8" names exactly the type served, so it is not a 406."""
+    """ "Accept: text/html; charset=utf-8" names exactly the type served, so it is not a 406."""
     assert select_format("text/html; charset=utf-8") is TEXT
 
 
@@ -156,12 +156,24 @@ def test_content_types() -> None:
 
 
 @given(accept_headers())
-@example(("application/vnd.pypi.simple.v1+json;q=0, */*", [
-    ("application/vnd.pypi.simple.v1+json", 0), ("*/*", 1000),
-]))
-@example(("application/*, application/vnd.pypi.simple.v1+json;q=0.9", [
-    ("application/*", 1000), ("application/vnd.pypi.simple.v1+json", 900),
-]))
+@example(
+    (
+        "application/vnd.pypi.simple.v1+json;q=0, */*",
+        [
+            ("application/vnd.pypi.simple.v1+json", 0),
+            ("*/*", 1000),
+        ],
+    )
+)
+@example(
+    (
+        "application/*, application/vnd.pypi.simple.v1+json;q=0.9",
+        [
+            ("application/*", 1000),
+            ("application/vnd.pypi.simple.v1+json", 900),
+        ],
+    )
+)
 def test_chosen_format_has_the_maximal_q(header: tuple[str, list[tuple[str, int]]]) -> None:
     """The chosen type has the highest q any offer gets; ties follow JSON > v1+html > text/html."""
     accept, items = header

@@ -92,8 +92,7 @@ def api_version(text: str) -> tuple[int, int]:
 def projects(draw: st.DrawFn, *, hostile: bool = False) -> ProjectFiles:
     """A project with a few files (unique filenames)."""
     name = draw(project_names(max_size=20))
-    records = draw(st.lists(file_records(name, hostile=hostile), max_size=5,
-                            unique_by=lambda r: r.filename))
+    records = draw(st.lists(file_records(name, hostile=hostile), max_size=5, unique_by=lambda r: r.filename))
     return ProjectFiles.from_records(canonicalize_name(name), records)
 
 
@@ -209,10 +208,13 @@ def test_requires_python_is_html_escaped() -> None:
     assert json.loads(render.project_json(project))["files"][0]["requires-python"] == ">=3.8,<4"
 
 
-@pytest.mark.parametrize(("reason", "html_value", "json_value"), [
-    ("", "", True),
-    ("broken <build> & \"quotes\"", "broken <build> & \"quotes\"", "broken <build> & \"quotes\""),
-])
+@pytest.mark.parametrize(
+    ("reason", "html_value", "json_value"),
+    [
+        ("", "", True),
+        ('broken <build> & "quotes"', 'broken <build> & "quotes"', 'broken <build> & "quotes"'),
+    ],
+)
 def test_yanked_with_and_without_reason(reason: str, html_value: str, json_value: object) -> None:
     """A yank without reason is data-yanked="" / true; with one, the reason in both formats."""
     record = _record(yanked=True, yanked_reason=reason)
@@ -233,9 +235,15 @@ def test_metadata_hash_advertised_under_both_html_names_and_once_in_json() -> No
     assert "dist-info-metadata" not in entry
 
 
-@pytest.mark.parametrize("filename", [
-    "demo 1.0.zip", "demo%201.0.zip", "demo#1-1.0.tar.gz", "demo?x-1.0.tar.gz",
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "demo 1.0.zip",
+        "demo%201.0.zip",
+        "demo#1-1.0.tar.gz",
+        "demo?x-1.0.tar.gz",
+    ],
+)
 def test_url_special_characters_in_filenames_are_percent_encoded(filename: str) -> None:
     """A filename with a space, %, # or ? still round-trips through a client's URL parsing."""
     record = _record(filename=filename, kind="sdist")
@@ -256,8 +264,7 @@ def test_index_pages_list_every_name_escaped() -> None:
     assert [(a["href"], text) for a, text in page.anchors] == [(f"{n}/", n) for n in names]
     assert page.meta["pypi:repository-version"] == render.API_VERSION
     document = json.loads(render.index_json(names))
-    assert document == {"meta": {"api-version": render.API_VERSION},
-                        "projects": [{"name": n} for n in names]}
+    assert document == {"meta": {"api-version": render.API_VERSION}, "projects": [{"name": n} for n in names]}
 
 
 def test_project_title_is_escaped() -> None:
@@ -276,9 +283,14 @@ def test_uploaded_file_renders_pep_700_fields(tmp_path: Any) -> None:
     staged = tmp_path / "staged"
     staged.write_bytes(data)
     form = UploadForm(
-        fields={":action": ("file_upload",), "protocol_version": ("1",), "name": ("demo",),
-                "version": ("1.0",), "filetype": ("bdist_wheel",),
-                "sha256_digest": (hashlib.sha256(data).hexdigest(),)},
+        fields={
+            ":action": ("file_upload",),
+            "protocol_version": ("1",),
+            "name": ("demo",),
+            "version": ("1.0",),
+            "filetype": ("bdist_wheel",),
+            "sha256_digest": (hashlib.sha256(data).hexdigest(),),
+        },
         filename="demo-1.0-py3-none-any.whl",
         content_type="application/octet-stream",
         size=len(data),

@@ -24,18 +24,21 @@ def write_ini(directory: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("104857600", 104_857_600),
-    ("100MiB", 104_857_600),
-    ("100MB", 100_000_000),
-    ("100mib", 104_857_600),
-    (" 5 KiB ", 5120),
-    ("1kb", 1000),
-    ("3GiB", 3 * 2**30),
-    ("2TB", 2 * 10**12),
-    ("10B", 10),
-    (7, 7),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("104857600", 104_857_600),
+        ("100MiB", 104_857_600),
+        ("100MB", 100_000_000),
+        ("100mib", 104_857_600),
+        (" 5 KiB ", 5120),
+        ("1kb", 1000),
+        ("3GiB", 3 * 2**30),
+        ("2TB", 2 * 10**12),
+        ("10B", 10),
+        (7, 7),
+    ],
+)
 def test_sizes(value: str | int, expected: int) -> None:
     """Sizes accept plain bytes and decimal or binary units, in any case."""
     assert parse_size(value) == expected
@@ -49,11 +52,24 @@ def test_bad_sizes(value: str) -> None:
     assert info.value.message == f"{value!r} is not a size (examples: 104857600, 100MiB, 100MB)"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("true", True), ("Yes", True), (" ON ", True), ("1", True), ("t", True), ("y", True),
-    ("false", False), ("No", False), ("off", False), ("0", False), ("", False), (True, True),
-    (False, False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", True),
+        ("Yes", True),
+        (" ON ", True),
+        ("1", True),
+        ("t", True),
+        ("y", True),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("0", False),
+        ("", False),
+        (True, True),
+        (False, False),
+    ],
+)
 def test_bools(value: str | bool, expected: bool) -> None:
     """Booleans read pypicloud's spellings."""
     assert parse_bool(value) is expected
@@ -211,8 +227,13 @@ def test_misspelled_user_section_is_unknown() -> None:
 
 def test_ignored_pypicloud_keys_are_not_unknown(caplog: pytest.LogCaptureFixture) -> None:
     """pypi.db, db.*, use, pyramid.*, session.* are ignored with a log line each, not unknown."""
-    keys = {"pypi.db": "sql", "db.url": "sqlite://", "use": "egg:pypicloud",
-            "pyramid.reload_templates": "true", "session.secret": "s"}
+    keys = {
+        "pypi.db": "sql",
+        "db.url": "sqlite://",
+        "use": "egg:pypicloud",
+        "pyramid.reload_templates": "true",
+        "session.secret": "s",
+    }
     with caplog.at_level(logging.INFO, logger="pyregistry_core.settings"):
         settings = Settings.from_mapping(keys)
     assert settings.unknown_keys == ()
@@ -237,11 +258,13 @@ def test_users_are_secrets() -> None:
 
 def test_groups_and_package_entries() -> None:
     """group.<g> lists members; package.<p>.user/group.<x> become ACL entries."""
-    settings = Settings.from_mapping({
-        "group.devs": "alice bob, carol",
-        "package.Foo_Bar.user.alice": "rw",
-        "package.foo.group.devs": " r ",
-    })
+    settings = Settings.from_mapping(
+        {
+            "group.devs": "alice bob, carol",
+            "package.Foo_Bar.user.alice": "rw",
+            "package.foo.group.devs": " r ",
+        }
+    )
     assert settings.groups == {"devs": ("alice", "bob", "carol")}
     assert settings.package_acl == {"Foo_Bar": {"user:alice": "rw"}, "foo": {"group:devs": "r"}}
 
@@ -281,4 +304,3 @@ def test_storage_url_is_used_as_is() -> None:
     """storage.url is any fsspec URL and wins over storage.dir."""
     settings = Settings.from_mapping({"storage.url": "memory://x", "storage.dir": "/ignored"})
     assert settings.storage_url == "memory://x"
-

@@ -39,8 +39,9 @@ EXTENSION_ERROR = (
 )
 
 
-def upload_fields(name: str = "demo", version: str = "1.0", filetype: str = "bdist_wheel",
-                  **extra: str) -> dict[str, str]:
+def upload_fields(
+    name: str = "demo", version: str = "1.0", filetype: str = "bdist_wheel", **extra: str
+) -> dict[str, str]:
     """The fields twine sends for a file (a sha256 digest is added by the caller)."""
     fields = {
         ":action": "file_upload",
@@ -67,17 +68,28 @@ class UnreadableBody(io.RawIOBase):
         raise AssertionError("the body was read")
 
 
-def read_form(body: bytes, content_type: str | None, staging: Path, *,
-              content_length: int | str | None = "auto", limits: FormLimits = LIMITS,
-              query: Mapping[str, str] | None = None) -> UploadForm:
+def read_form(
+    body: bytes,
+    content_type: str | None,
+    staging: Path,
+    *,
+    content_length: int | str | None = "auto",
+    limits: FormLimits = LIMITS,
+    query: Mapping[str, str] | None = None,
+) -> UploadForm:
     """read_upload_form over an in-memory body."""
     length = len(body) if content_length == "auto" else content_length
     assert not isinstance(length, str)
     return read_upload_form(io.BytesIO(body), content_type, length, str(staging), limits, query)
 
 
-def form_for(data: bytes, filename: str | None, fields: Mapping[str, str | tuple[str, ...]],
-             *, content_type: str | None = "application/octet-stream") -> UploadForm:
+def form_for(
+    data: bytes,
+    filename: str | None,
+    fields: Mapping[str, str | tuple[str, ...]],
+    *,
+    content_type: str | None = "application/octet-stream",
+) -> UploadForm:
     """An UploadForm as read_upload_form would produce for this file and these fields."""
     hashes = digests(data)
     return UploadForm(
@@ -94,7 +106,8 @@ def form_for(data: bytes, filename: str | None, fields: Mapping[str, str | tuple
 def valid_form(**changes: Any) -> UploadForm:
     """A form for demo 1.0's wheel that passes validation; ``changes`` override fields."""
     fields: dict[str, str | tuple[str, ...]] = {
-        **upload_fields(), "sha256_digest": digests(WHEEL).sha256,
+        **upload_fields(),
+        "sha256_digest": digests(WHEEL).sha256,
     }
     for spelled, value in changes.items():
         key = spelled.replace("__", ":")
@@ -134,7 +147,10 @@ def test_form_fields_and_file_are_read_and_hashed(tmp_path: Path) -> None:
     assert staging.read_bytes() == data
     hashes = digests(data)
     assert (form.size, form.sha256, form.blake2_256, form.md5) == (
-        len(data), hashes.sha256, hashes.blake2_256, hashes.md5
+        len(data),
+        hashes.sha256,
+        hashes.blake2_256,
+        hashes.md5,
     )
     assert form.filename == WHEEL_NAME
     assert form.content_type == "application/octet-stream"
@@ -154,8 +170,9 @@ def test_body_is_read_in_bounded_chunks(tmp_path: Path) -> None:
             sizes.append(-1 if size is None else size)
             return super().read(size)
 
-    read_upload_form(Recording(body), content_type, len(body), str(tmp_path / "s"),
-                     FormLimits(max_file_size=4 * MiB))
+    read_upload_form(
+        Recording(body), content_type, len(body), str(tmp_path / "s"), FormLimits(max_file_size=4 * MiB)
+    )
     assert sizes
     assert all(0 < size <= 256 * 1024 for size in sizes)
 
@@ -168,12 +185,13 @@ def test_body_without_content_length_is_read_to_the_end(tmp_path: Path) -> None:
 
 
 def test_action_may_come_from_the_query_string(tmp_path: Path) -> None:
-    """":action" in the query counts; other query parameters never become form fields."""
+    """ ":action" in the query counts; other query parameters never become form fields."""
     fields = upload_fields()
     del fields[":action"]
     body, content_type = multipart_body(fields, [("content", WHEEL_NAME, WHEEL, None)])
-    form = read_form(body, content_type, tmp_path / "s",
-                     query={":action": "file_upload", "name": "evil", "version": "9"})
+    form = read_form(
+        body, content_type, tmp_path / "s", query={":action": "file_upload", "name": "evil", "version": "9"}
+    )
     assert form.fields[":action"] == ("file_upload",)
     assert form.fields["name"] == ("demo",)
     assert form.fields["version"] == ("1.0",)
@@ -187,9 +205,14 @@ def test_body_that_is_not_multipart_is_rejected(tmp_path: Path, content_type: st
     assert info.value.message == "Invalid upload: the request body must be multipart/form-data."
 
 
-@pytest.mark.parametrize("content_type", [
-    "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=" + "x" * 201,
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        "multipart/form-data; boundary=" + "x" * 201,
+    ],
+)
 def test_missing_or_invalid_boundary_is_rejected(tmp_path: Path, content_type: str) -> None:
     """multipart/form-data without a usable boundary is refused."""
     with pytest.raises(InvalidUpload) as info:
@@ -217,9 +240,13 @@ def test_garbage_body_is_rejected(tmp_path: Path, content_length: int | None) ->
 
 def test_two_content_parts_are_rejected(tmp_path: Path) -> None:
     """A form carrying two files named "content" is refused."""
-    body, content_type = multipart_body(upload_fields(), [
-        ("content", WHEEL_NAME, WHEEL, None), ("content", "demo-1.0.tar.gz", b"x", None),
-    ])
+    body, content_type = multipart_body(
+        upload_fields(),
+        [
+            ("content", WHEEL_NAME, WHEEL, None),
+            ("content", "demo-1.0.tar.gz", b"x", None),
+        ],
+    )
     with pytest.raises(InvalidUpload) as info:
         read_form(body, content_type, tmp_path / "s")
     assert info.value.message == "Invalid upload: more than one file part named 'content'."
@@ -227,9 +254,13 @@ def test_two_content_parts_are_rejected(tmp_path: Path) -> None:
 
 def test_a_metadata_field_sent_as_a_file_is_rejected(tmp_path: Path) -> None:
     """A non-file field sent as a file part gets PyPI's "Should not be a tuple." message."""
-    body, content_type = multipart_body(upload_fields(), [
-        ("content", WHEEL_NAME, WHEEL, None), ("description", "README.md", b"text", None),
-    ])
+    body, content_type = multipart_body(
+        upload_fields(),
+        [
+            ("content", WHEEL_NAME, WHEEL, None),
+            ("description", "README.md", b"text", None),
+        ],
+    )
     with pytest.raises(InvalidUpload) as info:
         read_form(body, content_type, tmp_path / "s")
     assert info.value.message == "description: Should not be a tuple."
@@ -239,8 +270,10 @@ def test_a_gpg_signature_part_is_ignored(tmp_path: Path) -> None:
     """twine --sign's "gpg_signature" file part is accepted and ignored, as PyPI does since 2023."""
     body, content_type = multipart_body(
         {**upload_fields(), "sha256_digest": digests(WHEEL).sha256},
-        [("content", WHEEL_NAME, WHEEL, "application/octet-stream"),
-         ("gpg_signature", WHEEL_NAME + ".asc", b"-----BEGIN PGP SIGNATURE-----\n", None)],
+        [
+            ("content", WHEEL_NAME, WHEEL, "application/octet-stream"),
+            ("gpg_signature", WHEEL_NAME + ".asc", b"-----BEGIN PGP SIGNATURE-----\n", None),
+        ],
     )
     staging = tmp_path / "s"
     form = read_form(body, content_type, staging)
@@ -253,8 +286,9 @@ def test_huge_field_is_rejected(tmp_path: Path) -> None:
     """A form field larger than max_field_size is refused, naming the field."""
     body, content_type = multipart_body(upload_fields(description="x" * 5000))
     with pytest.raises(InvalidUpload) as info:
-        read_form(body, content_type, tmp_path / "s",
-                  limits=FormLimits(max_file_size=MiB, max_field_size=1000))
+        read_form(
+            body, content_type, tmp_path / "s", limits=FormLimits(max_file_size=MiB, max_field_size=1000)
+        )
     assert info.value.message == "Invalid upload: form field 'description' is too large."
 
 
@@ -262,8 +296,12 @@ def test_fields_over_the_total_budget_are_rejected(tmp_path: Path) -> None:
     """Many small fields together may not pass max_fields_total."""
     body, content_type = multipart_body({"classifiers": ["x" * 500] * 10})
     with pytest.raises(InvalidUpload) as info:
-        read_form(body, content_type, tmp_path / "s",
-                  limits=FormLimits(max_file_size=MiB, max_field_size=1000, max_fields_total=2000))
+        read_form(
+            body,
+            content_type,
+            tmp_path / "s",
+            limits=FormLimits(max_file_size=MiB, max_field_size=1000, max_fields_total=2000),
+        )
     assert info.value.message == "Invalid upload: form field 'classifiers' is too large."
 
 
@@ -278,8 +316,13 @@ def test_too_many_parts_are_rejected(tmp_path: Path) -> None:
 def test_content_length_over_the_limit_is_rejected_before_reading(tmp_path: Path) -> None:
     """A declared Content-Length past the limit raises UploadTooLarge without reading the body."""
     with pytest.raises(UploadTooLarge) as info:
-        read_upload_form(UnreadableBody(), "multipart/form-data; boundary=b", LIMITS.max_body_size + 1,
-                         str(tmp_path / "s"), LIMITS)
+        read_upload_form(
+            UnreadableBody(),
+            "multipart/form-data; boundary=b",
+            LIMITS.max_body_size + 1,
+            str(tmp_path / "s"),
+            LIMITS,
+        )
     assert info.value.message == "File too large. Limit for this index is 2 MiB."
 
 
@@ -313,8 +356,9 @@ def test_valid_wheel_form_is_accepted() -> None:
 def test_valid_sdist_form_is_accepted() -> None:
     """A complete form for a PEP 625 sdist validates."""
     data = sdist_bytes("demo", "1.0")
-    form = form_for(data, "demo-1.0.tar.gz",
-                    {**upload_fields(filetype="sdist"), "sha256_digest": digests(data).sha256})
+    form = form_for(
+        data, "demo-1.0.tar.gz", {**upload_fields(filetype="sdist"), "sha256_digest": digests(data).sha256}
+    )
     assert validate_form(form).dist.kind is DistKind.SDIST
 
 
@@ -322,40 +366,67 @@ def test_valid_sdist_form_is_accepted() -> None:
 def test_any_one_digest_is_enough(digest: str) -> None:
     """PyPI needs only one of md5, blake2_256 and sha256, in any case."""
     hashes = digests(WHEEL)
-    value = {"md5_digest": hashes.md5, "blake2_256_digest": hashes.blake2_256,
-             "sha256_digest": hashes.sha256}[digest]
+    value = {
+        "md5_digest": hashes.md5,
+        "blake2_256_digest": hashes.blake2_256,
+        "sha256_digest": hashes.sha256,
+    }[digest]
     form = valid_form(**{"sha256_digest": None, digest: value.upper()})
     assert validate_form(form).project == "demo"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"protocol_version": "2"}, "Unknown protocol version."),
-    ({"__action": None}, "Unknown action '': use ':action=file_upload'."),
-    ({"__action": "remove_pkg"}, "Unknown action 'remove_pkg': use ':action=file_upload'."),
-    ({"metadata_version": "2.0"},
-     invalid_value("2.0", "Metadata-Version", "Use a known metadata version.")),
-    ({"name": None}, invalid_value("", "Name", "This field is required.")),
-    ({"name": "-demo"}, invalid_value(
-        "-demo", "Name",
-        "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.")),
-    ({"name": "d\u212amo"}, invalid_value(
-        "d\u212amo", "Name",
-        "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.")),
-    ({"version": None}, invalid_value("", "Version", "This field is required.")),
-    ({"version": "one"}, invalid_value(
-        "one", "Version",
-        "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. "
-        "Use PEP 440 versioning.")),
-    ({"filetype": "bdist_egg"}, invalid_value(
-        "bdist_egg", "Filetype", "Use a known file type (sdist or bdist_wheel).")),
-    ({"filetype": None}, invalid_value("", "Filetype", "Use a known file type (sdist or bdist_wheel).")),
-    ({"sha256_digest": None}, "Include at least one message digest."),
-    ({"sha256_digest": "0" * 64}, DIGEST_MISMATCH),
-    ({"md5_digest": "0" * 32}, DIGEST_MISMATCH),
-    ({"name": ("demo", "other")}, "Invalid upload: field 'name' was given several different values."),
-    ({"sha256_digest": ("a" * 64, "b" * 64)},
-     "Invalid upload: field 'sha256_digest' was given several different values."),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"protocol_version": "2"}, "Unknown protocol version."),
+        ({"__action": None}, "Unknown action '': use ':action=file_upload'."),
+        ({"__action": "remove_pkg"}, "Unknown action 'remove_pkg': use ':action=file_upload'."),
+        (
+            {"metadata_version": "2.0"},
+            invalid_value("2.0", "Metadata-Version", "Use a known metadata version."),
+        ),
+        ({"name": None}, invalid_value("", "Name", "This field is required.")),
+        (
+            {"name": "-demo"},
+            invalid_value(
+                "-demo",
+                "Name",
+                "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.",
+            ),
+        ),
+        (
+            {"name": "d\u212amo"},
+            invalid_value(
+                "d\u212amo",
+                "Name",
+                "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.",
+            ),
+        ),
+        ({"version": None}, invalid_value("", "Version", "This field is required.")),
+        (
+            {"version": "one"},
+            invalid_value(
+                "one",
+                "Version",
+                "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. "
+                "Use PEP 440 versioning.",
+            ),
+        ),
+        (
+            {"filetype": "bdist_egg"},
+            invalid_value("bdist_egg", "Filetype", "Use a known file type (sdist or bdist_wheel)."),
+        ),
+        ({"filetype": None}, invalid_value("", "Filetype", "Use a known file type (sdist or bdist_wheel).")),
+        ({"sha256_digest": None}, "Include at least one message digest."),
+        ({"sha256_digest": "0" * 64}, DIGEST_MISMATCH),
+        ({"md5_digest": "0" * 32}, DIGEST_MISMATCH),
+        ({"name": ("demo", "other")}, "Invalid upload: field 'name' was given several different values."),
+        (
+            {"sha256_digest": ("a" * 64, "b" * 64)},
+            "Invalid upload: field 'sha256_digest' was given several different values.",
+        ),
+    ],
+)
 def test_field_rejections(changes: dict[str, Any], message: str) -> None:
     """Each bad field value is refused with PyPI's wording."""
     assert rejected(valid_form(**changes)) == message
@@ -388,17 +459,26 @@ def test_image_part_is_rejected() -> None:
     assert rejected(form) == "Invalid distribution file."
 
 
-@pytest.mark.parametrize("filename", ["../demo-1.0-py3-none-any.whl", "dir/demo-1.0-py3-none-any.whl",
-                                      "dir\\demo-1.0-py3-none-any.whl"])
+@pytest.mark.parametrize(
+    "filename",
+    ["../demo-1.0-py3-none-any.whl", "dir/demo-1.0-py3-none-any.whl", "dir\\demo-1.0-py3-none-any.whl"],
+)
 def test_path_separators_in_filename_are_rejected(filename: str) -> None:
     """A filename with "/" or "\\" is refused."""
     form = attrs.evolve(valid_form(), filename=filename)
     assert rejected(form) == "Cannot upload a file with '/' or '\\' in the name."
 
 
-@pytest.mark.parametrize("filename", ["demo-1.0-py3-none-any .whl", "d\u00e9mo-1.0-py3-none-any.whl",
-                                      "demo-1.0-py3-none-any.whl\n", "demo\x00-1.0-py3-none-any.whl",
-                                      "a" * 252 + ".whl"])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "demo-1.0-py3-none-any .whl",
+        "d\u00e9mo-1.0-py3-none-any.whl",
+        "demo-1.0-py3-none-any.whl\n",
+        "demo\x00-1.0-py3-none-any.whl",
+        "a" * 252 + ".whl",
+    ],
+)
 def test_reserved_characters_in_filename_are_rejected(filename: str) -> None:
     """Spaces, non-ASCII, control characters and names past 255 characters are refused."""
     form = attrs.evolve(valid_form(), filename=filename)
@@ -407,31 +487,46 @@ def test_reserved_characters_in_filename_are_rejected(filename: str) -> None:
     )
 
 
-@pytest.mark.parametrize(("filename", "filetype"), [
-    ("demo-1.0.exe", "bdist_wheel"), ("demo-1.0.egg", "bdist_wheel"), ("demo-1.0.tar.bz2", "sdist"),
-    ("demo-1.0.zip", "sdist"), ("demo-1.0.tgz", "sdist"),
-])
+@pytest.mark.parametrize(
+    ("filename", "filetype"),
+    [
+        ("demo-1.0.exe", "bdist_wheel"),
+        ("demo-1.0.egg", "bdist_wheel"),
+        ("demo-1.0.tar.bz2", "sdist"),
+        ("demo-1.0.zip", "sdist"),
+        ("demo-1.0.tgz", "sdist"),
+    ],
+)
 def test_bad_extensions_are_rejected(filename: str, filetype: str) -> None:
     """Only .whl and .tar.gz are accepted; .zip sdists are refused (PEP 625)."""
     form = attrs.evolve(valid_form(filetype=filetype), filename=filename)
     assert rejected(form) == EXTENSION_ERROR
 
 
-@pytest.mark.parametrize(("filename", "filetype", "message"), [
-    (WHEEL_NAME, "sdist", "Extension .whl is invalid for filetype sdist."),
-    ("demo-1.0.tar.gz", "bdist_wheel", "Extension .tar.gz is invalid for filetype bdist_wheel."),
-])
+@pytest.mark.parametrize(
+    ("filename", "filetype", "message"),
+    [
+        (WHEEL_NAME, "sdist", "Extension .whl is invalid for filetype sdist."),
+        ("demo-1.0.tar.gz", "bdist_wheel", "Extension .tar.gz is invalid for filetype bdist_wheel."),
+    ],
+)
 def test_filetype_must_match_extension(filename: str, filetype: str, message: str) -> None:
     """The filetype field and the file extension must agree."""
     form = attrs.evolve(valid_form(filetype=filetype), filename=filename)
     assert rejected(form) == message
 
 
-@pytest.mark.parametrize(("filename", "filetype", "message"), [
-    ("demo.tar.gz", "sdist", "Filename 'demo.tar.gz' is invalid, should be '<name>-<version>.tar.gz'."),
-    ("demo-one.tar.gz", "sdist",
-     "Filename 'demo-one.tar.gz' is invalid, should be '<name>-<version>.tar.gz'."),
-])
+@pytest.mark.parametrize(
+    ("filename", "filetype", "message"),
+    [
+        ("demo.tar.gz", "sdist", "Filename 'demo.tar.gz' is invalid, should be '<name>-<version>.tar.gz'."),
+        (
+            "demo-one.tar.gz",
+            "sdist",
+            "Filename 'demo-one.tar.gz' is invalid, should be '<name>-<version>.tar.gz'.",
+        ),
+    ],
+)
 def test_unparseable_sdist_filenames_are_rejected(filename: str, filetype: str, message: str) -> None:
     """An sdist filename without a version is refused with PyPI's wording."""
     form = attrs.evolve(valid_form(filetype=filetype), filename=filename)
@@ -445,7 +540,7 @@ def test_unparseable_wheel_filename_is_rejected() -> None:
 
 
 def test_prefix_squatting_wheel_is_rejected() -> None:
-    """"foo_bar-1.0-….whl" uploaded as project "foo" is refused: a prefix is not a name."""
+    """ "foo_bar-1.0-….whl" uploaded as project "foo" is refused: a prefix is not a name."""
     form = attrs.evolve(valid_form(name="foo"), filename="foo_bar-1.0-py3-none-any.whl")
     assert rejected(form) == (
         "Filename 'foo_bar-1.0-py3-none-any.whl' should contain the normalized project name "
@@ -454,7 +549,7 @@ def test_prefix_squatting_wheel_is_rejected() -> None:
 
 
 def test_prefix_squatting_sdist_is_rejected() -> None:
-    """"foo_bar-1.0.tar.gz" uploaded as project "foo" is refused."""
+    """ "foo_bar-1.0.tar.gz" uploaded as project "foo" is refused."""
     form = attrs.evolve(valid_form(name="foo", filetype="sdist"), filename="foo_bar-1.0.tar.gz")
     assert rejected(form) == "Start filename for 'foo' with 'foo'."
 
@@ -465,11 +560,14 @@ def test_sdist_for_another_dashed_project_is_rejected() -> None:
     assert rejected(form) == "Start filename for 'foo-baz' with 'foo_baz'."
 
 
-@pytest.mark.parametrize(("name", "filename"), [
-    ("Foo_Bar", "foo_bar-1.0-py3-none-any.whl"),
-    ("foo-bar", "Foo.Bar-1.0-py3-none-any.whl"),
-    ("FOO.BAR", "foo_bar-1.0.tar.gz"),
-])
+@pytest.mark.parametrize(
+    ("name", "filename"),
+    [
+        ("Foo_Bar", "foo_bar-1.0-py3-none-any.whl"),
+        ("foo-bar", "Foo.Bar-1.0-py3-none-any.whl"),
+        ("FOO.BAR", "foo_bar-1.0.tar.gz"),
+    ],
+)
 def test_names_that_normalize_alike_are_accepted(name: str, filename: str) -> None:
     """The filename's name part only has to normalize to the project's name (old wheels)."""
     filetype = "sdist" if filename.endswith(".tar.gz") else "bdist_wheel"
@@ -495,23 +593,50 @@ def test_empty_file_is_rejected() -> None:
     assert rejected(form_for(b"", WHEEL_NAME, fields)) == "Invalid distribution file. The file is empty."
 
 
-@pytest.mark.parametrize(("changes", "filename", "message"), [
-    ({"protocol_version": "2", "name": "-bad"}, WHEEL_NAME, "Unknown protocol version."),
-    ({"metadata_version": "9.9", "name": "-bad"}, WHEEL_NAME,
-     invalid_value("9.9", "Metadata-Version", "Use a known metadata version.")),
-    ({"name": "-bad", "version": "bad"}, WHEEL_NAME, invalid_value(
-        "-bad", "Name",
-        "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.")),
-    ({"version": "", "filetype": "egg"}, WHEEL_NAME, invalid_value("", "Version", "This field is required.")),
-    ({"filetype": "egg"}, None,
-     invalid_value("egg", "Filetype", "Use a known file type (sdist or bdist_wheel).")),
-    ({"sha256_digest": None}, None, "Upload payload does not have a file."),
-    ({"sha256_digest": None}, "x/demo-1.0.exe", "Cannot upload a file with '/' or '\\' in the name."),
-    ({"sha256_digest": None}, "demo-1.0.exe", EXTENSION_ERROR),
-    ({"sha256_digest": None, "version": "2.0"}, "foo-1.0-py3-none-any.whl",
-     "Filename 'foo-1.0-py3-none-any.whl' should contain the normalized project name 'demo', not 'foo'."),
-    ({"sha256_digest": None, "version": "2.0"}, WHEEL_NAME, "Version in filename should be '2.0' not '1.0'."),
-])
+@pytest.mark.parametrize(
+    ("changes", "filename", "message"),
+    [
+        ({"protocol_version": "2", "name": "-bad"}, WHEEL_NAME, "Unknown protocol version."),
+        (
+            {"metadata_version": "9.9", "name": "-bad"},
+            WHEEL_NAME,
+            invalid_value("9.9", "Metadata-Version", "Use a known metadata version."),
+        ),
+        (
+            {"name": "-bad", "version": "bad"},
+            WHEEL_NAME,
+            invalid_value(
+                "-bad",
+                "Name",
+                "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.",
+            ),
+        ),
+        (
+            {"version": "", "filetype": "egg"},
+            WHEEL_NAME,
+            invalid_value("", "Version", "This field is required."),
+        ),
+        (
+            {"filetype": "egg"},
+            None,
+            invalid_value("egg", "Filetype", "Use a known file type (sdist or bdist_wheel)."),
+        ),
+        ({"sha256_digest": None}, None, "Upload payload does not have a file."),
+        ({"sha256_digest": None}, "x/demo-1.0.exe", "Cannot upload a file with '/' or '\\' in the name."),
+        ({"sha256_digest": None}, "demo-1.0.exe", EXTENSION_ERROR),
+        (
+            {"sha256_digest": None, "version": "2.0"},
+            "foo-1.0-py3-none-any.whl",
+            "Filename 'foo-1.0-py3-none-any.whl' should contain the normalized project name "
+            "'demo', not 'foo'.",
+        ),
+        (
+            {"sha256_digest": None, "version": "2.0"},
+            WHEEL_NAME,
+            "Version in filename should be '2.0' not '1.0'.",
+        ),
+    ],
+)
 def test_checks_run_in_pypi_order(changes: dict[str, Any], filename: str | None, message: str) -> None:
     """With several problems, the one PyPI reports first is the one reported."""
     form = attrs.evolve(valid_form(**changes), filename=filename)
@@ -532,9 +657,10 @@ def test_filename_for_another_name_is_always_rejected(
     """Any file whose name part normalizes differently from the form's name is refused."""
     form_name, file_name = names
     filename = data.draw((wheel_filenames if wheel else sdist_filenames)(file_name, version))[0]
-    fields = {**upload_fields(name=form_name, version=version,
-                              filetype="bdist_wheel" if wheel else "sdist"),
-              "sha256_digest": digests(WHEEL).sha256}
+    fields = {
+        **upload_fields(name=form_name, version=version, filetype="bdist_wheel" if wheel else "sdist"),
+        "sha256_digest": digests(WHEEL).sha256,
+    }
     message = rejected(form_for(WHEEL, filename, fields))
     underscored = canonicalize_name(form_name).replace("-", "_")
     if wheel:
@@ -552,9 +678,10 @@ def test_filename_for_the_same_name_is_accepted(
     """Any spelling of the project's name in the form matches a correctly named file."""
     spelling = data.draw(name_spellings(name))
     filename = data.draw((wheel_filenames if wheel else sdist_filenames)(name, version))[0]
-    fields = {**upload_fields(name=spelling, version=version,
-                              filetype="bdist_wheel" if wheel else "sdist"),
-              "sha256_digest": digests(WHEEL).sha256}
+    fields = {
+        **upload_fields(name=spelling, version=version, filetype="bdist_wheel" if wheel else "sdist"),
+        "sha256_digest": digests(WHEEL).sha256,
+    }
     checked = validate_form(form_for(WHEEL, filename, fields))
     assert checked.project == canonicalize_name(name)
     assert checked.version == Version(version)

@@ -100,8 +100,9 @@ class Client:
 
     # -- WSGI ----------------------------------------------------------------------
 
-    def _wsgi(self, method: str, target: str, headers: dict[str, str], chunks: list[bytes],
-              prefix: str) -> Reply:
+    def _wsgi(
+        self, method: str, target: str, headers: dict[str, str], chunks: list[bytes], prefix: str
+    ) -> Reply:
         path, query = _split(target)
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
@@ -129,8 +130,9 @@ class Client:
                 environ[f"HTTP_{name}"] = value
         started: list[Any] = []
 
-        def start_response(status: str, response_headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, response_headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             started[:] = [status, response_headers]
             return lambda data: None
 
@@ -147,15 +149,15 @@ class Client:
 
     # -- ASGI ----------------------------------------------------------------------
 
-    async def _asgi(self, method: str, target: str, headers: dict[str, str], chunks: list[bytes],
-                    prefix: str) -> Reply:
+    async def _asgi(
+        self, method: str, target: str, headers: dict[str, str], chunks: list[bytes], prefix: str
+    ) -> Reply:
         path, query = _split(target)
         messages: list[dict[str, Any]] = []
-        pieces = [c[i:i + ASGI_CHUNK] for c in chunks for i in range(0, len(c), ASGI_CHUNK)]
+        pieces = [c[i : i + ASGI_CHUNK] for c in chunks for i in range(0, len(c), ASGI_CHUNK)]
         pieces = [p for p in pieces if p] or [b""]
         for index, piece in enumerate(pieces):
-            messages.append({"type": "http.request", "body": piece,
-                             "more_body": index < len(pieces) - 1})
+            messages.append({"type": "http.request", "body": piece, "more_body": index < len(pieces) - 1})
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -230,8 +232,9 @@ class Dist:
         return f"/files/{self.project}/{self.sha256}/{self.filename}"
 
 
-def _metadata(name: str, version: str, summary: str | None, requires_python: str | None,
-              metadata_version: str) -> bytes:
+def _metadata(
+    name: str, version: str, summary: str | None, requires_python: str | None, metadata_version: str
+) -> bytes:
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
     if summary is not None:
         lines.append(f"Summary: {summary}")
@@ -268,16 +271,17 @@ def build_wheel(
     dist_part = file_name if file_name is not None else canonicalize_name(name).replace("-", "_")
     filename = f"{dist_part}-{version}-{tag}.whl"
     dist_info = f"{dist_part}-{version}.dist-info"
-    metadata = _metadata(metadata_name or name, metadata_version or version, summary,
-                         requires_python, "2.1")
+    metadata = _metadata(metadata_name or name, metadata_version or version, summary, requires_python, "2.1")
     package = canonicalize_name(name).replace("-", "_")
     members: list[tuple[str, bytes]] = [(f"{package}/__init__.py", payload)]
     if stored_padding:
         members.append((f"{package}/padding.bin", _incompressible(stored_padding)))
     members += [
         (f"{dist_info}/METADATA", metadata),
-        (f"{dist_info}/WHEEL",
-         f"Wheel-Version: 1.0\nGenerator: pyregistry-tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()),
+        (
+            f"{dist_info}/WHEEL",
+            f"Wheel-Version: 1.0\nGenerator: pyregistry-tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
+        ),
     ]
     record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in members)
     record += f"{dist_info}/RECORD,,\n"
@@ -310,13 +314,11 @@ def build_sdist(
     """
     dist_part = file_name if file_name is not None else canonicalize_name(name).replace("-", "_")
     stem = f"{dist_part}-{version}"
-    pkg_info = _metadata(metadata_name or name, metadata_version or version, summary,
-                         requires_python, "2.2")
+    pkg_info = _metadata(metadata_name or name, metadata_version or version, summary, requires_python, "2.2")
     package = canonicalize_name(name).replace("-", "_")
     members = [
         (f"{stem}/PKG-INFO", pkg_info),
-        (f"{stem}/pyproject.toml",
-         f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode()),
+        (f"{stem}/pyproject.toml", f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode()),
         (f"{stem}/src/{package}/__init__.py", payload),
     ]
     raw = io.BytesIO()
@@ -379,13 +381,15 @@ def encode_upload(dist: Dist, **overrides: str | None) -> tuple[bytes, str]:
             continue
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'.encode()
-            + value.encode() + b"\r\n"
+            + value.encode()
+            + b"\r\n"
         )
     if content is not None:
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
             f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-            + content + b"\r\n"
+            + content
+            + b"\r\n"
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
@@ -442,8 +446,9 @@ def client(make_registry: RegistryFactory, make_client: Callable[[Registry], Cli
 
 
 @pytest.fixture(params=["memory", "local"])
-def any_client(request: pytest.FixtureRequest, make_registry: RegistryFactory,
-               make_client: Callable[[Registry], Client]) -> Client:
+def any_client(
+    request: pytest.FixtureRequest, make_registry: RegistryFactory, make_client: Callable[[Registry], Client]
+) -> Client:
     """A client of a fresh registry on each kind of storage (memory, local directory)."""
     return make_client(make_registry(storage=str(request.param)))
 

@@ -17,12 +17,43 @@ _METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "
 
 
 def _segments(sha: str, filename: str) -> st.SearchStrategy[str]:
-    known = st.sampled_from([
-        "simple", "files", "pypi", "json", "legacy", "health", "demo", "Demo", "other", "",
-        ".", "..", "%2e%2e", "..%2F..%2F", "%00", "%ff%fe", "%2F", "%5C", "%", "%zz", "%25",
-        sha, sha.upper(), filename, filename + ".metadata", "demo-1.0.tar.gz", "1.0", "9.9",
-        "%E2%80%AE", "\u00e9", ";", "?format=", "#frag",
-    ])
+    known = st.sampled_from(
+        [
+            "simple",
+            "files",
+            "pypi",
+            "json",
+            "legacy",
+            "health",
+            "demo",
+            "Demo",
+            "other",
+            "",
+            ".",
+            "..",
+            "%2e%2e",
+            "..%2F..%2F",
+            "%00",
+            "%ff%fe",
+            "%2F",
+            "%5C",
+            "%",
+            "%zz",
+            "%25",
+            sha,
+            sha.upper(),
+            filename,
+            filename + ".metadata",
+            "demo-1.0.tar.gz",
+            "1.0",
+            "9.9",
+            "%E2%80%AE",
+            "\u00e9",
+            ";",
+            "?format=",
+            "#frag",
+        ]
+    )
     text = st.text(max_size=12).map(lambda t: quote(t, safe=""))
     return st.one_of(known, known, project_names(max_size=12), text)
 
@@ -33,18 +64,40 @@ def _targets(draw: st.DrawFn, sha: str, filename: str) -> str:
     path = "/" + "/".join(segments)
     if draw(st.booleans()):
         path += "/"
-    query = draw(st.one_of(
-        st.just(""),
-        st.sampled_from(["format=application/vnd.pypi.simple.v1+json", "format=text/html",
-                         "format=image/png", "format=", ":action=file_upload", "a=%zz&a=1"]),
-        st.text(max_size=20).map(lambda t: quote(t, safe="=&")),
-    ))
+    query = draw(
+        st.one_of(
+            st.just(""),
+            st.sampled_from(
+                [
+                    "format=application/vnd.pypi.simple.v1+json",
+                    "format=text/html",
+                    "format=image/png",
+                    "format=",
+                    ":action=file_upload",
+                    "a=%zz&a=1",
+                ]
+            ),
+            st.text(max_size=20).map(lambda t: quote(t, safe="=&")),
+        )
+    )
     return f"{path}?{query}" if query else path
 
 
 _RANGES = st.one_of(
-    st.sampled_from(["bytes=0-1", "bytes=-5", "bytes=5-", "bytes=5-2", "bytes=0-0,2-3", "bytes=,",
-                     "bytes=99999999999999999999-", "bytes=-0", "items=0-1", "bytes"]),
+    st.sampled_from(
+        [
+            "bytes=0-1",
+            "bytes=-5",
+            "bytes=5-",
+            "bytes=5-2",
+            "bytes=0-0,2-3",
+            "bytes=,",
+            "bytes=99999999999999999999-",
+            "bytes=-0",
+            "items=0-1",
+            "bytes",
+        ]
+    ),
     _header_text,
 )
 
@@ -57,23 +110,35 @@ def _headers(draw: st.DrawFn) -> dict[str, str]:
     if draw(st.booleans()):
         headers["Range"] = draw(_RANGES)
     if draw(st.booleans()):
-        headers["If-None-Match"] = draw(st.one_of(st.sampled_from(["*", '"x"', "W/\"x\"", ""]), _header_text))
+        headers["If-None-Match"] = draw(st.one_of(st.sampled_from(["*", '"x"', 'W/"x"', ""]), _header_text))
     if draw(st.booleans()):
         headers["If-Range"] = draw(_header_text)
     if draw(st.booleans()):
         # Fixed credentials: each unknown user costs one slow password hash (then cached).
-        headers["Authorization"] = draw(st.one_of(
-            st.sampled_from(["Basic", "Basic !!!", "Bearer abc",
-                             "Basic " + base64.b64encode(b"\xff:\xfe").decode()]),
-            _header_text,
-        ))
+        headers["Authorization"] = draw(
+            st.one_of(
+                st.sampled_from(
+                    ["Basic", "Basic !!!", "Bearer abc", "Basic " + base64.b64encode(b"\xff:\xfe").decode()]
+                ),
+                _header_text,
+            )
+        )
     if draw(st.booleans()):
-        headers["Content-Type"] = draw(st.one_of(
-            st.sampled_from(["multipart/form-data", "multipart/form-data; boundary=",
-                             "multipart/form-data; boundary=x", "multipart/form-data; boundary=\"a b\"",
-                             "application/json", "text/plain; charset=utf-8"]),
-            _header_text,
-        ))
+        headers["Content-Type"] = draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "multipart/form-data",
+                        "multipart/form-data; boundary=",
+                        "multipart/form-data; boundary=x",
+                        'multipart/form-data; boundary="a b"',
+                        "application/json",
+                        "text/plain; charset=utf-8",
+                    ]
+                ),
+                _header_text,
+            )
+        )
     return headers
 
 

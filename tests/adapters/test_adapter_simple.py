@@ -14,8 +14,7 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
 PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 NOT_ACCEPTABLE = (
-    "None of the requested content types is available; this index serves "
-    f"{JSON_V1}, {HTML_V1}, text/html\n"
+    f"None of the requested content types is available; this index serves {JSON_V1}, {HTML_V1}, text/html\n"
 )
 
 
@@ -139,8 +138,9 @@ def test_unacceptable_is_406(populated, path):
     assert reply.body.decode() == NOT_ACCEPTABLE
 
 
-@pytest.mark.parametrize("query", ["format=application%2Fvnd.pypi.simple.v1%2Bjson",
-                                   "format=application/vnd.pypi.simple.v1+json"])
+@pytest.mark.parametrize(
+    "query", ["format=application%2Fvnd.pypi.simple.v1%2Bjson", "format=application/vnd.pypi.simple.v1+json"]
+)
 def test_format_query_overrides_accept(populated, query):
     """?format= wins over Accept, also with the '+' left unencoded (decoded as a space)."""
     reply = populated.get(f"/simple/demo/?{query}", {"Accept": "text/html"})
@@ -181,8 +181,10 @@ def test_redirect_keeps_format_query(populated):
     assert reply.headers["Location"] == "/simple/demo/?format=application%2Fvnd.pypi.simple.v1%2Bjson"
 
 
-@pytest.mark.parametrize("path", ["/simple/nope/", "/simple/demo/extra", "/simple/demo/extra/",
-                                  "/simple/-bad-/", "/simple/%2e%2e/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/simple/nope/", "/simple/demo/extra", "/simple/demo/extra/", "/simple/-bad-/", "/simple/%2e%2e/"],
+)
 def test_unknown_project_is_404(populated, path):
     """Unknown, invalid or over-long project paths are 404 (uv falls through to the next index)."""
     reply = populated.get(path)

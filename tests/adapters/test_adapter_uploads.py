@@ -108,24 +108,34 @@ def _raw(client, body: bytes, content_type: str | None, headers: dict[str, str] 
 
 def test_not_multipart_is_400(client):
     """A body that is not multipart/form-data is refused."""
-    assert_rejected(_raw(client, b"name=demo", "application/x-www-form-urlencoded"), 400,
-                    "Invalid upload: the request body must be multipart/form-data.")
-    assert_rejected(_raw(client, b"name=demo", None), 400,
-                    "Invalid upload: the request body must be multipart/form-data.")
+    assert_rejected(
+        _raw(client, b"name=demo", "application/x-www-form-urlencoded"),
+        400,
+        "Invalid upload: the request body must be multipart/form-data.",
+    )
+    assert_rejected(
+        _raw(client, b"name=demo", None), 400, "Invalid upload: the request body must be multipart/form-data."
+    )
 
 
 def test_missing_boundary_is_400(client, wheel, build):
     """multipart/form-data without a boundary is refused."""
     body, _ = build.encode_upload(wheel)
-    assert_rejected(_raw(client, body, "multipart/form-data"), 400,
-                    "Invalid upload: the multipart boundary is missing or invalid.")
+    assert_rejected(
+        _raw(client, body, "multipart/form-data"),
+        400,
+        "Invalid upload: the multipart boundary is missing or invalid.",
+    )
 
 
 def test_truncated_body_is_400(client, wheel, build):
     """A form cut off in the middle (Content-Length matching what was sent) is refused."""
     body, content_type = build.encode_upload(wheel)
-    assert_rejected(_raw(client, body[: len(body) // 2], content_type), 400,
-                    "Invalid upload: the request body ended before the form did.")
+    assert_rejected(
+        _raw(client, body[: len(body) // 2], content_type),
+        400,
+        "Invalid upload: the request body ended before the form did.",
+    )
     assert client.get("/simple/demo/").status == 404
 
 
@@ -139,14 +149,15 @@ def test_body_shorter_than_content_length_is_400(client, wheel, build):
 def test_empty_body_is_400(client, wheel, build):
     """An empty multipart body is refused."""
     _, content_type = build.encode_upload(wheel)
-    assert_rejected(_raw(client, b"", content_type), 400,
-                    "Invalid upload: the request body ended before the form did.")
+    assert_rejected(
+        _raw(client, b"", content_type), 400, "Invalid upload: the request body ended before the form did."
+    )
 
 
 def test_streamed_body_without_length(client, wheel, build):
     """A chunked upload (no Content-Length) is read to its end and accepted."""
     body, content_type = build.encode_upload(wheel)
-    pieces = [body[i:i + 1000] for i in range(0, len(body), 1000)]
+    pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
     reply = client.request("POST", "/", {"Content-Type": content_type}, iter(pieces))
     assert reply.status == 200
 
@@ -154,14 +165,20 @@ def test_streamed_body_without_length(client, wheel, build):
 @pytest.mark.parametrize("field", ["sha256_digest", "blake2_256_digest", "md5_digest"])
 def test_wrong_digest_is_400(client, wheel, field):
     """A digest that does not match the uploaded bytes is refused."""
-    assert_rejected(client.upload(wheel, **{field: "0" * 64 if field != "md5_digest" else "0" * 32}),
-                    400, "The digest supplied does not match a digest calculated from the uploaded file.")
+    assert_rejected(
+        client.upload(wheel, **{field: "0" * 64 if field != "md5_digest" else "0" * 32}),
+        400,
+        "The digest supplied does not match a digest calculated from the uploaded file.",
+    )
 
 
 def test_no_digest_is_400(client, wheel):
     """An upload without any digest is refused."""
-    assert_rejected(client.upload(wheel, sha256_digest=None, blake2_256_digest=None), 400,
-                    "Include at least one message digest.")
+    assert_rejected(
+        client.upload(wheel, sha256_digest=None, blake2_256_digest=None),
+        400,
+        "Include at least one message digest.",
+    )
 
 
 def test_uppercase_digest_accepted(client, wheel):
@@ -172,77 +189,100 @@ def test_uppercase_digest_accepted(client, wheel):
 def test_filename_of_other_project_is_400(client, build):
     """A wheel whose filename names another project is refused."""
     dist = build.wheel("demox")
-    assert_rejected(client.upload(dist, name="demo"), 400,
-                    "Filename 'demox-1.0-py3-none-any.whl' should contain the normalized project "
-                    "name 'demo', not 'demox'.")
+    assert_rejected(
+        client.upload(dist, name="demo"),
+        400,
+        "Filename 'demox-1.0-py3-none-any.whl' should contain the normalized project "
+        "name 'demo', not 'demox'.",
+    )
 
 
 def test_prefix_squatting_wheel_is_400(client, build):
     """A file of demo-extra cannot be uploaded as project demo (no prefix matching)."""
     dist = build.wheel("demo-extra")
-    assert_rejected(client.upload(dist, name="demo"), 400,
-                    "Filename 'demo_extra-1.0-py3-none-any.whl' should contain the normalized "
-                    "project name 'demo', not 'demo_extra'.")
+    assert_rejected(
+        client.upload(dist, name="demo"),
+        400,
+        "Filename 'demo_extra-1.0-py3-none-any.whl' should contain the normalized "
+        "project name 'demo', not 'demo_extra'.",
+    )
     assert client.get("/simple/demo/").status == 404
     assert client.get("/simple/demo-extra/").status == 404
 
 
 def test_prefix_squatting_reverse_is_400(client, build):
     """A file of demo cannot be uploaded as project demo-extra."""
-    assert_rejected(client.upload(build.wheel("demo"), name="demo-extra"), 400,
-                    "Filename 'demo-1.0-py3-none-any.whl' should contain the normalized project "
-                    "name 'demo_extra', not 'demo'.")
+    assert_rejected(
+        client.upload(build.wheel("demo"), name="demo-extra"),
+        400,
+        "Filename 'demo-1.0-py3-none-any.whl' should contain the normalized project "
+        "name 'demo_extra', not 'demo'.",
+    )
 
 
 def test_prefix_squatting_sdist_is_400(client, build):
     """An sdist of demo-extra cannot be uploaded as project demo."""
-    assert_rejected(client.upload(build.sdist("demo-extra"), name="demo"), 400,
-                    "Start filename for 'demo' with 'demo'.")
+    assert_rejected(
+        client.upload(build.sdist("demo-extra"), name="demo"), 400, "Start filename for 'demo' with 'demo'."
+    )
 
 
 def test_metadata_name_mismatch_is_400(client, build):
     """A wheel whose METADATA names another project is refused."""
     dist = build.wheel(metadata_name="other")
-    assert_rejected(client.upload(dist), 400,
-                    "Invalid distribution file. The metadata's Name 'other' does not match the "
-                    "project 'demo'.")
+    assert_rejected(
+        client.upload(dist),
+        400,
+        "Invalid distribution file. The metadata's Name 'other' does not match the project 'demo'.",
+    )
 
 
 def test_metadata_version_mismatch_is_400(client, build):
     """A wheel whose METADATA has another Version than its filename is refused."""
     dist = build.wheel(metadata_version="2.0")
-    assert_rejected(client.upload(dist), 400,
-                    "Invalid distribution file. The metadata's Version '2.0' does not match the "
-                    "uploaded version '1.0'.")
+    assert_rejected(
+        client.upload(dist),
+        400,
+        "Invalid distribution file. The metadata's Version '2.0' does not match the uploaded version '1.0'.",
+    )
 
 
 def test_sdist_metadata_version_mismatch_is_400(client, build):
     """An sdist whose PKG-INFO has another Version than its filename is refused."""
     dist = build.sdist(metadata_version="2.0")
-    assert_rejected(client.upload(dist), 400,
-                    "Invalid distribution file. The metadata's Version '2.0' does not match the "
-                    "uploaded version '1.0'.")
+    assert_rejected(
+        client.upload(dist),
+        400,
+        "Invalid distribution file. The metadata's Version '2.0' does not match the uploaded version '1.0'.",
+    )
 
 
 def test_form_version_mismatch_is_400(client, wheel):
     """The form's version must be the filename's."""
-    assert_rejected(client.upload(wheel, version="1.1"), 400,
-                    "Version in filename should be '1.1' not '1.0'.")
+    assert_rejected(
+        client.upload(wheel, version="1.1"), 400, "Version in filename should be '1.1' not '1.0'."
+    )
 
 
 def test_unsupported_metadata_version_is_400(client, wheel):
     """metadata_version 2.0 (never a real standard) is refused as PyPI does."""
-    assert_rejected(client.upload(wheel, metadata_version="2.0"), 400,
-                    f"'2.0' is an invalid value for Metadata-Version. Error: Use a known metadata "
-                    f"version. See {METADATA_SPEC} for more information.")
+    assert_rejected(
+        client.upload(wheel, metadata_version="2.0"),
+        400,
+        f"'2.0' is an invalid value for Metadata-Version. Error: Use a known metadata "
+        f"version. See {METADATA_SPEC} for more information.",
+    )
 
 
 def test_invalid_name_is_400(client, wheel):
     """A project name breaking the naming spec is refused."""
-    assert_rejected(client.upload(wheel, name="-demo"), 400,
-                    "'-demo' is an invalid value for Name. Error: Start and end with a letter or "
-                    "numeral containing only ASCII numeric and '.', '_' and '-'. "
-                    f"See {METADATA_SPEC} for more information.")
+    assert_rejected(
+        client.upload(wheel, name="-demo"),
+        400,
+        "'-demo' is an invalid value for Name. Error: Start and end with a letter or "
+        "numeral containing only ASCII numeric and '.', '_' and '-'. "
+        f"See {METADATA_SPEC} for more information.",
+    )
 
 
 def test_missing_file_is_400(client, wheel):
@@ -257,39 +297,51 @@ def test_unknown_protocol_is_400(client, wheel):
 
 def test_retired_action_is_410(client, wheel):
     """:action=submit (retired by PyPI) is 410 Gone."""
-    assert_rejected(client.upload(wheel, **{":action": "submit"}), 410,
-                    "The 'submit' action is no longer supported; upload files with 'file_upload'.")
+    assert_rejected(
+        client.upload(wheel, **{":action": "submit"}),
+        410,
+        "The 'submit' action is no longer supported; upload files with 'file_upload'.",
+    )
 
 
 def test_zip_sdist_is_400(client, sdist):
     """.zip sdists are refused for upload (PEP 527/625)."""
-    assert_rejected(client.upload(sdist, content_filename="demo-1.0.zip"), 400,
-                    "Invalid file extension: Use .tar.gz or .whl extension. See "
-                    "https://peps.python.org/pep-0527 and https://peps.python.org/pep-0625 for "
-                    "more information.")
+    assert_rejected(
+        client.upload(sdist, content_filename="demo-1.0.zip"),
+        400,
+        "Invalid file extension: Use .tar.gz or .whl extension. See "
+        "https://peps.python.org/pep-0527 and https://peps.python.org/pep-0625 for "
+        "more information.",
+    )
 
 
 def test_filetype_mismatch_is_400(client, wheel):
     """A .whl sent as filetype sdist is refused."""
-    assert_rejected(client.upload(wheel, filetype="sdist", pyversion="source"), 400,
-                    "Extension .whl is invalid for filetype sdist.")
+    assert_rejected(
+        client.upload(wheel, filetype="sdist", pyversion="source"),
+        400,
+        "Extension .whl is invalid for filetype sdist.",
+    )
 
 
 def test_not_a_zip_is_400(client, wheel):
     """A .whl whose bytes are not a zip archive is refused."""
     junk = b"this is not a zip archive"
-    reply = client.upload(wheel, content_bytes=junk,
-                          sha256_digest=hashlib.sha256(junk).hexdigest(), blake2_256_digest=None)
-    assert_rejected(reply, 400,
-                    "Invalid distribution file. 'demo-1.0-py3-none-any.whl' is not a valid zip archive.")
+    reply = client.upload(
+        wheel, content_bytes=junk, sha256_digest=hashlib.sha256(junk).hexdigest(), blake2_256_digest=None
+    )
+    assert_rejected(
+        reply, 400, "Invalid distribution file. 'demo-1.0-py3-none-any.whl' is not a valid zip archive."
+    )
 
 
 def test_file_part_as_field_name_is_400(client, wheel, build):
     """The file must be the content part; a file sent under another field name is refused."""
     body, content_type = build.encode_upload(wheel, content=None)
     boundary = content_type.split("boundary=")[1]
-    extra = (f'--{boundary}\r\nContent-Disposition: form-data; name="name"; filename="x"\r\n\r\n'
-             f"demo\r\n").encode()
+    extra = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"; filename="x"\r\n\r\ndemo\r\n'
+    ).encode()
     reply = _raw(client, extra + body, content_type)
     assert_rejected(reply, 400, "name: Should not be a tuple.")
 
@@ -321,7 +373,8 @@ def test_declared_length_over_limit_is_413_unread(small_limit_client, wheel, bui
     """A Content-Length far over the limit gets 413 before any body byte is read."""
     _, content_type = build.encode_upload(wheel)
     reply = small_limit_client.request(
-        "POST", "/", {"Content-Type": content_type, "Content-Length": str(1024**3)}, b"")
+        "POST", "/", {"Content-Type": content_type, "Content-Length": str(1024**3)}, b""
+    )
     assert_rejected(reply, 413, TOO_LARGE)
 
 

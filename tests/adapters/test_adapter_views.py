@@ -85,8 +85,10 @@ def test_json_api_project(released, build):
     assert info["requires_python"] == ">=3.10"
     assert info["requires_dist"] == ["attrs>=23"]
     assert sorted(document["releases"]) == ["1.0", "2.0", "3.0a1"]
-    assert sorted(f["filename"] for f in document["releases"]["1.0"]) == ["demo-1.0-py3-none-any.whl",
-                                                                          "demo-1.0.tar.gz"]
+    assert sorted(f["filename"] for f in document["releases"]["1.0"]) == [
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+    ]
     wheel2 = build.wheel(version="2.0", summary="Second", requires_python=">=3.10")
     [url] = document["urls"]
     assert url["filename"] == wheel2.filename
@@ -177,7 +179,7 @@ def test_links_resolve_under_prefix(client, wheel, sdist, prefix):
     [project_link] = _links(index.body)
     project_url = urljoin(index_url, project_link["href"])
     assert project_url == f"{base}/simple/demo/"
-    page = client.get(urlsplit(project_url).path[len(prefix):], prefix=prefix)
+    page = client.get(urlsplit(project_url).path[len(prefix) :], prefix=prefix)
     assert page.status == 200
     expected = {wheel.filename: wheel, sdist.filename: sdist}
     seen = set()
@@ -187,11 +189,11 @@ def test_links_resolve_under_prefix(client, wheel, sdist, prefix):
         assert path.startswith(prefix + "/files/")
         dist = expected[path.rsplit("/", 1)[1]]
         assert fragment == f"sha256={dist.sha256}"
-        download = client.get(path[len(prefix):], prefix=prefix)
+        download = client.get(path[len(prefix) :], prefix=prefix)
         assert download.status == 200
         assert download.body == dist.data
         if link.get("data-core-metadata"):
-            assert client.get(path[len(prefix):] + ".metadata", prefix=prefix).body == dist.metadata
+            assert client.get(path[len(prefix) :] + ".metadata", prefix=prefix).body == dist.metadata
         seen.add(dist.filename)
     assert seen == set(expected)
 
@@ -204,7 +206,7 @@ def test_json_links_resolve_under_prefix(client, wheel):
     document = json.loads(client.get("/simple/demo/", {"Accept": JSON_V1}, prefix=prefix).body)
     [entry] = document["files"]
     path = urlsplit(urljoin(page_url, entry["url"])).path
-    assert client.get(path[len(prefix):], prefix=prefix).body == wheel.data
+    assert client.get(path[len(prefix) :], prefix=prefix).body == wheel.data
 
 
 def test_json_api_urls_include_prefix(client, wheel):

@@ -81,8 +81,13 @@ class LiveRegistry:
             data = wheel_bytes(name, version, metadata=core)
             filename, filetype, pyversion = f"{stem}-py3-none-any.whl", "bdist_wheel", "py3"
         fields = {
-            ":action": "file_upload", "protocol_version": "1", "name": name, "version": version,
-            "filetype": filetype, "pyversion": pyversion, "metadata_version": "2.1",
+            ":action": "file_upload",
+            "protocol_version": "1",
+            "name": name,
+            "version": version,
+            "filetype": filetype,
+            "pyversion": pyversion,
+            "metadata_version": "2.1",
             "sha256_digest": hashlib.sha256(data).hexdigest(),
         }
         body, content_type = multipart_body(fields, [("content", filename, data, "application/octet-stream")])

@@ -41,9 +41,9 @@ def decode_png(data: bytes) -> Screenshot:
     assert data.startswith(_SIGNATURE), "not a PNG"
     offset, idat, header = len(_SIGNATURE), bytearray(), b""
     while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        kind = data[offset + 4:offset + 8]
-        chunk = data[offset + 8:offset + 8 + length]
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        chunk = data[offset + 8 : offset + 8 + length]
         offset += 12 + length
         if kind == b"IHDR":
             header = chunk
@@ -62,7 +62,7 @@ def decode_png(data: bytes) -> Screenshot:
     previous = bytes(stride)
     for y in range(height):
         start = y * (stride + 1)
-        row = _unfilter(raw[start], bytearray(raw[start + 1:start + 1 + stride]), previous, channels)
+        row = _unfilter(raw[start], bytearray(raw[start + 1 : start + 1 + stride]), previous, channels)
         rows.append(row)
         previous = row
     return Screenshot(width, height, channels, tuple(rows))

@@ -43,7 +43,7 @@ print("hello")
 """
 
 HOSTILE_SUMMARY = '<script>alert("summary")</script><img src=x onerror=alert("summary-img")>'
-HOSTILE_REASON = '<img src=x onerror="window.__pwned=\'yank\';alert(\'yank\')">'
+HOSTILE_REASON = "<img src=x onerror=\"window.__pwned='yank';alert('yank')\">"
 HOSTILE_MARKDOWN = """\
 # Evil
 
@@ -90,15 +90,33 @@ def catalog(live: LiveRegistry) -> dict[str, list[Published]]:
         live.publish("Acme_Utils", "1.0", summary="Old summary", description="Old readme."),
         live.publish("Acme_Utils", "1.0", sdist=True, summary="Old summary", description="Old readme."),
         live.publish("Acme_Utils", "1.1", summary="Broken", description="Broken."),
-        live.publish("Acme_Utils", "2.0", summary="Utilities for acme", description=README,
-                     content_type="text/markdown; charset=UTF-8; variant=GFM"),
-        live.publish("Acme_Utils", "2.0", sdist=True, summary="Utilities for acme", description=README,
-                     content_type="text/markdown; charset=UTF-8; variant=GFM"),
+        live.publish(
+            "Acme_Utils",
+            "2.0",
+            summary="Utilities for acme",
+            description=README,
+            content_type="text/markdown; charset=UTF-8; variant=GFM",
+        ),
+        live.publish(
+            "Acme_Utils",
+            "2.0",
+            sdist=True,
+            summary="Utilities for acme",
+            description=README,
+            content_type="text/markdown; charset=UTF-8; variant=GFM",
+        ),
     ]
     operator = live.registry
     operator.set_yanked(OPERATOR, "acme-utils", "1.1", yanked=True, reason="Broken wheel metadata")  # type: ignore[arg-type]
-    evil = [live.publish("evil-pkg", "1.0", summary=HOSTILE_SUMMARY, description=HOSTILE_MARKDOWN,
-                         content_type="text/markdown")]
+    evil = [
+        live.publish(
+            "evil-pkg",
+            "1.0",
+            summary=HOSTILE_SUMMARY,
+            description=HOSTILE_MARKDOWN,
+            content_type="text/markdown",
+        )
+    ]
     evil.append(live.publish("evil-pkg", "0.9", summary="older"))
     operator.set_yanked(OPERATOR, "evil-pkg", "0.9", yanked=True, reason=HOSTILE_REASON)  # type: ignore[arg-type]
     rst = [live.publish("evil-rst", "1.0", summary="rst", description=HOSTILE_RST, content_type="text/x-rst")]
@@ -259,9 +277,7 @@ def test_hostile_markdown_and_summary_stay_inert(
     assert_nothing_ran(tab)
 
 
-def test_hostile_rst_shows_as_text(
-    live: LiveRegistry, catalog: dict[str, list[Published]], tab: Tab
-) -> None:
+def test_hostile_rst_shows_as_text(live: LiveRegistry, catalog: dict[str, list[Published]], tab: Tab) -> None:
     """reStructuredText with raw HTML falls back to plain text: the script is visible, not run."""
     page = tab.page
     page.goto(live.url + "/project/evil-rst/")
