@@ -320,6 +320,16 @@ class Registry(ManagementMixin):
             if entry.stored:
                 return _View(entry.files, entry)
             raise ProjectNotFound(project)
+        # The merged view depends only on this entry and this listing: build it once.
+        cached = entry.pages.get(("view", id(listing)))
+        if isinstance(cached, _View) and cached.listing is listing:
+            return cached
+        view = self._merged_view(project, entry, listing)
+        entry.pages[("view", id(listing))] = view
+        return view
+
+    def _merged_view(self, project: NormalizedName, entry: ProjectEntry, listing: Listing) -> _View:
+        """Our files plus the upstream's, with the upstream's current yanked state."""
         external = self.settings.fallback == "redirect"
         upstream = [upstream_record(project, f, external) for f in listing.project.files]
         files = entry.files.merged_with(upstream)
