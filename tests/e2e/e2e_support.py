@@ -144,13 +144,16 @@ class Server:
             ]
         else:
             raise ValueError(adapter)
-        # HOME: gunicorn puts a control socket there.
-        env = {**os.environ, CONFIG_VARIABLE: str(config), "PYTHONUNBUFFERED": "1", "HOME": str(workdir)}
-        self._log = log_path.open("wb")
+        self._launch(command, workdir, {CONFIG_VARIABLE: str(config)})
+
+    def _launch(self, command: list[str], workdir: Path, env: Mapping[str, str]) -> None:
+        """Start ``command`` in its own session with its own HOME, and wait until healthy."""
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(workdir), **env}
+        self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command,
             cwd=workdir,
-            env=env,
+            env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

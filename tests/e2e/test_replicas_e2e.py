@@ -9,8 +9,6 @@ on two replicas exactly one wins.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -65,22 +63,7 @@ class Replica(Server):
             str(BIN / "pyregistry"), "serve", "--config", str(config),
             "--host", HOST, "--port", str(self.port), "--workers", str(workers),
         ]  # fmt: skip
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(workdir), **(env or {})}
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
+        self._launch(command, workdir, env or {})
 
     def listing(self, project: str) -> dict[str, str]:
         """filename → sha256 on the project's JSON page ({} while it is a 404)."""
