@@ -13,7 +13,7 @@ import secrets
 import statistics
 import time
 
-from pyregistry_core.auth import PASSWORD_CONTEXT, hash_password
+from pyregistry_core.auth.authenticator import PASSWORD_CONTEXT, hash_password
 
 from .context import BenchContext
 from .corpus import BIG_PROJECT

@@ -20,8 +20,8 @@ from access_helpers import Dist, upload_form
 from distfiles import core_metadata, multipart_body, wheel_bytes
 
 from pyregistry_core import Registry, handle
-from pyregistry_core.http import Request, Response
-from pyregistry_core.messages import FileBody
+from pyregistry_core.web.handle import Request, Response
+from pyregistry_core.web.messages import FileBody
 
 __all__ = [
     "SIMPLE_JSON",

@@ -26,7 +26,7 @@ from passlib.hash import (
 )
 
 from pyregistry_core import AuthenticationRequired, Identity, Registry, Request, handle
-from pyregistry_core.auth import Authenticator, hash_password
+from pyregistry_core.auth.authenticator import Authenticator, hash_password
 
 _INVALID = "Invalid or non-existent authentication information."
 _BASIC_ONLY = "Only HTTP Basic credentials are accepted."

@@ -1,4 +1,4 @@
-"""The browse pages (``pyregistry_core.browse``): the project list and the project pages.
+"""The browse pages (``pyregistry_core.web.browse``): the project list and the project pages.
 
 Requests go through ``pyregistry_core.handle`` (the real routing and error table); the
 escaping property drives ``browse`` directly with records no upload could produce.
@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from strategies import file_records
 
 from pyregistry_core import Identity, Registry, Request, Response, handle
-from pyregistry_core.browse import SECURITY_HEADERS, browse, human_size, render_description
 from pyregistry_core.records import FileRecord, ProjectFiles
+from pyregistry_core.web.browse import SECURITY_HEADERS, browse, human_size, render_description
 
 ROOT_URL = "http://index.test"
 OPERATOR = Identity(operator=True)

@@ -23,7 +23,7 @@ from distfiles import sdist_bytes
 from registry_http import SIMPLE_JSON, body_bytes, send, text, upload
 
 from pyregistry_core import Registry
-from pyregistry_core.auth import PASSWORD_CONTEXT
+from pyregistry_core.auth.authenticator import PASSWORD_CONTEXT
 from pyregistry_core.errors import AuthenticationRequired
 from pyregistry_core.settings import Settings
 

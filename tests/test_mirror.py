@@ -20,9 +20,9 @@ from distfiles import multipart_body
 from upstream_app import JSON_TYPE, HostedFile, UpstreamIndex, collect_unclosed_sockets, wheel_file
 
 from pyregistry_core import ConfigError, Identity, Registry, Request, Settings, StorageUnavailable, handle
-from pyregistry_core.messages import FileBody
 from pyregistry_core.names import NormalizedName
 from pyregistry_core.storage import LocalStorage, Storage
+from pyregistry_core.web.messages import FileBody
 
 ROOT = "http://testserver"
 START = 1_700_000_000.0

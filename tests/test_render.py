@@ -22,7 +22,7 @@ from pyregistry_core import render
 from pyregistry_core.acl import Identity
 from pyregistry_core.negotiate import SimpleFormat
 from pyregistry_core.records import FileRecord, ProjectFiles
-from pyregistry_core.registry import Registry
+from pyregistry_core.registry.facade import Registry
 from pyregistry_core.settings import Settings
 from pyregistry_core.upload import UploadForm
 

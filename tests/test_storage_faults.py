@@ -24,8 +24,8 @@ from registry_http import body_bytes, listed, make_wheel, send, sha256, text, up
 from s3_server import Bucket
 
 from pyregistry_core import Registry, Settings
-from pyregistry_core.fsck import find_orphans
 from pyregistry_core.storage import LocalStorage
+from pyregistry_core.storage.fsck import find_orphans
 
 UNAVAILABLE = "Storage is temporarily unavailable; try again.\n"
 UPSTREAM = "http://upstream.invalid/simple/"  # redirect mode needs one; never contacted

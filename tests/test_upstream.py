@@ -14,7 +14,7 @@ import pytest
 import urllib3.util.connection
 from upstream_app import UpstreamIndex, collect_unclosed_sockets
 
-from pyregistry_core.upstream import (
+from pyregistry_core.upstream.client import (
     HttpUpstream,
     UpstreamError,
     mask_url,

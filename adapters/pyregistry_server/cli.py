@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyregistry_core import ConfigError, Identity, Registry, RegistryError, Settings
-from pyregistry_core.auth import hash_password
-from pyregistry_core.fsck import find_orphans, remove_orphans
-from pyregistry_core.importer import import_tree
+from pyregistry_core.auth.authenticator import hash_password
 from pyregistry_core.names import normalize
+from pyregistry_core.registry.importer import import_tree
 from pyregistry_core.settings import KEYS, s3_options
+from pyregistry_core.storage.fsck import find_orphans, remove_orphans
 
 from .serve import default_workers, run
 from .starter import MODES, starter_config

@@ -19,9 +19,10 @@ from .errors import (
     RegistryError,
     StorageUnavailable,
 )
-from .http import FileBody, Request, Response, handle
-from .registry import Registry
+from .registry.facade import Registry
 from .settings import Settings
+from .web.handle import handle
+from .web.messages import FileBody, Request, Response
 
 __all__ = [
     "AccessPolicy",

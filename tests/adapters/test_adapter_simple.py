@@ -253,7 +253,7 @@ def test_cache_control_from_simple_max_age(make_registry, make_client, wheel):
 @pytest.fixture(scope="module")
 def alice_hash():
     """A config password hash of alice's password "secret" (slow to make, so made once)."""
-    from pyregistry_core.auth import hash_password
+    from pyregistry_core.auth.authenticator import hash_password
 
     return hash_password("secret")
 

@@ -16,7 +16,7 @@ import pytest
 from browser_support import OPERATOR, LiveRegistry, Published, Tab
 from screenshots import decode_png
 
-from pyregistry_core.browse import human_size
+from pyregistry_core.web.browse import human_size
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
 HEADER_RGB = (0x24, 0x29, 0x2F)  # the page header's background in browse.py's stylesheet

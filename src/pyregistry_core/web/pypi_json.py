@@ -13,12 +13,12 @@ from typing import Any
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
-from .acl import Identity
-from .errors import InvalidProjectName, ProjectNotFound
+from ..acl import Identity
+from ..errors import InvalidProjectName, ProjectNotFound
+from ..names import normalize
+from ..records import FileRecord, ProjectFiles
+from ..registry.facade import Registry, UpstreamRedirect
 from .messages import Request, Response, redirect_response, text_response
-from .names import normalize
-from .records import FileRecord, ProjectFiles
-from .registry import Registry, UpstreamRedirect
 
 __all__ = ["json_api", "project_json_document"]
 

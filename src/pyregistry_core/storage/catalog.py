@@ -14,9 +14,9 @@ from collections.abc import Callable, Hashable
 import attrs
 from cachetools import LRUCache
 
-from .names import NormalizedName
-from .records import STATUS_RECORD, FileRecord, ProjectFiles, ProjectStatus
-from .storage import Storage, Token
+from ..names import NormalizedName
+from ..records import STATUS_RECORD, FileRecord, ProjectFiles, ProjectStatus
+from .base import Storage, Token
 
 __all__ = ["Catalog", "IndexEntry", "ProjectEntry"]
 

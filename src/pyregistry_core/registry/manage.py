@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import attrs
 from packaging.version import InvalidVersion, Version
 
-from .acl import Identity, Permission
-from .errors import FileNotFoundInProject, InvalidUpload, ProjectNotFound
-from .names import NormalizedName
-from .records import STATUS_RECORD, FileRecord, ProjectStatus
+from ..acl import Identity, Permission
+from ..errors import FileNotFoundInProject, InvalidUpload, ProjectNotFound
+from ..names import NormalizedName
+from ..records import STATUS_RECORD, FileRecord, ProjectStatus
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .storage import Storage
+    from ..storage.base import Storage
+    from ..storage.catalog import Catalog
 
 __all__ = ["ManagementMixin"]
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import attrs
 
-from . import render
-from .acl import AccessPolicy, Identity, Permission, is_allowed
-from .auth import Authenticator, BadCredentials
-from .catalog import Catalog, ProjectEntry
-from .dists import ArchiveLimits
-from .errors import (
+from .. import render
+from ..acl import AccessPolicy, Identity, Permission, is_allowed
+from ..auth.authenticator import Authenticator, BadCredentials
+from ..auth.tokens import TokenStore
+from ..dists import ArchiveLimits
+from ..errors import (
     AuthenticationRequired,
     ConfigError,
     FileGone,
@@ -33,12 +33,18 @@ from .errors import (
     ProjectNotFound,
     RegistryError,
 )
-from .fallback import Action, FallbackPolicy, decide
+from ..fallback import Action, FallbackPolicy, decide
+from ..metrics import Metrics
+from ..names import NormalizedName, normalize
+from ..negotiate import SimpleFormat
+from ..records import FileRecord, Origin, ProjectFiles
+from ..settings import Settings
+from ..storage import S3Storage, Storage, open_storage
+from ..storage.catalog import Catalog, ProjectEntry
+from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
+from ..upstream.client import HttpUpstream, Upstream
+from ..upstream.mirror import Listing, Mirror
 from .manage import ManagementMixin
-from .metrics import Metrics
-from .mirror import Listing, Mirror
-from .names import NormalizedName, normalize
-from .negotiate import SimpleFormat
 from .publish import (
     check_release,
     existing_upload,
@@ -46,12 +52,6 @@ from .publish import (
     publish_upstream_file,
     upstream_record,
 )
-from .records import FileRecord, Origin, ProjectFiles
-from .settings import Settings
-from .storage import S3Storage, Storage, open_storage
-from .tokens import TokenStore
-from .upload import FormLimits, UploadForm, ValidatedUpload, validate_form
-from .upstream import HttpUpstream, Upstream
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
 

@@ -28,12 +28,12 @@ from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .acl import Identity, Permission
-from .errors import InvalidProjectName
+from ..acl import Identity, Permission
+from ..errors import InvalidProjectName
+from ..names import normalize
+from ..records import FileRecord, ProjectFiles
+from ..registry.facade import Registry
 from .messages import Request, Response, redirect_response
-from .names import normalize
-from .records import FileRecord, ProjectFiles
-from .registry import Registry
 
 __all__ = ["SECURITY_HEADERS", "browse", "human_size", "render_description"]
 

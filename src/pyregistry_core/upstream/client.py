@@ -24,8 +24,8 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 import attrs
 import urllib3
 
-from .errors import RegistryError
-from .settings import mask_url
+from ..errors import RegistryError
+from ..settings import mask_url
 
 __all__ = [
     "HttpUpstream",

@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
-from .errors import FileConflict, InvalidUpload
-from .names import NormalizedName
-from .records import FileRecord, Origin, ProjectFiles
-from .storage import Storage, blob_key
-from .upload import UploadForm, ValidatedUpload
-from .upstream import Upstream, UpstreamError, UpstreamFile, verify_hashes
+from ..dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
+from ..errors import FileConflict, InvalidUpload
+from ..names import NormalizedName
+from ..records import FileRecord, Origin, ProjectFiles
+from ..storage.base import Storage, blob_key
+from ..upload import UploadForm, ValidatedUpload
+from ..upstream.client import Upstream, UpstreamError, UpstreamFile, verify_hashes
 
 __all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from .names import NormalizedName
-from .records import FileRecord
-from .storage import Storage
+from ..names import NormalizedName
+from ..records import FileRecord
+from .base import Storage
 
 __all__ = ["Orphan", "find_orphans", "remove_orphans"]
 

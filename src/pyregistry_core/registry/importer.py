@@ -17,11 +17,11 @@ from collections.abc import Callable
 import attrs
 import fsspec
 
-from .acl import Identity
-from .dists import DistFilename
-from .errors import RegistryError
-from .registry import Registry
-from .upload import UploadForm, ValidatedUpload
+from ..acl import Identity
+from ..dists import DistFilename
+from ..errors import RegistryError
+from ..upload import UploadForm, ValidatedUpload
+from .facade import Registry
 
 __all__ = ["ImportReport", "find_distributions", "import_tree"]
 

@@ -12,7 +12,7 @@ from typing import IO
 
 import attrs
 
-from .acl import Identity
+from ..acl import Identity
 
 __all__ = [
     "FileBody",

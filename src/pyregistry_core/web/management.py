@@ -19,12 +19,12 @@ from urllib.parse import urlencode
 
 from packaging.version import InvalidVersion, Version
 
-from .acl import Identity
-from .errors import InvalidProjectName, InvalidUpload
+from ..acl import Identity
+from ..errors import InvalidProjectName, InvalidUpload
+from ..names import NormalizedName, normalize
+from ..records import FileRecord
+from ..registry.facade import Registry
 from .messages import Request, Response, json_response, redirect_response, text_response
-from .names import NormalizedName, normalize
-from .records import FileRecord
-from .registry import Registry
 
 __all__ = ["management_api"]
 
@@ -167,7 +167,7 @@ def _text_field(body: dict[str, Any], key: str) -> str:
 
 
 def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:
-    from .acl import Permission
+    from ..acl import Permission
 
     registry.require(who, Permission.READ)
     packages = []

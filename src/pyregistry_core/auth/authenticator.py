@@ -25,7 +25,7 @@ from cachetools import TTLCache
 from passlib.context import CryptContext
 from werkzeug.datastructures import Authorization
 
-from .acl import Identity
+from ..acl import Identity
 from .tokens import TOKEN_USERNAME, TokenStore
 
 __all__ = ["PASSWORD_CONTEXT", "Authenticator", "BadCredentials", "hash_password"]

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 import attrs
 from cachetools import TTLCache
 
-from .names import NormalizedName
-from .storage import Storage
-from .upstream import Upstream, UpstreamError, UpstreamFile, UpstreamProject
+from ..names import NormalizedName
+from ..storage.base import Storage
+from .client import Upstream, UpstreamError, UpstreamFile, UpstreamProject
 
 __all__ = ["KeyedLocks", "Mirror"]
 

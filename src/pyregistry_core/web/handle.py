@@ -15,10 +15,8 @@ import attrs
 from werkzeug.datastructures import ETags
 from werkzeug.http import parse_etags, parse_range_header, quote_etag
 
-from .acl import Identity
-from .api import management_api
-from .browse import browse
-from .errors import (
+from ..acl import Identity
+from ..errors import (
     AuthenticationRequired,
     FileConflict,
     FileNotFoundInProject,
@@ -30,14 +28,16 @@ from .errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
-from .jsonapi import json_api
+from ..names import normalize
+from ..negotiate import NotAcceptable, select_format
+from ..records import FileRecord
+from ..registry.facade import Page, Registry, UpstreamRedirect
+from ..upload import UnsupportedAction, read_upload_form
+from ..upstream.client import UpstreamError
+from .browse import browse
+from .management import management_api
 from .messages import FileBody, Request, Response, json_response, redirect_response, text_response
-from .names import normalize
-from .negotiate import NotAcceptable, select_format
-from .records import FileRecord
-from .registry import Page, Registry, UpstreamRedirect
-from .upload import UnsupportedAction, read_upload_form
-from .upstream import UpstreamError
+from .pypi_json import json_api
 
 __all__ = ["FileBody", "Request", "Response", "handle"]
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 import attrs
 from cachetools import TTLCache
 
-from .names import NormalizedName, normalize
-from .storage import Storage
+from ..names import NormalizedName, normalize
+from ..storage.base import Storage
 
 __all__ = ["TOKEN_USERNAME", "ApiToken", "TokenStore"]
 

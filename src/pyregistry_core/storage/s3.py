@@ -11,9 +11,10 @@ import contextlib
 import uuid
 from typing import IO, Any
 
-from .errors import StorageUnavailable
-from .names import NormalizedName
-from .storage import FsspecStorage, _storage_errors, _write_errors, record_key
+from ..errors import StorageUnavailable
+from ..names import NormalizedName
+from .base import record_key, storage_errors, write_errors
+from .fsspec_store import FsspecStorage
 
 __all__ = ["S3Storage"]
 
@@ -47,7 +48,7 @@ class S3Storage(FsspecStorage):
         self.bucket = self.root.split("/", 1)[0]
 
     def probe(self) -> None:
-        with _storage_errors():
+        with storage_errors():
             try:
                 self.fs.call_s3("head_bucket", Bucket=self.bucket)
             except FileNotFoundError as exc:
@@ -64,7 +65,7 @@ class S3Storage(FsspecStorage):
         if not filenames:
             return {}
         paths = {self._path(record_key(project, name)): name for name in filenames}
-        with _storage_errors():
+        with storage_errors():
             results = self.fs.cat(list(paths), on_error="return")
         found = {}
         for path, data in results.items():
@@ -86,7 +87,7 @@ class S3Storage(FsspecStorage):
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         try:
-            with _write_errors():
+            with write_errors():
                 # PUT with If-None-Match: * — exactly one of racing replicas succeeds.
                 self.fs.pipe_file(self._path(record_key(project, filename)), data, mode="create")
         except FileExistsError:
@@ -94,11 +95,11 @@ class S3Storage(FsspecStorage):
         return True
 
     def publish_blob(self, local_path: str, key: str) -> None:
-        with _write_errors():
+        with write_errors():
             self.fs.put_file(local_path, self._path(key), chunksize=self._PART_SIZE, max_concurrency=2)
 
     def open_blob(self, key: str) -> IO[bytes]:
-        with _storage_errors():
+        with storage_errors():
             handle: IO[bytes] = self.fs.open(
                 self._path(key), "rb", block_size=self._READ_BLOCK, cache_type="readahead"
             )
@@ -109,7 +110,7 @@ class S3Storage(FsspecStorage):
         self.probe()
         key = self._path(f".probe/{uuid.uuid4().hex}")
         try:
-            with _storage_errors():
+            with storage_errors():
                 self.fs.pipe_file(key, b"1", mode="create")
                 try:
                     self.fs.pipe_file(key, b"2", mode="create")

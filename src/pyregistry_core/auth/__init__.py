@@ -1,0 +1,1 @@
+"""Who is calling: passwords, htpasswd files, API tokens and the authenticator."""

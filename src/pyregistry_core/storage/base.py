@@ -1,0 +1,146 @@
+"""Storage is the database: an fsspec filesystem (or a local directory) holds everything.
+
+Layout under the root (``NormalizedName`` projects only; filenames are validated first):
+
+    index/<project>/<filename>.json        the file's record; creating it publishes the file
+    files/<project>/<sha256>/<filename>    the bytes, content-addressed per project
+    files/<project>/<sha256>/<filename>.metadata   PEP 658 core metadata (wheels)
+    .staging/                              scratch space for uploads in progress
+
+Invariants:
+1. A file is visible only through its record, and a record is created only after its
+   bytes are completely stored: nothing partial is ever listed.
+2. Records are created create-only (``O_EXCL``/link locally): of two writers racing on
+   one filename exactly one wins. A record is never removed (a deleted file keeps a
+   tombstone record, so its filename stays burnt).
+3. Revalidation is cheap: on a local directory a project's change token is one ``stat``
+   of its index directory; object stores have no such token and rely on a TTL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import IO, Protocol
+
+from ..errors import StorageUnavailable
+from ..names import NormalizedName
+
+__all__ = ["Storage", "Token", "blob_key", "record_key", "storage_errors", "write_errors"]
+
+Token = tuple[int, ...]
+RECORD_SUFFIX = ".json"
+
+
+class Storage(Protocol):
+    """What the registry needs from a store; see the module docstring for the layout."""
+
+    url: str
+    has_change_tokens: bool
+
+    def index_token(self) -> Token | None:
+        """A value that changes whenever a project is added (None: not supported)."""
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        """A value that changes whenever a record of ``project`` changes."""
+
+    def list_projects(self) -> list[str]:
+        """Names of every project directory (each already normalized)."""
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        """Filename → change token of each record of ``project``."""
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        """The record's bytes, or None when there is none."""
+
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        """Several records at once (those that vanished meanwhile are left out)."""
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        """Create a record only if none exists; False when one already did."""
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        """Atomically replace an existing record (yank, delete)."""
+
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        """A local scratch path, removed afterwards, cheap to publish from."""
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        """Store a local file under ``key`` atomically; an existing key is kept."""
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Store small bytes under ``key`` atomically."""
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        """Open stored bytes for reading (raises FileNotFoundError)."""
+
+    def local_path(self, key: str) -> str | None:
+        """The blob's path on a local disk, for sendfile; None on other stores."""
+
+    def delete_blob(self, key: str) -> None:
+        """Remove stored bytes if present."""
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        """Keys directly under ``prefix`` (a folder key ending in ``/``)."""
+
+    def probe(self) -> None:
+        """Raise ``StorageUnavailable`` unless the store answers (for /health)."""
+
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """Every key below ``prefix`` with its modification time (seconds)."""
+
+
+def record_key(project: NormalizedName, filename: str) -> str:
+    """The storage key of a file's record."""
+    return f"index/{project}/{filename}{RECORD_SUFFIX}"
+
+
+def blob_key(project: NormalizedName, sha256: str, filename: str) -> str:
+    """The storage key of a file's bytes."""
+    return f"files/{project}/{sha256}/{filename}"
+
+
+@contextlib.contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn unexpected store failures into ``StorageUnavailable`` (503, never 404).
+
+    Any exception counts, not only ``OSError``: s3fs lets botocore's connection errors
+    (``EndpointConnectionError``…) through untranslated.
+    """
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError, StorageUnavailable):
+        raise
+    except Exception as exc:
+        raise StorageUnavailable(f"storage failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def write_errors() -> Iterator[None]:
+    """Like ``storage_errors`` for writes, where "not found" can only mean the store
+    itself is gone (a deleted bucket): that is a 503 too."""
+    try:
+        with storage_errors():
+            yield
+    except FileNotFoundError as exc:
+        raise StorageUnavailable(f"storage failed: {exc}") from exc
+
+
+@contextlib.contextmanager
+def removed_after(path: str) -> Iterator[str]:
+    """A scratch path, removed when the block ends (whatever happened in it)."""
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def read_each(storage: Storage, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+    found = {}
+    for filename in filenames:
+        data = storage.read_record(project, filename)
+        if data is not None:
+            found[filename] = data
+    return found

@@ -1,0 +1,154 @@
+"""Any fsspec filesystem; it has no change tokens, so cached views age by TTL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any
+
+import fsspec
+
+from ..names import NormalizedName
+from .base import RECORD_SUFFIX, Token, read_each, record_key, removed_after, storage_errors, write_errors
+
+__all__ = ["FsspecStorage"]
+
+
+class FsspecStorage:
+    """Any fsspec filesystem; change tokens are not available, so views age by TTL."""
+
+    has_change_tokens = False
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        fs, root = fsspec.core.url_to_fs(url, **(options or {}))
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def probe(self) -> None:
+        with storage_errors():
+            self.fs.exists(self._path("index"))
+
+    def index_token(self) -> Token | None:
+        return None
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        return None
+
+    def _ls(self, path: str) -> list[dict[str, Any]]:
+        try:
+            with storage_errors():
+                entries: list[dict[str, Any]] = self.fs.ls(path, detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        return entries
+
+    def list_projects(self) -> list[str]:
+        return [
+            e["name"].rstrip("/").rsplit("/", 1)[-1]
+            for e in self._ls(self._path("index"))
+            if e["type"] == "directory"
+        ]
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        records: dict[str, Token] = {}
+        for entry in self._ls(self._path(f"index/{project}")):
+            name = entry["name"].rsplit("/", 1)[-1]
+            if entry["type"] == "file" and name.endswith(RECORD_SUFFIX):
+                # ETag (S3) or creation/modification time: changes when a record is rewritten.
+                version = (
+                    entry.get("ETag")
+                    or entry.get("LastModified")
+                    or entry.get("mtime")
+                    or entry.get("created")
+                )
+                records[name[: -len(RECORD_SUFFIX)]] = (
+                    int(entry.get("size") or 0),
+                    zlib.crc32(str(version).encode()),
+                )
+        return records
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        try:
+            with storage_errors():
+                data: bytes = self.fs.cat_file(self._path(record_key(project, filename)))
+                return data
+        except FileNotFoundError:
+            return None
+
+    def _parent_dirs(self, path: str) -> None:
+        """Filesystems with real directories need them before a write."""
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        return read_each(self, project, filenames)
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        path = self._path(record_key(project, filename))
+        # A generic fsspec store offers no atomic create: the process-wide lock makes it
+        # exact within this process (all a memory filesystem can have); stores shared by
+        # several processes must use LocalStorage or S3Storage, which are create-only.
+        with _CREATE_LOCK, write_errors():
+            if self.fs.exists(path):
+                return False
+            self._parent_dirs(path)
+            self.fs.pipe_file(path, data)
+        return True
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        path = self._path(record_key(project, filename))
+        with write_errors():
+            self._parent_dirs(path)
+            self.fs.pipe_file(path, data)
+
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
+        os.close(fd)
+        return removed_after(path)
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        with write_errors():
+            self._parent_dirs(self._path(key))
+            self.fs.put_file(local_path, self._path(key))
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        with write_errors():
+            self._parent_dirs(self._path(key))
+            self.fs.pipe_file(self._path(key), data)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        with storage_errors():
+            handle: IO[bytes] = self.fs.open(self._path(key), "rb")
+            return handle
+
+    def local_path(self, key: str) -> str | None:
+        return None
+
+    def delete_blob(self, key: str) -> None:
+        with storage_errors(), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(key))
+
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        with storage_errors():
+            found = self.fs.find(self._path(prefix.rstrip("/")), detail=True)
+        for path, info in found.items():
+            modified = info.get("LastModified") or info.get("mtime") or info.get("created") or 0
+            stamp = modified.timestamp() if hasattr(modified, "timestamp") else float(modified)
+            yield path[len(self.root) + 1 :], stamp
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        return [
+            prefix + e["name"].rsplit("/", 1)[-1]
+            for e in self._ls(self._path(prefix.rstrip("/")))
+            if e["type"] == "file"
+        ]
+
+
+_CREATE_LOCK = threading.Lock()

@@ -1,0 +1,173 @@
+"""A directory on a local disk: create-only records by ``link``, change tokens by ``stat``."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import IO
+
+from ..errors import StorageUnavailable
+from ..names import NormalizedName
+from .base import RECORD_SUFFIX, Token, read_each, record_key, removed_after, storage_errors
+
+__all__ = ["LocalStorage"]
+
+
+def _stat_token(path: str) -> Token | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageUnavailable(f"storage failed: {exc}") from exc
+    return (st.st_mtime_ns, st.st_ino, st.st_size, st.st_nlink)
+
+
+class LocalStorage:
+    """A directory on a local disk shared by any number of processes."""
+
+    has_change_tokens = True
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.url = "file://" + self.root
+        self._staging = os.path.join(self.root, ".staging")
+        self._index = os.path.join(self.root, "index")
+        for directory in (self._staging, self._index, os.path.join(self.root, "files")):
+            os.makedirs(directory, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def probe(self) -> None:
+        if _stat_token(self._index) is None:
+            raise StorageUnavailable(f"{self._index} is missing")
+
+    def index_token(self) -> Token | None:
+        quarantine = _stat_token(os.path.join(self.root, "quarantine")) or ()
+        return (*(_stat_token(self._index) or ()), *quarantine)
+
+    def project_token(self, project: NormalizedName) -> Token | None:
+        return _stat_token(os.path.join(self._index, project))
+
+    def list_projects(self) -> list[str]:
+        with storage_errors(), os.scandir(self._index) as entries:
+            return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+    def list_records(self, project: NormalizedName) -> dict[str, Token]:
+        records: dict[str, Token] = {}
+        try:
+            with storage_errors(), os.scandir(os.path.join(self._index, project)) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") or not name.endswith(RECORD_SUFFIX):
+                        continue
+                    st = entry.stat()
+                    records[name[: -len(RECORD_SUFFIX)]] = (st.st_mtime_ns, st.st_ino, st.st_size)
+        except FileNotFoundError:
+            return {}
+        return records
+
+    def read_record(self, project: NormalizedName, filename: str) -> bytes | None:
+        try:
+            with storage_errors(), open(self._path(record_key(project, filename)), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def read_records(self, project: NormalizedName, filenames: list[str]) -> dict[str, bytes]:
+        return read_each(self, project, filenames)
+
+    def _write_staged(self, data: bytes) -> str:
+        fd, tmp = tempfile.mkstemp(dir=self._staging, prefix="record-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        target = self._path(record_key(project, filename))
+        with storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = self._write_staged(data)
+            try:
+                os.link(tmp, target)  # create-only: fails with EEXIST if another won
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
+        return True
+
+    def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
+        target = self._path(record_key(project, filename))
+        with storage_errors():
+            tmp = self._write_staged(data)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        # Inside the store's directory, so publishing is a link, not a copy.
+        return removed_after(os.path.join(self._staging, f"upload-{uuid.uuid4().hex}"))
+
+    def publish_blob(self, local_path: str, key: str) -> None:
+        target = self._path(key)
+        with storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(local_path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            try:
+                os.link(local_path, target)
+            except FileExistsError:
+                pass  # content-addressed: an existing blob holds the same bytes
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                tmp = target + f".tmp-{uuid.uuid4().hex}"
+                shutil.copyfile(local_path, tmp)
+                os.replace(tmp, target)
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        with storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = self._write_staged(data)
+            os.replace(tmp, target)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        with storage_errors():
+            return open(self._path(key), "rb")
+
+    def local_path(self, key: str) -> str | None:
+        return self._path(key)
+
+    def delete_blob(self, key: str) -> None:
+        with storage_errors(), contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(key))
+
+    def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        top = self._path(prefix.rstrip("/"))
+        for directory, _dirs, files in os.walk(top):
+            relative = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            for name in files:
+                with contextlib.suppress(FileNotFoundError):
+                    yield f"{relative}/{name}", os.stat(os.path.join(directory, name)).st_mtime
+
+    def list_blobs(self, prefix: str) -> list[str]:
+        try:
+            with storage_errors(), os.scandir(self._path(prefix.rstrip("/"))) as entries:
+                return [prefix + e.name for e in entries if e.is_file() and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []

@@ -1,0 +1,1 @@
+"""The sans-IO HTTP layer: request/response values, ``handle()``, and the routes."""
