@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "FileConflict",
     "FileGone",
+    "FileHeldBack",
     "FileNotFoundInProject",
     "InvalidProjectName",
     "InvalidUpload",
@@ -61,6 +62,15 @@ class FileNotFoundInProject(RegistryError, LookupError):
 
 class FileGone(FileNotFoundInProject):
     """The file existed and was deleted; its name stays burnt (PyPI semantics)."""
+
+
+class FileHeldBack(FileNotFoundInProject):
+    """An upstream file the supply-chain policy holds back (cooldown): absent for clients."""
+
+    def __init__(self, project: str, filename: str, why: str) -> None:
+        super().__init__(project, filename)
+        self.message = f"File {filename!r} of project {project!r} is held back: {why}."
+        self.args = (self.message,)
 
 
 class InvalidUpload(RegistryError, ValueError):

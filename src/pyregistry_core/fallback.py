@@ -4,8 +4,9 @@ pypicloud's truth table with its holes closed (PYPICLOUD.md, DESIGN.md → Fallb
 1. A caller without read is refused (401/403) before any fallback is considered.
 2. A private project (any upload, ever) never falls back and its name is never sent
    upstream, unless it is named in ``always_show_upstream`` and not disallowed.
-3. ``disallow_fallback`` applies to everyone, admins included, and is checked before
-   any upstream request.
+3. ``disallow_fallback`` and ``pypi.upstream_deny`` apply to everyone, admins included,
+   and are checked before any upstream request; so is ``pypi.upstream_allow`` when set.
+   A name refused by them behaves as an absent one in ``none`` mode.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import enum
 import attrs
 
 from .names import NormalizedName
+from .upstream_policy import UpstreamPolicy
 
 __all__ = ["Action", "FallbackPolicy", "decide"]
 
@@ -37,10 +39,12 @@ class FallbackPolicy:
     always_show_upstream: bool = False
     always_show_names: frozenset[NormalizedName] = frozenset()
     disallowed: frozenset[NormalizedName] = frozenset()
+    # pypi.upstream_allow / pypi.upstream_deny (names and globs): checked like disallowed.
+    names: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
 
     def may_ask_upstream(self, name: NormalizedName, private: bool) -> bool:
         """Whether ``name`` may ever be sent upstream."""
-        if self.mode == "none" or name in self.disallowed:
+        if self.mode == "none" or name in self.disallowed or not self.names.may_fetch(name):
             return False
         return not private or name in self.always_show_names
 

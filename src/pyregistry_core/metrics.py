@@ -1,7 +1,8 @@
 """Prometheus metrics, when the ``metrics`` extra is installed and ``pypi.metrics`` is on.
 
 Counters: requests (by route and status), uploads (by outcome and rejection reason),
-upstream fetches (pages and files, by outcome), and page cache hits. Under several
+upstream fetches (pages and files, by outcome), page cache hits, and supply-chain policy
+decisions (files held back by the cooldown, names denied, exemptions used). Under several
 gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess
 mode) so ``/metrics`` adds up every worker.
 """
@@ -39,6 +40,12 @@ class Metrics:
         self.cache = prom.Counter(
             "pyregistry_page_cache", "Page cache lookups", ["result"], registry=self._registry
         )
+        self.policy = prom.Counter(
+            "pyregistry_upstream_policy",
+            "Supply-chain policy decisions: held_back (cooldown), denied (allow/deny lists), exempted",
+            ["decision"],
+            registry=self._registry,
+        )
         self.enabled = True
 
     def count_request(self, route: str, status: int) -> None:
@@ -60,6 +67,11 @@ class Metrics:
         """One page cache lookup."""
         if self.enabled:
             self.cache.labels("hit" if hit else "miss").inc()
+
+    def count_policy(self, decision: str, count: int = 1) -> None:
+        """Upstream files held back by the cooldown, names denied, exemptions used."""
+        if self.enabled and count:
+            self.policy.labels(decision).inc(count)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""

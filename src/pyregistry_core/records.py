@@ -132,6 +132,8 @@ class ProjectFiles:
     files: tuple[FileRecord, ...]
     has_private_files: bool = False
     status: ProjectStatus = ProjectStatus()
+    # Upstream files the release cooldown holds back: (filename, version, why), for people.
+    held_back: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def from_records(

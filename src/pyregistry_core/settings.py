@@ -11,7 +11,7 @@ import configparser
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 
 from .errors import ConfigError
+from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
 __all__ = ["KEYS", "Secret", "Settings", "mask_url", "parse_bool", "parse_size", "s3_options"]
 
@@ -141,6 +142,15 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.upstream_negative_ttl": KeyInfo("60", "(new)", "freshness of an upstream 404, seconds"),
     "pypi.upstream_timeout": KeyInfo("10", "(new)", "upstream timeout, seconds"),
     "pypi.upstream_max_page_size": KeyInfo("50MiB", "(new)", "largest upstream page read"),
+    "pypi.upstream_min_age": KeyInfo(
+        "0", "(new)", "cooldown: upstream files younger than this are held back (7d, 72h, 3600)"
+    ),
+    "pypi.upstream_min_age_missing": KeyInfo(
+        "deny", "(new)", "deny | allow: a file without an upstream upload-time is held back, or not"
+    ),
+    "pypi.upstream_min_age_exempt": KeyInfo("", "(new)", "names or globs the cooldown never holds back"),
+    "pypi.upstream_allow": KeyInfo("", "(new)", "when set, only these names or globs come from upstream"),
+    "pypi.upstream_deny": KeyInfo("", "(new)", "names or globs never fetched from the upstream"),
     "pypi.metrics": KeyInfo(
         "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
     ),
@@ -192,6 +202,7 @@ class Settings:
     package_acl: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     htpasswd: str | None = None
     metrics: bool = False
+    upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
     unknown_keys: tuple[str, ...] = ()
 
     @classmethod
@@ -332,7 +343,24 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         package_acl=_package_entries(values),
         htpasswd=htpasswd,
         metrics=parse_bool(get("pypi.metrics")),
+        upstream_policy=_upstream_policy(get),
         unknown_keys=tuple(unknown),
+    )
+
+
+def _upstream_policy(get: Callable[[str], Any]) -> UpstreamPolicy:
+    """The supply-chain keys (``pypi.upstream_min_age*``, ``_allow``, ``_deny``)."""
+    missing = str(get("pypi.upstream_min_age_missing")).strip().lower()
+    if missing not in ("allow", "deny"):
+        raise ConfigError(f"pypi.upstream_min_age_missing must be allow or deny, not {missing!r}")
+    allow = _words(get("pypi.upstream_allow"))
+    deny = (*_words(get("pypi.upstream_deny")), *_words(get("pypi.disallow_fallback")))
+    return UpstreamPolicy(
+        min_age=parse_duration(get("pypi.upstream_min_age")),
+        allow_missing_time=missing == "allow",
+        exempt=NamePatterns.parse(_words(get("pypi.upstream_min_age_exempt"))),
+        allow=NamePatterns.parse(allow) if allow else None,
+        deny=NamePatterns.parse(deny),
     )
 
 

@@ -27,6 +27,7 @@ from ..errors import (
     AuthenticationRequired,
     ConfigError,
     FileGone,
+    FileHeldBack,
     FileNotFoundInProject,
     InvalidUpload,
     PermissionDenied,
@@ -108,6 +109,7 @@ class _View:
     files: ProjectFiles
     entry: ProjectEntry
     listing: Listing | None = None
+    valid_until: float = float("inf")  # the release cooldown lets the next file in then
 
 
 class Registry(ManagementMixin):
@@ -145,6 +147,7 @@ class Registry(ManagementMixin):
             if isinstance(always, tuple)
             else frozenset(),
             disallowed=frozenset(normalize(n) for n in settings.disallow_fallback),
+            names=settings.upstream_policy,
         )
         if always is True:
             log.warning(
@@ -256,7 +259,12 @@ class Registry(ManagementMixin):
         """What /health says of the upstream: configured or not, and the last outcome."""
         if self.mirror is None:
             return {"configured": False}
-        return {"configured": True, "mode": self.settings.fallback, **self.mirror.state()}
+        return {
+            "configured": True,
+            "mode": self.settings.fallback,
+            **self.mirror.state(),
+            "policy": self.settings.upstream_policy.describe(),
+        }
 
     # -- reading -----------------------------------------------------------------------
 
@@ -322,7 +330,7 @@ class Registry(ManagementMixin):
             raise ProjectNotFound(project)
         # The merged view depends only on this entry and this listing: build it once.
         cached = entry.pages.get(("view", id(listing)))
-        if isinstance(cached, _View) and cached.listing is listing:
+        if isinstance(cached, _View) and cached.listing is listing and self.wall_clock() < cached.valid_until:
             return cached
         view = self._merged_view(project, entry, listing)
         entry.pages[("view", id(listing))] = view
@@ -331,8 +339,14 @@ class Registry(ManagementMixin):
     def _merged_view(self, project: NormalizedName, entry: ProjectEntry, listing: Listing) -> _View:
         """Our files plus the upstream's, with the upstream's current yanked state."""
         external = self.settings.fallback == "redirect"
-        upstream = [upstream_record(project, f, external) for f in listing.project.files]
-        files = entry.files.merged_with(upstream)
+        held = {r.filename for r in entry.files.files}
+        policy = self.settings.upstream_policy
+        fresh = [
+            upstream_record(project, f, external) for f in listing.project.files if f.filename not in held
+        ]
+        cooldown = policy.hold_back(project, fresh, self.wall_clock())
+        self.metrics.count_policy("held_back", len(cooldown.held))
+        files = entry.files.merged_with(cooldown.visible)
         # The upstream's current yanked state wins for files we cached earlier.
         yanked = {f.filename: f for f in listing.project.files}
         files = attrs.evolve(
@@ -345,8 +359,9 @@ class Registry(ManagementMixin):
                 else r
                 for r in files.files
             ),
+            held_back=tuple((h.filename, h.version, policy.why(h)) for h in cooldown.held),
         )
-        return _View(files, entry, listing)
+        return _View(files, entry, listing, cooldown.valid_until)
 
     def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles:
         """The files the caller sees in ``project`` (raises ``ProjectNotFound``)."""
@@ -355,9 +370,9 @@ class Registry(ManagementMixin):
     def project_page(self, identity: Identity, project: NormalizedName, fmt: SimpleFormat) -> Page:
         """``/simple/<project>/`` rendered; cached per format and source, shared by readers."""
         view = self._view(identity, project)
-        key = (fmt, id(view.listing))
+        key = (fmt, id(view.files))
         cached = view.entry.pages.get(key)
-        if isinstance(cached, tuple) and cached[0] is view.listing:
+        if isinstance(cached, tuple) and cached[0] is view.files:
             self.metrics.count_cache(hit=True)
             page: Page = cached[1]
             return page
@@ -366,7 +381,7 @@ class Registry(ManagementMixin):
         page = Page.of(body)
         if len(view.entry.pages) > 8:
             view.entry.pages.clear()
-        view.entry.pages[key] = (view.listing, page)
+        view.entry.pages[key] = (view.files, page)
         return page
 
     def find_file(
@@ -396,6 +411,9 @@ class Registry(ManagementMixin):
         if view.listing is None or self.mirror is None:
             raise FileNotFoundInProject(project, filename)
         self.require(identity, Permission.CACHE_UPDATE, project)
+        for held in view.files.held_back:
+            if held[0] == filename:  # the cooldown: never fetched, as if absent
+                raise FileHeldBack(project, filename, held[2])
         wanted = [f for f in view.listing.project.files if f.filename == filename]
         if not wanted or (sha256 is not None and (wanted[0].sha256 or "-") != sha256):
             raise FileNotFoundInProject(project, filename)

@@ -126,6 +126,12 @@ def project_json_document(
         for record in files.files:
             releases[record.version].append(_file(record, base))
         document["releases"] = releases
+    if files.held_back:
+        # Not PyPI's: says why a version the upstream has is missing here (the cooldown).
+        held: dict[str, list[dict[str, str]]] = {}
+        for filename, held_version, why in files.held_back:
+            held.setdefault(held_version, []).append({"filename": filename, "reason": why})
+        document["held_back"] = held
     return document
 
 
