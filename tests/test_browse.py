@@ -24,6 +24,7 @@ from strategies import file_records
 
 from pyregistry_core import Identity, Registry, Request, Response, handle
 from pyregistry_core.records import FileRecord, ProjectFiles
+from pyregistry_core.settings import Settings
 from pyregistry_core.web.browse import SECURITY_HEADERS, browse, human_size, render_description
 
 ROOT_URL = "http://index.test"
@@ -76,9 +77,11 @@ def metadata(
     summary: str | None = "A browsable package",
     description: str | None = None,
     content_type: str | None = None,
+    fields: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
-    """Core metadata 2.1 with the description in the body, as setuptools and hatchling write it."""
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    """Core metadata 2.4 (``fields`` added) with the description in the body, as hatchling writes it."""
+    lines = ["Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}"]
+    lines += [f"{key}: {value}" for key, value in fields]
     if summary is not None:
         lines.append(f"Summary: {summary}")
     if content_type is not None:
@@ -413,9 +416,9 @@ def test_project_page_lists_versions_newest_first_with_file_details() -> None:
     assert body.index("demo-1.10.tar.gz") > body.index('data-version="1.10"')
     assert body.index("demo-1.10.tar.gz") < body.index('data-version="1.9"')
     assert len(UPLOAD_TIME.findall(page.text)) == 4
-    assert len(page.find("time")) == 4
+    assert len(page.find("time")) == 4 + 3  # each file, then each release in the history
     assert f"pip install --index-url {ROOT_URL}/simple/ demo" in page.text
-    assert f"uv pip install --index-url {ROOT_URL}/simple/ demo" in page.text
+    assert f"uv pip install --default-index {ROOT_URL}/simple/ demo" in page.text
     assert "A browsable package" in page.text
 
 
@@ -430,7 +433,7 @@ def test_yanked_files_are_marked_with_their_reason() -> None:
     assert "Broken <build> & bad" in page.text
     assert escape("Broken <build> & bad") in text(response)
     badges = page.find("span", **{"class": "badge yanked"})
-    assert len(badges) == 2  # the 1.0 heading and its one file; 2.0 has none
+    assert len(badges) == 3  # the 1.0 heading, its one file and its history entry; 2.0 none
     body = text(response)
     assert body.index('class="badge yanked"') > body.index('data-version="1.0"')
 
@@ -555,6 +558,7 @@ class FixedRegistry:
     """Stands in for ``Registry``: one project with given records and no stored metadata."""
 
     files: ProjectFiles
+    settings: Settings = attrs.field(factory=Settings)
 
     def project_files(self, identity: Identity, project: str) -> ProjectFiles:
         """The fixed files, whoever asks."""
@@ -606,6 +610,13 @@ def test_hostile_record_fields_only_ever_show_as_text(records: list[FileRecord])
         "td",
         "span",
         "time",
+        "div",
+        "aside",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
     }
     for record in records:
         assert record.filename in page.text
@@ -694,3 +705,192 @@ def test_unknown_markdown_variant_renders_as_gfm() -> None:
     """An unknown ``variant`` parameter renders as GitHub-flavoured Markdown (tables work)."""
     rendered = render_description("| a | b |\n|---|---|\n| 1 | 2 |\n", "text/markdown; variant=Other")
     assert "<table>" in rendered
+
+
+# -- the sidebar, the 404 page, README images -----------------------------------------------
+
+RICH_FIELDS = (
+    ("Home-page", "https://acme.test/home"),
+    ("Project-URL", "Documentation, https://docs.acme.test/"),
+    ("Project-URL", "Source, https://git.acme.test/acme"),
+    ("Project-URL", "Evil, javascript:alert(1)"),
+    ("License-Expression", "MIT OR Apache-2.0"),
+    ("Requires-Python", ">=3.10"),
+    ("Author", "Ada Lovelace"),
+    ("Author-email", "Ada Lovelace <ada@acme.test>"),
+    ("Maintainer-email", "Grace <grace@acme.test>"),
+    ("Classifier", "Programming Language :: Python :: 3"),
+    ("Classifier", "Programming Language :: Python :: 3.12"),
+    ("Classifier", "Operating System :: OS Independent"),
+)
+
+
+def sidebar_page(registry: Registry) -> Elements:
+    """The parsed page of ``rich`` after 1.0, 2.0rc1 and 1.5 (yanked) were published."""
+    publish(registry, "rich", "1.0", summary="Old")
+    publish(registry, "rich", "2.0rc1", summary="Next")
+    publish(registry, "rich", "1.5", summary="Rich things", fields=RICH_FIELDS)
+    registry.set_yanked(OPERATOR, "rich", "1.0", yanked=True, reason="bad")  # type: ignore[arg-type]
+    response = get(registry, "/project/rich/")
+    assert response.status == 200
+    return parse(response)
+
+
+def test_sidebar_shows_links_license_python_and_people_of_the_latest_release() -> None:
+    """Homepage and project URLs as nofollow links, a non-http URL as text, SPDX license, people."""
+    page = sidebar_page(make_registry())
+    links = [
+        (a.get("class"), a.get("href"), a.get("rel")) for a in page.find("a") if a.get("rel") == "nofollow"
+    ]
+    assert links == [
+        ("homepage", "https://acme.test/home", "nofollow"),
+        ("project-url", "https://docs.acme.test/", "nofollow"),
+        ("project-url", "https://git.acme.test/acme", "nofollow"),
+    ]
+    assert "Evil: javascript:alert(1)" in page.text
+    assert_inert(page)
+    assert "License MIT OR Apache-2.0" in page.text
+    assert "Requires Python >=3.10" in page.text
+    assert [a["href"] for a in page.find("a") if (a.get("href") or "").startswith("mailto:")] == [
+        "mailto:ada@acme.test",
+        "mailto:grace@acme.test",
+    ]
+    assert "Author Ada Lovelace Maintainer Grace" in page.text
+
+
+def test_sidebar_groups_classifiers_and_lists_release_history_with_markers() -> None:
+    """Classifiers under their first part; every release newest first with date and markers."""
+    page = sidebar_page(make_registry())
+    assert "Classifiers Programming Language Python :: 3 Python :: 3.12 Operating System OS Independent" in (
+        page.text
+    )
+    history = [a["data-version"] for a in page.find("li") if "data-version" in a]
+    assert history == ["2.0rc1", "1.5", "1.0"]
+    text = page.text.split("Release history", 1)[1]
+    assert re.fullmatch(
+        r" 2\.0rc1 \d{4}-\d{2}-\d{2} pre-release 1\.5 \d{4}-\d{2}-\d{2} 1\.0 \d{4}-\d{2}-\d{2} yanked", text
+    )
+    anchors = [a["href"] for a in page.find("a") if (a.get("href") or "").startswith("#release-")]
+    assert anchors == ["#release-2.0rc1", "#release-1.5", "#release-1.0"]
+    assert [a["id"] for a in page.find("section", **{"class": "release"})] == [h[1:] for h in anchors]
+
+
+def test_sidebar_without_metadata_shows_only_the_history() -> None:
+    """A release whose metadata has no optional fields gets no empty sidebar sections."""
+    registry = make_registry()
+    publish(registry, "plain", "1.0", summary=None)
+    page = parse(get(registry, "/project/plain/"))
+    headings = [t for t in ("Project links", "Meta", "Classifiers", "Release history") if t in page.text]
+    assert headings == ["Release history"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ((("License", "BSD-3-Clause"),), "License BSD-3-Clause"),
+        ((("License", "Copyright (c) 2024 ACME\nAll rights reserved."),), "License Copyright (c) 2024 ACME "),
+        ((("Classifier", "License :: OSI Approved :: MIT License"),), "License MIT License"),
+    ],
+)
+def test_license_falls_back_to_the_license_field_then_classifiers(
+    fields: tuple[tuple[str, str], ...], shown: str
+) -> None:
+    """Without License-Expression: the License field's first line, else the license classifiers."""
+    registry = make_registry()
+    publish(registry, "lic", "1.0", fields=tuple((k, v.replace("\n", "\n        ")) for k, v in fields))
+    assert shown in parse(get(registry, "/project/lic/")).text + " "
+
+
+@given(st.text(min_size=1, max_size=60).filter(lambda s: s.strip() and "\n" not in s and "\r" not in s))
+def test_hostile_sidebar_metadata_only_ever_shows_as_text(value: str) -> None:
+    """Any author, URL label, license or classifier text is escaped: no element comes from it."""
+    from packaging.metadata import RawMetadata
+
+    from pyregistry_core.web.browse_sidebar import sidebar
+
+    metadata: RawMetadata = {
+        "author": value,
+        "license_expression": value,
+        "classifiers": [f"{value} :: {value}"],
+        "project_urls": {value: value, "x": "https://a.test/" + value},
+        "home_page": value,
+    }
+    page = Elements()
+    page.feed(sidebar(metadata, value, []))
+    page.close()
+    assert {tag for tag, _ in page.tags} <= {
+        "aside",
+        "section",
+        "h2",
+        "ul",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "a",
+        "span",
+        "code",
+    }
+    assert_inert(page)
+    assert value.split(maxsplit=1)[0] in page.text
+
+
+@pytest.mark.parametrize("path", ["/project/nothing-here/", "/project/-bad-/", "/project/demo/extra"])
+def test_missing_pages_are_a_styled_404_with_a_way_back_for_browsers(path: str) -> None:
+    """With ``Accept: text/html`` a 404 is an HTML page naming the problem with a link to the list."""
+    registry = make_registry()
+    publish(registry, "demo", "1.0")
+    request = Request(
+        "GET",
+        path,
+        {},
+        {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        root_url=ROOT_URL + "/m",
+        script_root="/m",
+    )
+    response = handle(registry, request)
+    assert response.status == 404
+    assert response.header("Content-Type") == "text/html; charset=utf-8"
+    assert response.header("Content-Security-Policy") == CSP
+    page = parse(response)
+    message = "Project 'nothing-here' not found." if "nothing" in path else "Not found."
+    assert f"404 Not found {message}" in page.text
+    assert page.find("a", **{"class": "back", "href": "/m/"}) != []
+    assert page.find("form", **{"class": "search", "action": "/m/"}) != []
+
+
+def test_readme_images_from_listed_origins_stay_others_become_links() -> None:
+    """An allowed origin keeps its <img> and joins the CSP; other images turn into links or text."""
+    readme = (
+        "![ok](https://img.allowed.test/badge.svg) "
+        "![sub](https://cdn.wild.test/x.png) "
+        "![blocked](https://elsewhere.test/a.png) "
+        "![relative](docs/logo.png) "
+        "[![linked](https://elsewhere.test/b.png)](https://ci.test/)"
+    )
+    origins = "https://img.allowed.test, https://*.wild.test"
+    registry = make_registry(**{"pypi.browse_image_origins": origins})
+    publish(registry, "pics", "1.0", description=readme, content_type="text/markdown")
+    response = get(registry, "/project/pics/")
+    assert response.header("Content-Security-Policy") == f"{CSP} https://img.allowed.test https://*.wild.test"
+    page = parse(response)
+    assert [i["src"] for i in page.find("img")] == [
+        "https://img.allowed.test/badge.svg",
+        "https://cdn.wild.test/x.png",
+    ]
+    assert page.find("a", **{"class": "image-link", "href": "https://elsewhere.test/a.png"}) != []
+    assert "[blocked]" in page.text
+    assert "[relative]" in page.text
+    assert "[linked]" in page.text
+    assert page.find("a", href="https://ci.test/") != []
+
+
+@pytest.mark.parametrize(
+    "value", ["img.example.test", "ftp://x.test", "https://x.test/path", "https://a;b.test"]
+)
+def test_a_bad_image_origin_refuses_to_start(value: str) -> None:
+    """``pypi.browse_image_origins`` takes origins only; anything else names the key."""
+    from pyregistry_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^pypi\.browse_image_origins: .* is not an origin"):
+        make_registry(**{"pypi.browse_image_origins": value})

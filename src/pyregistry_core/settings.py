@@ -154,6 +154,9 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.metrics": KeyInfo(
         "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
     ),
+    "pypi.browse_image_origins": KeyInfo(
+        "", "(new)", "origins README images on browse pages may load from; others show as links"
+    ),
     "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
     "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
     "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
@@ -203,6 +206,7 @@ class Settings:
     htpasswd: str | None = None
     metrics: bool = False
     upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
+    browse_image_origins: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()
 
     @classmethod
@@ -344,6 +348,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         htpasswd=htpasswd,
         metrics=parse_bool(get("pypi.metrics")),
         upstream_policy=_upstream_policy(get),
+        browse_image_origins=tuple(_origin(o) for o in _words(get("pypi.browse_image_origins"))),
         unknown_keys=tuple(unknown),
     )
 
@@ -362,6 +367,20 @@ def _upstream_policy(get: Callable[[str], Any]) -> UpstreamPolicy:
         allow=NamePatterns.parse(allow) if allow else None,
         deny=NamePatterns.parse(deny),
     )
+
+
+_ORIGIN = re.compile(r"(https?)://((?:\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?)/?")
+
+
+def _origin(value: str) -> str:
+    """``https://host[:port]`` (``*.`` allowed before the host) for a CSP source list."""
+    match = _ORIGIN.fullmatch(value.lower())
+    if match is None:
+        raise ConfigError(
+            f"pypi.browse_image_origins: {value!r} is not an origin (examples: https://img.example.com, "
+            "https://*.example.com)"
+        )
+    return f"{match.group(1)}://{match.group(2)}"
 
 
 def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import struct
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from pyregistry_core import Identity, Registry
 
-__all__ = ["CHROMIUM", "OPERATOR", "LiveRegistry", "Published", "Tab", "launch", "open_tab"]
+__all__ = ["CHROMIUM", "OPERATOR", "ImageServer", "LiveRegistry", "Published", "Tab", "launch", "open_tab"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 HOST = "127.0.0.1"
@@ -53,8 +55,8 @@ class Published:
 class LiveRegistry:
     """A registry served on loopback by werkzeug on a thread; ``stop`` ends it."""
 
-    def __init__(self, storage_dir: Path) -> None:
-        config = {"storage.dir": str(storage_dir), "pypi.default_write": "everyone"}
+    def __init__(self, storage_dir: Path, **settings: str) -> None:
+        config = {"storage.dir": str(storage_dir), "pypi.default_write": "everyone", **settings}
         self.registry = Registry.from_config(config)
         app = pyregistry_wsgi.make_app(self.registry)
         self._server: BaseWSGIServer = make_server(HOST, 0, app, threaded=True)
@@ -70,9 +72,17 @@ class LiveRegistry:
         self._thread.join(STOP_TIMEOUT)
         assert not self._thread.is_alive(), "the server thread did not stop"
 
-    def publish(self, name: str, version: str, *, sdist: bool = False, **meta: str) -> Published:
-        """POST a wheel (or sdist) to ``/`` as twine does; ``meta`` goes into its metadata."""
-        core = _metadata(name, version, **meta)
+    def publish(
+        self,
+        name: str,
+        version: str,
+        *,
+        sdist: bool = False,
+        fields: tuple[tuple[str, str], ...] = (),
+        **meta: str,
+    ) -> Published:
+        """POST a wheel (or sdist) to ``/`` as twine does; ``meta`` and ``fields`` go into its metadata."""
+        core = _metadata(name, version, fields, **meta)
         stem = f"{dist_name(name)}-{version}"
         if sdist:
             data = sdist_bytes(name, version, metadata=core)
@@ -105,14 +115,63 @@ class LiveRegistry:
 
 
 def _metadata(
-    name: str, version: str, *, summary: str = "", description: str = "", content_type: str = ""
+    name: str,
+    version: str,
+    fields: tuple[tuple[str, str], ...] = (),
+    *,
+    summary: str = "",
+    description: str = "",
+    content_type: str = "",
 ) -> bytes:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines = ["Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}"]
+    lines += [f"{key}: {value}" for key, value in fields]
     if summary:
         lines.append(f"Summary: {summary}")
     if content_type:
         lines.append(f"Description-Content-Type: {content_type}")
     return ("\n".join(lines) + "\n\n" + description).encode()
+
+
+class ImageServer:
+    """Another origin on loopback that answers every GET with a small PNG; ``stop`` ends it."""
+
+    def __init__(self) -> None:
+        image = png_bytes(40, 20)
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            self.requests.append(environ["PATH_INFO"])
+            start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(image)))])
+            return [image]
+
+        self.requests: list[str] = []
+        self._server: BaseWSGIServer = make_server(HOST, 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.origin = f"http://{HOST}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="image-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and wait (bounded) for the thread."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(STOP_TIMEOUT)
+        assert not self._thread.is_alive(), "the image server thread did not stop"
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A grey RGB PNG of the given size, written with the stdlib."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * (3 * width) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def launch(playwright: Any, profile: Path, *, javascript: bool) -> Any:

@@ -197,7 +197,7 @@ def test_project_page_shows_releases_files_and_install_commands(
     pip = page.locator("pre.install.pip").inner_text()
     uv = page.locator("pre.install.uv").inner_text()
     assert pip == f"pip install --index-url {live.url}/simple/ acme-utils"
-    assert uv == f"uv pip install --index-url {live.url}/simple/ acme-utils"
+    assert uv == f"uv pip install --default-index {live.url}/simple/ acme-utils"
     assert tab.console_errors == []  # the page's own style and icon pass its CSP
 
 
