@@ -15,6 +15,7 @@ from ..errors import StorageUnavailable
 from ..names import NormalizedName
 from .base import record_key, storage_errors, write_errors
 from .fsspec_store import FsspecStorage
+from .preconditions import create_only_errors
 
 __all__ = ["S3Storage"]
 
@@ -88,11 +89,16 @@ class S3Storage(FsspecStorage):
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
         try:
             with write_errors():
-                # PUT with If-None-Match: * — exactly one of racing replicas succeeds.
-                self.fs.pipe_file(self._path(record_key(project, filename)), data, mode="create")
+                self._create_only(self._path(record_key(project, filename)), data)
         except FileExistsError:
             return False
         return True
+
+    def _create_only(self, path: str, data: bytes) -> None:
+        """PUT with ``If-None-Match: *``: of racing replicas exactly one succeeds; the
+        others get ``FileExistsError`` whatever the store's 412 says."""
+        with create_only_errors():
+            self.fs.pipe_file(path, data, mode="create")
 
     def publish_blob(self, local_path: str, key: str) -> None:
         with write_errors():
@@ -111,9 +117,9 @@ class S3Storage(FsspecStorage):
         key = self._path(f".probe/{uuid.uuid4().hex}")
         try:
             with storage_errors():
-                self.fs.pipe_file(key, b"1", mode="create")
+                self._create_only(key, b"1")
                 try:
-                    self.fs.pipe_file(key, b"2", mode="create")
+                    self._create_only(key, b"2")
                 except FileExistsError:
                     return True
                 return False
