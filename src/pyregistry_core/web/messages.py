@@ -7,8 +7,10 @@ adapter streams (``wsgi.file_wrapper`` for local files, chunked ASGI messages).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import IO
+from urllib.parse import quote
 
 import attrs
 
@@ -22,7 +24,16 @@ __all__ = [
     "json_response",
     "redirect_response",
     "text_response",
+    "uri_reference",
 ]
+
+# RFC 9110 §5.1: a field name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+# RFC 3986 §2: the characters a URI may hold as they are ("%" only before two hex digits).
+_URI_CHARACTERS = "!#$&'()*+,/:;=?@[]~-._%"
+# A value that would split the header (CR, LF, NUL) or not encode as latin-1.
+_UNSAFE_VALUE = re.compile(r"[\r\n\0]|[^\x00-\xff]")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @attrs.frozen
@@ -90,12 +101,21 @@ class FileChunks:
         self._handle.close()
 
 
+def _check_headers(_response: object, _attribute: object, headers: tuple[tuple[str, str], ...]) -> None:
+    """Refuse what would split a header or not encode: no handler can emit one."""
+    for name, value in headers:
+        if not _TOKEN.match(name):
+            raise ValueError(f"invalid response header name {name!r}")
+        if _UNSAFE_VALUE.search(value):
+            raise ValueError(f"invalid value of response header {name}: {value!r}")
+
+
 @attrs.frozen
 class Response:
-    """One HTTP response."""
+    """One HTTP response; its headers are checked when it is built (no CR, LF, NUL, non-latin-1)."""
 
     status: int
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), validator=_check_headers)
     body: bytes | FileBody = b""
     reason: str | None = None
 
@@ -115,9 +135,20 @@ def text_response(status: int, message: str, *extra: tuple[str, str], reason: st
     return Response(status, headers, body, reason)
 
 
+def uri_reference(target: str) -> str:
+    r"""``target`` with every character a URI may not hold percent-encoded (as UTF-8).
+
+    Valid escapes stay as they are; a ``%`` not starting one becomes ``%25``.
+
+    >>> uri_reference("/pypi/demo/\r\n€/json")
+    '/pypi/demo/%0D%0A%E2%82%AC/json'
+    """
+    return _LONE_PERCENT.sub("%25", quote(target, safe=_URI_CHARACTERS))
+
+
 def redirect_response(status: int, location: str) -> Response:
-    """A redirect with an empty body."""
-    return Response(status, (("Location", location), ("Content-Length", "0")))
+    """A redirect with an empty body; the target is percent-encoded here, for every redirect."""
+    return Response(status, (("Location", uri_reference(location)), ("Content-Length", "0")))
 
 
 def json_response(status: int, document: object, *extra: tuple[str, str], head: bool = False) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
@@ -159,12 +160,13 @@ def json_api(registry: Registry, request: Request, parts: list[str]) -> Response
     except InvalidProjectName:
         return text_response(404, "Not found.")
     if parts[0] != project:
-        return redirect_response(301, f"{request.script_root}/pypi/{project}/{'/'.join(parts[1:])}")
+        rest = "/".join(quote(part, safe="") for part in parts[1:])
+        return redirect_response(301, f"{request.script_root}/pypi/{project}/{rest}")
     try:
         files = registry.project_files(request.identity or Identity(), project)
     except UpstreamRedirect:
         assert registry.mirror is not None
-        version = parts[1] if len(parts) == 3 else None
+        version = quote(parts[1], safe="") if len(parts) == 3 else None
         return redirect_response(302, registry.mirror.upstream.json_url(project, version))
     version = _find_version(files, parts[1]) if len(parts) == 3 else None
     document = project_json_document(registry, files, version, request.root_url)
