@@ -269,11 +269,12 @@ def test_json_invalid_page_is_an_upstream_error(body: bytes) -> None:
         ("https://user:secret@mirror.example/simple/", "https://user:***@mirror.example/simple/"),
         ("http://user:secret@127.0.0.1:8080/x", "http://user:***@127.0.0.1:8080/x"),
         ("https://mirror.example/simple/", "https://mirror.example/simple/"),
-        ("https://token@mirror.example/", "https://token@mirror.example/"),
+        ("https://token@mirror.example/", "https://***@mirror.example/"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
-    """A password in a URL is replaced by ``***``; URLs without one are unchanged."""
+    """A password, or a username given alone (a token), is replaced by ``***``; URLs without
+    credentials are unchanged."""
     assert mask_url(url) == masked
 
 

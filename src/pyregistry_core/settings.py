@@ -21,7 +21,16 @@ import attrs
 from .errors import ConfigError
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
-__all__ = ["KEYS", "Secret", "Settings", "mask_url", "parse_bool", "parse_size", "s3_options"]
+__all__ = [
+    "KEYS",
+    "Secret",
+    "Settings",
+    "mask_url",
+    "parse_bool",
+    "parse_size",
+    "reveal_secrets",
+    "s3_options",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +50,20 @@ _UNITS = {
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``.
+    """The URL with any credentials masked: the password, or a username given alone (a token).
 
     >>> mask_url("https://user:secret@index.example/simple/")
     'https://user:***@index.example/simple/'
+    >>> mask_url("https://ghp_token@index.example:8443/simple/")
+    'https://***@index.example:8443/simple/'
     """
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    masked = f"{user}:***" if has_password else "***"
+    return urlunsplit(parts._replace(netloc=f"{masked}@{hostport}"))
 
 
 def parse_size(value: str | int) -> int:
@@ -87,12 +100,40 @@ def _words(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 @attrs.frozen(repr=False)
 class Secret:
-    """A string whose repr never shows it."""
+    """A string whose repr and str never show it."""
 
     value: str
 
     def __repr__(self) -> str:
         return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+# storage.* options (and s3fs's names for them) whose values are credentials.
+_SECRET_OPTION = re.compile(r"secret|token|password|passwd|credential", re.IGNORECASE)
+
+
+def _conceal(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Wrap every credential among ``options`` (nested ones too) in ``Secret``."""
+    concealed: dict[str, Any] = dict(options)
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            concealed[key] = _conceal(value)
+        elif isinstance(value, str) and _SECRET_OPTION.search(key):
+            concealed[key] = Secret(value)
+    return concealed
+
+
+def reveal_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with every ``Secret`` unwrapped, for the library that needs the values."""
+    revealed: dict[str, Any] = dict(options)
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            revealed[key] = reveal_secrets(value)
+        elif isinstance(value, Secret):
+            revealed[key] = value.value
+    return revealed
 
 
 @attrs.frozen
@@ -288,6 +329,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         )
 
     storage_url, storage_options = _storage(values, base_dir)
+    storage_options = _conceal(storage_options)
 
     fallback = str(get("pypi.fallback")).strip().lower()
     always = get("pypi.always_show_upstream")

@@ -39,7 +39,7 @@ from ..metrics import Metrics
 from ..names import NormalizedName, normalize
 from ..negotiate import SimpleFormat
 from ..records import FileRecord, Origin, ProjectFiles
-from ..settings import Settings
+from ..settings import Settings, reveal_secrets
 from ..storage import S3Storage, Storage, open_storage
 from ..storage.catalog import Catalog, ProjectEntry
 from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
@@ -128,7 +128,7 @@ class Registry(ManagementMixin):
         self.storage = (
             storage
             if storage is not None
-            else open_storage(settings.storage_url, dict(settings.storage_options))
+            else open_storage(settings.storage_url, reveal_secrets(settings.storage_options))
         )
         _check_conditional_writes(self.storage)
         self.policy = AccessPolicy.from_settings(
