@@ -14,6 +14,7 @@ __all__ = [
     "FileHeldBack",
     "FileNotFoundInProject",
     "InvalidProjectName",
+    "InvalidStorageKey",
     "InvalidUpload",
     "PermissionDenied",
     "ProjectNotFound",
@@ -91,6 +92,10 @@ class AuthenticationRequired(RegistryError, PermissionError):
 
 class PermissionDenied(RegistryError, PermissionError):
     """The authenticated caller is not allowed to do this."""
+
+
+class InvalidStorageKey(RegistryError, ValueError):
+    """A storage key would leave its folder or hide (``..``, a separator, a control character, a dot)."""
 
 
 class StorageUnavailable(RegistryError, OSError):

@@ -13,7 +13,10 @@ Invariants:
 2. Records are created create-only (``O_EXCL``/link locally): of two writers racing on
    one filename exactly one wins. A record is never removed (a deleted file keeps a
    tombstone record, so its filename stays burnt).
-3. Revalidation is cheap: on a local directory a project's change token is one ``stat``
+3. Every key reaching a store passes ``checked_key``: each component is a plain name
+   (no ``..``, no ``/`` or ``\\`` inside it, no control character, no leading dot),
+   whatever the router and packaging let through.
+4. Revalidation is cheap: on a local directory a project's change token is one ``stat``
    of its index directory; object stores have no such token and rely on a TTL.
 """
 
@@ -21,13 +24,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from typing import IO, Protocol
 
-from ..errors import StorageUnavailable
+from ..errors import InvalidStorageKey, StorageUnavailable
 from ..names import NormalizedName
 
-__all__ = ["Storage", "Token", "blob_key", "record_key", "storage_errors", "write_errors"]
+__all__ = [
+    "Storage",
+    "Token",
+    "blob_key",
+    "checked_key",
+    "key_component",
+    "record_key",
+    "storage_errors",
+    "write_errors",
+]
 
 Token = tuple[int, ...]
 RECORD_SUFFIX = ".json"
@@ -91,14 +104,41 @@ class Storage(Protocol):
         """Every key below ``prefix`` with its modification time (seconds)."""
 
 
+# Separators of any OS, C0/C1 controls and DEL: never inside one key component.
+_UNSAFE_COMPONENT = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+_MAX_COMPONENT = 255
+_SCRATCH_FOLDER = ".staging"
+
+
+def key_component(part: str) -> str:
+    """``part`` if it is safe as one component of a storage key, else ``InvalidStorageKey``."""
+    if not part or part.startswith(".") or len(part) > _MAX_COMPONENT or _UNSAFE_COMPONENT.search(part):
+        raise InvalidStorageKey(f"Invalid name {part!r}: not usable in storage.")
+    return part
+
+
+def checked_key(key: str) -> str:
+    """A whole key (``a/b/c``, a folder ``a/b/``, or ``""`` for the root), each component checked.
+
+    Only the store's own scratch folder may start with a dot, and only at the top.
+    """
+    if key:
+        parts = key.split("/")
+        if parts[0] == _SCRATCH_FOLDER:
+            parts = parts[1:]
+        for part in parts[:-1] if key.endswith("/") else parts:
+            key_component(part)
+    return key
+
+
 def record_key(project: NormalizedName, filename: str) -> str:
     """The storage key of a file's record."""
-    return f"index/{project}/{filename}{RECORD_SUFFIX}"
+    return f"index/{key_component(project)}/{key_component(filename)}{RECORD_SUFFIX}"
 
 
 def blob_key(project: NormalizedName, sha256: str, filename: str) -> str:
     """The storage key of a file's bytes."""
-    return f"files/{project}/{sha256}/{filename}"
+    return f"files/{key_component(project)}/{key_component(sha256)}/{key_component(filename)}"
 
 
 @contextlib.contextmanager
@@ -110,7 +150,7 @@ def storage_errors() -> Iterator[None]:
     """
     try:
         yield
-    except (FileNotFoundError, FileExistsError, StorageUnavailable):
+    except (FileNotFoundError, FileExistsError, StorageUnavailable, InvalidStorageKey):
         raise
     except Exception as exc:
         raise StorageUnavailable(f"storage failed: {type(exc).__name__}: {exc}") from exc

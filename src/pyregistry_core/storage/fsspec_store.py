@@ -13,7 +13,16 @@ from typing import IO, Any
 import fsspec
 
 from ..names import NormalizedName
-from .base import RECORD_SUFFIX, Token, read_each, record_key, removed_after, storage_errors, write_errors
+from .base import (
+    RECORD_SUFFIX,
+    Token,
+    checked_key,
+    read_each,
+    record_key,
+    removed_after,
+    storage_errors,
+    write_errors,
+)
 
 __all__ = ["FsspecStorage"]
 
@@ -30,7 +39,7 @@ class FsspecStorage:
         self.root = root.rstrip("/")
 
     def _path(self, key: str) -> str:
-        return f"{self.root}/{key}"
+        return f"{self.root}/{checked_key(key)}"
 
     def probe(self) -> None:
         with storage_errors():

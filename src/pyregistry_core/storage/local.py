@@ -13,7 +13,7 @@ from typing import IO
 
 from ..errors import StorageUnavailable
 from ..names import NormalizedName
-from .base import RECORD_SUFFIX, Token, read_each, record_key, removed_after, storage_errors
+from .base import RECORD_SUFFIX, Token, checked_key, read_each, record_key, removed_after, storage_errors
 
 __all__ = ["LocalStorage"]
 
@@ -42,7 +42,7 @@ class LocalStorage:
             os.makedirs(directory, exist_ok=True)
 
     def _path(self, key: str) -> str:
-        return os.path.join(self.root, *key.split("/"))
+        return os.path.join(self.root, *checked_key(key).split("/"))
 
     def probe(self) -> None:
         if _stat_token(self._index) is None:

@@ -114,7 +114,7 @@ class S3Storage(FsspecStorage):
     def probe_conditional_writes(self) -> bool:
         """Whether the store refuses a second create-only write of one key."""
         self.probe()
-        key = self._path(f".probe/{uuid.uuid4().hex}")
+        key = f"{self.root}/.probe/{uuid.uuid4().hex}"  # internal scratch, never a request's key
         try:
             with storage_errors():
                 self._create_only(key, b"1")
