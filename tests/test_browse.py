@@ -25,7 +25,7 @@ from strategies import file_records
 from pyregistry_core import Identity, Registry, Request, Response, handle
 from pyregistry_core.records import FileRecord, ProjectFiles
 from pyregistry_core.settings import Settings
-from pyregistry_core.web.browse import SECURITY_HEADERS, browse, human_size, render_description
+from pyregistry_core.web.browse import SECURITY_HEADERS, human_size, project_page, render_description
 
 ROOT_URL = "http://index.test"
 OPERATOR = Identity(operator=True)
@@ -573,8 +573,8 @@ def browse_fixed(records: list[FileRecord]) -> Response:
     """``/project/demo/`` over exactly ``records``."""
     registry = FixedRegistry(ProjectFiles.from_records("demo", records))  # type: ignore[arg-type]
     request = Request("GET", "/project/demo/", root_url=ROOT_URL + '/"><b>x')
-    response = browse(registry, request, Identity(), ["project", "demo", ""])  # type: ignore[arg-type]
-    assert response is not None
+    response = project_page(registry, request, {"project": "demo", "slash": "/"})  # type: ignore[arg-type]
+    assert isinstance(response, Response)
     return response
 
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import example, given
 from strategies import PIP_ACCEPT, UV_ACCEPT, accept_headers
 
-from pyregistry_core.negotiate import NotAcceptable, SimpleFormat, select_format
+from pyregistry_core.errors import NotAcceptable
+from pyregistry_core.negotiate import SimpleFormat, select_format
 
 JSON = SimpleFormat.JSON_V1
 HTML = SimpleFormat.HTML_V1

@@ -17,10 +17,9 @@ from packaging.version import Version
 from strategies import name_spellings, project_names, sdist_filenames, versions, wheel_filenames
 
 from pyregistry_core.dists import DistKind
-from pyregistry_core.errors import InvalidUpload, UploadTooLarge
+from pyregistry_core.errors import InvalidUpload, UnsupportedAction, UploadTooLarge
 from pyregistry_core.upload import (
     FormLimits,
-    UnsupportedAction,
     UploadForm,
     read_upload_form,
     validate_form,

@@ -14,9 +14,9 @@ import pytest
 import urllib3.util.connection
 from upstream_app import UpstreamIndex, collect_unclosed_sockets
 
+from pyregistry_core.errors import UpstreamError
 from pyregistry_core.upstream.client import (
     HttpUpstream,
-    UpstreamError,
     mask_url,
     parse_html_page,
     parse_json_page,

@@ -1,6 +1,7 @@
 """The registry's domain errors; none of them knows about HTTP.
 
-The HTTP layer (``http.py``) owns the one table that maps these to status codes.
+The HTTP layer (``web/statuses.py``) owns the one table that maps these to status codes;
+every error the core raises on purpose is defined here, so that table can name them all.
 Messages are API: upload rejections use PyPI's wording where clients depend on it.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationRequired",
+    "BadCredentials",
     "ConfigError",
     "FileConflict",
     "FileGone",
@@ -16,11 +18,14 @@ __all__ = [
     "InvalidProjectName",
     "InvalidStorageKey",
     "InvalidUpload",
+    "NotAcceptable",
     "PermissionDenied",
     "ProjectNotFound",
     "RegistryError",
     "StorageUnavailable",
+    "UnsupportedAction",
     "UploadTooLarge",
+    "UpstreamError",
 ]
 
 
@@ -74,6 +79,10 @@ class FileHeldBack(FileNotFoundInProject):
         self.args = (self.message,)
 
 
+class NotAcceptable(RegistryError, ValueError):
+    """No format the client accepts can be served (PEP 691: 406)."""
+
+
 class InvalidUpload(RegistryError, ValueError):
     """An upload breaks a rule of the legacy upload API; the message is PyPI's."""
 
@@ -82,12 +91,20 @@ class FileConflict(InvalidUpload):
     """Different bytes were uploaded under an existing filename ("File already exists")."""
 
 
+class UnsupportedAction(InvalidUpload):
+    """A legacy ``:action`` PyPI retired (``submit``, ``doc_upload``): 410 Gone."""
+
+
 class UploadTooLarge(RegistryError, ValueError):
     """The upload body is larger than ``pypi.max_upload_size``."""
 
 
 class AuthenticationRequired(RegistryError, PermissionError):
     """The caller sent no or bad credentials and needs some to proceed."""
+
+
+class BadCredentials(RegistryError, ValueError):
+    """The request carried credentials that do not authenticate anyone (RFC 7617)."""
 
 
 class PermissionDenied(RegistryError, PermissionError):
@@ -100,3 +117,7 @@ class InvalidStorageKey(RegistryError, ValueError):
 
 class StorageUnavailable(RegistryError, OSError):
     """Storage failed; callers must answer 503, never "not found"."""
+
+
+class UpstreamError(RegistryError, ConnectionError):
+    """The upstream index failed, timed out or sent something unacceptable (502)."""

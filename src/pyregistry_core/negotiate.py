@@ -12,9 +12,9 @@ import enum
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .errors import RegistryError
+from .errors import NotAcceptable
 
-__all__ = ["NotAcceptable", "SimpleFormat", "select_format"]
+__all__ = ["SimpleFormat", "select_format"]
 
 
 class SimpleFormat(str, enum.Enum):
@@ -35,10 +35,6 @@ class SimpleFormat(str, enum.Enum):
         if self is SimpleFormat.TEXT_HTML:
             return "text/html; charset=utf-8"
         return str(self.value)
-
-
-class NotAcceptable(RegistryError, ValueError):
-    """No format the client accepts can be served (PEP 691: 406)."""
 
 
 # Preference order for ties: JSON first (PEP 691: "most expressive"), HTML alias last.

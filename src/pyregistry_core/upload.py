@@ -29,7 +29,7 @@ from werkzeug.sansio.multipart import (
 )
 
 from .dists import DistFilename, DistKind
-from .errors import InvalidUpload, UploadTooLarge
+from .errors import InvalidUpload, UnsupportedAction, UploadTooLarge
 from .names import NormalizedName, is_valid_project_name
 
 __all__ = ["FormLimits", "UploadForm", "ValidatedUpload", "read_upload_form", "validate_form"]
@@ -51,10 +51,6 @@ _SINGLE_VALUED = (
 )
 _CHUNK = 256 * 1024
 _ENDED_EARLY = "Invalid upload: the request body ended before the form did."
-
-
-class UnsupportedAction(InvalidUpload):
-    """A legacy ``:action`` PyPI retired (``submit``, ``doc_upload``): 410 Gone."""
 
 
 @attrs.frozen

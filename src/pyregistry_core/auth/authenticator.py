@@ -26,9 +26,10 @@ from passlib.context import CryptContext
 from werkzeug.datastructures import Authorization
 
 from ..acl import Identity
+from ..errors import BadCredentials
 from .tokens import TOKEN_USERNAME, TokenStore
 
-__all__ = ["PASSWORD_CONTEXT", "Authenticator", "BadCredentials", "hash_password"]
+__all__ = ["PASSWORD_CONTEXT", "Authenticator", "hash_password"]
 
 # Every format pypicloud's ppc-gen-password makes (its default is sha512_crypt, which
 # takes 1-3 s per check in libpass's pure-Python backend); new hashes are argon2, done
@@ -51,10 +52,6 @@ PASSWORD_CONTEXT.handler("argon2").get_backend()
 def hash_password(password: str) -> str:
     """A hash for a ``user.<name>`` config entry (argon2)."""
     return str(PASSWORD_CONTEXT.hash(password))
-
-
-class BadCredentials(Exception):
-    """The request carried credentials that do not authenticate anyone."""
 
 
 @attrs.frozen

@@ -9,7 +9,6 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -20,12 +19,12 @@ import attrs
 
 from .. import render
 from ..acl import AccessPolicy, Identity, Permission, is_allowed
-from ..auth.authenticator import Authenticator, BadCredentials
+from ..auth.authenticator import Authenticator
 from ..auth.tokens import TokenStore
 from ..dists import ArchiveLimits
 from ..errors import (
     AuthenticationRequired,
-    ConfigError,
+    BadCredentials,
     FileGone,
     FileHeldBack,
     FileNotFoundInProject,
@@ -40,7 +39,8 @@ from ..names import NormalizedName, normalize
 from ..negotiate import SimpleFormat
 from ..records import FileRecord, Origin, ProjectFiles
 from ..settings import Settings, reveal_secrets
-from ..storage import S3Storage, Storage, open_storage
+from ..storage import Storage, open_storage
+from ..storage.base import require_conditional_writes
 from ..storage.catalog import Catalog, ProjectEntry
 from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import HttpUpstream, Upstream
@@ -53,53 +53,13 @@ from .publish import (
     publish_upstream_file,
     upstream_record,
 )
+from .results import Page, UploadResult, UpstreamRedirect
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
 
 ANONYMOUS = Identity()
 log = logging.getLogger(__name__)
 _UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
-
-
-def _check_conditional_writes(storage: Storage) -> None:
-    """Refuse to run several writers on a store that cannot create-only (DESIGN.md)."""
-    if not isinstance(storage, S3Storage) or storage.single_writer:
-        return
-    if not storage.probe_conditional_writes():
-        raise ConfigError(
-            f"{storage.url} does not honour conditional writes (If-None-Match: *), so two "
-            "replicas could publish different files under one name. Use a store that does, "
-            "or set storage.single_writer = true and run exactly one server process."
-        )
-
-
-class UpstreamRedirect(RegistryError):
-    """The answer is the upstream's page for this name (``pypi.fallback = redirect``): 302."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(f"See {location}")
-        self.location = location
-
-
-@attrs.frozen
-class Page:
-    """Rendered bytes with their strong ETag."""
-
-    body: bytes
-    etag: str
-
-    @classmethod
-    def of(cls, body: bytes) -> Page:
-        """Wrap bytes, computing the ETag once."""
-        return cls(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"')
-
-
-@attrs.frozen
-class UploadResult:
-    """What an upload did: ``created`` is False for an identical re-upload."""
-
-    record: FileRecord
-    created: bool
 
 
 @attrs.frozen
@@ -130,7 +90,7 @@ class Registry(ManagementMixin):
             if storage is not None
             else open_storage(settings.storage_url, reveal_secrets(settings.storage_options))
         )
-        _check_conditional_writes(self.storage)
+        require_conditional_writes(self.storage)
         self.policy = AccessPolicy.from_settings(
             default_read=settings.default_read,
             default_write=settings.default_write,
@@ -299,7 +259,7 @@ class Registry(ManagementMixin):
             return None
         return (identity.principals, identity.user in self.policy.admins, identity.token_projects)
 
-    def _view(self, identity: Identity, project: NormalizedName) -> _View:
+    def _view(self, identity: Identity, project: NormalizedName) -> _View | UpstreamRedirect:
         """What the caller sees of ``project``, after the read check and fallback rules."""
         self.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
@@ -313,7 +273,7 @@ class Registry(ManagementMixin):
         if action is Action.LOCAL and entry.stored:
             return _View(entry.files, entry)
         if action is Action.REDIRECT and self.mirror is not None:
-            raise UpstreamRedirect(self.mirror.upstream.project_url(project))
+            return UpstreamRedirect.to_project(project, self.mirror.upstream)
         if action is Action.UNAUTHORIZED and identity.user is None:
             raise AuthenticationRequired("Authentication required to fetch projects from the upstream index.")
         if action is not Action.MERGE or self.mirror is None:
@@ -363,13 +323,18 @@ class Registry(ManagementMixin):
         )
         return _View(files, entry, listing, cooldown.valid_until)
 
-    def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles:
+    def project_files(self, identity: Identity, project: NormalizedName) -> ProjectFiles | UpstreamRedirect:
         """The files the caller sees in ``project`` (raises ``ProjectNotFound``)."""
-        return self._view(identity, project).files
+        view = self._view(identity, project)
+        return view if isinstance(view, UpstreamRedirect) else view.files
 
-    def project_page(self, identity: Identity, project: NormalizedName, fmt: SimpleFormat) -> Page:
+    def project_page(
+        self, identity: Identity, project: NormalizedName, fmt: SimpleFormat
+    ) -> Page | UpstreamRedirect:
         """``/simple/<project>/`` rendered; cached per format and source, shared by readers."""
         view = self._view(identity, project)
+        if isinstance(view, UpstreamRedirect):
+            return view
         key = (fmt, id(view.files))
         cached = view.entry.pages.get(key)
         if isinstance(cached, tuple) and cached[0] is view.files:
@@ -386,7 +351,7 @@ class Registry(ManagementMixin):
 
     def find_file(
         self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
-    ) -> FileRecord:
+    ) -> FileRecord | UpstreamRedirect:
         """A live file of ``project`` (never of another project), cached from upstream if needed."""
         self.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
@@ -406,8 +371,10 @@ class Registry(ManagementMixin):
 
     def _fetch_upstream(
         self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
-    ) -> FileRecord:
+    ) -> FileRecord | UpstreamRedirect:
         view = self._view(identity, project)  # applies the fallback rules for this caller
+        if isinstance(view, UpstreamRedirect):
+            return view
         if view.listing is None or self.mirror is None:
             raise FileNotFoundInProject(project, filename)
         self.require(identity, Permission.CACHE_UPDATE, project)

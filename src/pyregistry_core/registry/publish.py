@@ -15,12 +15,12 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
-from ..errors import FileConflict, InvalidUpload
+from ..errors import FileConflict, InvalidUpload, UpstreamError
 from ..names import NormalizedName
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
 from ..upload import UploadForm, ValidatedUpload
-from ..upstream.client import Upstream, UpstreamError, UpstreamFile, verify_hashes
+from ..upstream.client import Upstream, UpstreamFile, verify_hashes
 
 __all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
 

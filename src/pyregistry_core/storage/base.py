@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Protocol
 
-from ..errors import InvalidStorageKey, StorageUnavailable
+from ..errors import ConfigError, InvalidStorageKey, StorageUnavailable
 from ..names import NormalizedName
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "checked_key",
     "key_component",
     "record_key",
+    "require_conditional_writes",
     "storage_errors",
     "write_errors",
 ]
@@ -51,6 +52,12 @@ class Storage(Protocol):
 
     url: str
     has_change_tokens: bool
+    # True when only one process may write: set by ``storage.single_writer``, or all a
+    # store can promise whose create-only write holds within one process only.
+    single_writer: bool
+
+    def probe_conditional_writes(self) -> bool:
+        """Whether the store refuses a second create-only write of one key (may do I/O)."""
 
     def index_token(self) -> Token | None:
         """A value that changes whenever a project is added (None: not supported)."""
@@ -129,6 +136,17 @@ def checked_key(key: str) -> str:
         for part in parts[:-1] if key.endswith("/") else parts:
             key_component(part)
     return key
+
+
+def require_conditional_writes(storage: Storage) -> None:
+    """Refuse to run several writers on a store that cannot create-only (DESIGN.md)."""
+    if storage.single_writer or storage.probe_conditional_writes():
+        return
+    raise ConfigError(
+        f"{storage.url} does not honour conditional writes (If-None-Match: *), so two "
+        "replicas could publish different files under one name. Use a store that does, "
+        "or set storage.single_writer = true and run exactly one server process."
+    )
 
 
 def record_key(project: NormalizedName, filename: str) -> str:

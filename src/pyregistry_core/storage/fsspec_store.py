@@ -31,6 +31,8 @@ class FsspecStorage:
     """Any fsspec filesystem; change tokens are not available, so views age by TTL."""
 
     has_change_tokens = False
+    # create_record is exact within this process only (see there).
+    single_writer = True
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         self.url = url
@@ -44,6 +46,10 @@ class FsspecStorage:
     def probe(self) -> None:
         with storage_errors():
             self.fs.exists(self._path("index"))
+
+    def probe_conditional_writes(self) -> bool:
+        """A generic fsspec store offers no atomic create."""
+        return False
 
     def index_token(self) -> Token | None:
         return None

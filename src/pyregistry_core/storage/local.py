@@ -32,6 +32,7 @@ class LocalStorage:
     """A directory on a local disk shared by any number of processes."""
 
     has_change_tokens = True
+    single_writer = False
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
@@ -47,6 +48,10 @@ class LocalStorage:
     def probe(self) -> None:
         if _stat_token(self._index) is None:
             raise StorageUnavailable(f"{self._index} is missing")
+
+    def probe_conditional_writes(self) -> bool:
+        """Records are created by ``link``, which the OS makes create-only."""
+        return True
 
     def index_token(self) -> Token | None:
         quarantine = _stat_token(os.path.join(self.root, "quarantine")) or ()

@@ -24,13 +24,12 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 import attrs
 import urllib3
 
-from ..errors import RegistryError
+from ..errors import UpstreamError
 from ..settings import mask_url
 
 __all__ = [
     "HttpUpstream",
     "Upstream",
-    "UpstreamError",
     "UpstreamFile",
     "UpstreamProject",
     "mask_url",
@@ -40,10 +39,6 @@ log = logging.getLogger(__name__)
 
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _HASH_NAMES = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5", "blake2b")
-
-
-class UpstreamError(RegistryError, ConnectionError):
-    """The upstream index failed, timed out or sent something unacceptable (502)."""
 
 
 @attrs.frozen

@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterator
 import attrs
 from cachetools import TTLCache
 
+from ..errors import UpstreamError
 from ..names import NormalizedName
 from ..storage.base import Storage
-from .client import Upstream, UpstreamError, UpstreamFile, UpstreamProject
+from .client import Upstream, UpstreamFile, UpstreamProject
 
 __all__ = ["KeyedLocks", "Mirror"]
 

@@ -22,6 +22,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from packaging.metadata import RawMetadata, parse_email
@@ -33,40 +34,52 @@ from ..errors import InvalidProjectName, ProjectNotFound
 from ..names import normalize
 from ..records import FileRecord, ProjectFiles
 from ..registry.facade import Registry
+from ..registry.results import UpstreamRedirect
 from .browse_html import SECURITY_HEADERS, base_path, document, html_response, human_size, not_found, plural
 from .browse_sidebar import release_anchor, sidebar
 from .messages import Request, Response, redirect_response
 from .readme import allow_images, render_description
 
-__all__ = ["SECURITY_HEADERS", "browse", "human_size", "render_description"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "human_size",
+    "no_such_page",
+    "project_list",
+    "project_page",
+    "render_description",
+]
 
 _MAX_QUERY = 200  # longer than any valid project name
 
 
-def browse(registry: Registry, request: Request, identity: Identity, parts: list[str]) -> Response | None:
-    """Answer a browse page, or None when the path is not one (the caller answers 404).
+def project_list(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``/``: the projects the caller may read, filtered by ``?q=``."""
+    return _project_list(registry, request, request.caller)
 
-    ``parts`` is the request path split on "/" after its leading slash (``"/"`` is
-    ``[""]``); call it for GET and HEAD only.
-    """
-    if parts == [""]:
-        return _project_list(registry, request, identity)
-    if parts[0] != "project":
-        return None
-    if len(parts) not in (2, 3) or parts[2:] not in ([], [""]):
-        return not_found(request, "Not found.")
+
+def project_page(
+    registry: Registry, request: Request, params: Mapping[str, str]
+) -> Response | UpstreamRedirect:
+    """``/project/<project>/``; other spellings (and no trailing slash) redirect to it."""
     try:
-        project = normalize(parts[1])
+        project = normalize(params["project"])
     except InvalidProjectName:
         return not_found(request, "Not found.")
-    if len(parts) == 2 or parts[1] != project:
+    if not params["slash"] or params["project"] != project:
         return redirect_response(301, f"{base_path(request)}/project/{project}/")
     try:
-        files = registry.project_files(identity, project)  # 401/403/404 as the Simple API
+        files = registry.project_files(request.caller, project)  # 401/403/404 as the Simple API
     except ProjectNotFound as error:
         return not_found(request, error.message)
+    if isinstance(files, UpstreamRedirect):
+        return files
     origins = registry.settings.browse_image_origins
-    return html_response(request, _project_page(registry, request, files), origins)
+    return html_response(_project_page(registry, request, files), origins)
+
+
+def no_such_page(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """Any other path under ``/project/``: the styled 404."""
+    return not_found(request, "Not found.")
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -97,7 +110,7 @@ def _project_list(registry: Registry, request: Request, identity: Identity) -> R
         f'<ul class="projects">{items}</ul>'
         f'<p class="muted">Simple index: <code>{escape(request.root_url)}/simple/</code></p>'
     )
-    return html_response(request, document("pyregistry", base, body))
+    return html_response(document("pyregistry", base, body))
 
 
 def _project_page(registry: Registry, request: Request, files: ProjectFiles) -> str:

@@ -95,10 +95,8 @@ def document(title: str, base: str, body: str) -> str:
     )
 
 
-def html_response(
-    request: Request, page: str, image_origins: tuple[str, ...] = (), status: int = 200
-) -> Response:
-    """``page`` as an HTML response with the security headers; no body for HEAD."""
+def html_response(page: str, image_origins: tuple[str, ...] = (), status: int = 200) -> Response:
+    """``page`` as an HTML response with the security headers."""
     body = page.encode()
     headers = (
         ("Content-Type", "text/html; charset=utf-8"),
@@ -109,7 +107,7 @@ def html_response(
         ("Content-Security-Policy", content_security_policy(image_origins)),
         ("X-Content-Type-Options", "nosniff"),
     )
-    return Response(status, headers, b"" if request.method.upper() == "HEAD" else body)
+    return Response(status, headers, body)
 
 
 def not_found(request: Request, message: str) -> Response:
@@ -126,7 +124,7 @@ def not_found(request: Request, message: str) -> Response:
         '<button type="submit">Search</button></form>'
         f'<p><a class="back" href="{base}/">Back to all projects</a></p></section>'
     )
-    return html_response(request, document("Not found · pyregistry", base, body), status=404)
+    return html_response(document("Not found · pyregistry", base, body), status=404)
 
 
 def human_size(size: int) -> str:

@@ -13,20 +13,22 @@ Routes (JSON; every one guarded by the access rules of the project it names):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from packaging.version import InvalidVersion, Version
 
-from ..acl import Identity
+from ..acl import Permission
 from ..errors import InvalidProjectName, InvalidUpload
 from ..names import NormalizedName, normalize
 from ..records import FileRecord
 from ..registry.facade import Registry
-from .messages import Request, Response, json_response, redirect_response, text_response
+from ..registry.results import UpstreamRedirect
+from .files import file_response
+from .messages import Request, Response, json_response, not_found, redirect_response
 
-__all__ = ["management_api"]
+__all__ = ["delete", "download", "list_files", "list_projects", "set_status", "set_yanked"]
 
 _MAX_BODY = 64 * 1024
 
@@ -81,82 +83,74 @@ def _read_json_body(request: Request) -> dict[str, Any]:
     return document
 
 
-def management_api(
-    registry: Registry,
-    request: Request,
-    who: Identity,
-    parts: list[str],
-    download: Callable[[NormalizedName, str], Response],
-) -> Response:
-    """Route ``/api/package/...`` (``parts`` are the path segments after ``api``)."""
-    method = request.method.upper()
-    if not parts or parts[0] != "package":
-        return text_response(404, "Not found.")
-    rest = [p for p in parts[1:] if p != ""]
-    if not rest:
-        if method not in ("GET", "HEAD"):
-            return text_response(405, "Method not allowed.", ("Allow", "GET, HEAD"))
-        return _list_projects(registry, who, method == "HEAD")
+def _project(params: Mapping[str, str]) -> NormalizedName | None:
+    """The route's project, normalized (None: not a valid name)."""
     try:
-        project = normalize(rest[0])
+        return normalize(params["project"])
     except InvalidProjectName:
-        return text_response(404, "Not found.")
-    if len(rest) == 1:
-        if method in ("GET", "HEAD"):
-            if rest[0] != project:
-                query = "?" + urlencode(request.query) if request.query else ""
-                return redirect_response(301, f"{request.script_root}/api/package/{project}/{query}")
-            files = registry.project_files(who, project)
-            verbose = "verbose" in request.query
-            document: dict[str, Any] = {
-                "packages": [_record_json(r, request.root_url, verbose) for r in files.files]
-            }
-            if verbose:
-                document["status"] = {"status": files.status.status, "reason": files.status.reason}
-            return json_response(200, document, head=method == "HEAD")
-        return text_response(405, "Method not allowed.", ("Allow", "GET, HEAD"))
-    return _target_route(registry, request, who, project, rest[1:], download)
+        return None
 
 
-def _allowed(rest: list[str]) -> str | None:
-    """The methods a management URL answers (None: no such URL)."""
-    if len(rest) == 1:
-        return "GET, HEAD, DELETE, POST" if rest[0] == "status" else "GET, HEAD, DELETE"
-    if len(rest) == 2 and rest[1] in ("yank", "unyank"):
-        return "POST"
-    return None
+def list_files(
+    registry: Registry, request: Request, params: Mapping[str, str]
+) -> Response | UpstreamRedirect:
+    """``GET /api/package/<pkg>/[?verbose]``; other spellings redirect to the normalized name."""
+    project = _project(params)
+    if project is None:
+        return not_found()
+    if params["project"] != project:
+        query = "?" + urlencode(request.query) if request.query else ""
+        return redirect_response(301, f"{request.script_root}/api/package/{project}/{query}")
+    files = registry.project_files(request.caller, project)
+    if isinstance(files, UpstreamRedirect):
+        return files
+    verbose = "verbose" in request.query
+    document: dict[str, Any] = {"packages": [_record_json(r, request.root_url, verbose) for r in files.files]}
+    if verbose:
+        document["status"] = {"status": files.status.status, "reason": files.status.reason}
+    return json_response(200, document)
 
 
-def _target_route(
-    registry: Registry,
-    request: Request,
-    who: Identity,
-    project: NormalizedName,
-    rest: list[str],
-    download: Callable[[NormalizedName, str], Response],
-) -> Response:
-    """``/api/package/<pkg>/<target>[/<action>]`` (``rest`` starts at the target)."""
-    method = request.method.upper()
-    target = rest[0]
-    allowed = _allowed(rest)
-    if allowed is None:
-        return text_response(404, "Not found.")
-    if method not in allowed.split(", "):
-        return text_response(405, "Method not allowed.", ("Allow", allowed))
-    if len(rest) == 1 and target == "status" and method == "POST":
-        body = _read_json_body(request)
-        # A non-string status is simply not one of the four: set_status names them.
-        status = registry.set_status(who, project, str(body.get("status", "")), _text_field(body, "reason"))
-        return json_response(200, {"name": project, "status": status.status, "reason": status.reason})
-    if len(rest) == 1 and method == "DELETE":
-        deleted = registry.delete(who, project, target)
-        return json_response(200, {"deleted": [r.filename for r in deleted]})
-    if len(rest) == 1:
-        return download(project, target)
-    yank = rest[1] == "yank"
+def download(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | UpstreamRedirect:
+    """``GET /api/package/<pkg>/<filename>``: the same checks as ``/files/``."""
+    project = _project(params)
+    if project is None:
+        return not_found()
+    return file_response(registry, request, project, None, params["target"])
+
+
+def delete(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``DELETE /api/package/<pkg>/<filename|version>``; the filenames stay burnt."""
+    project = _project(params)
+    if project is None:
+        return not_found()
+    deleted = registry.delete(request.caller, project, params["target"])
+    return json_response(200, {"deleted": [r.filename for r in deleted]})
+
+
+def set_status(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``POST /api/package/<pkg>/status`` with ``{"status": …, "reason": …}`` (PEP 792)."""
+    project = _project(params)
+    if project is None:
+        return not_found()
+    body = _read_json_body(request)
+    # A non-string status is simply not one of the four: set_status names them.
+    status = registry.set_status(
+        request.caller, project, str(body.get("status", "")), _text_field(body, "reason")
+    )
+    return json_response(200, {"name": project, "status": status.status, "reason": status.reason})
+
+
+def set_yanked(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``POST /api/package/<pkg>/<filename|version>/yank`` (body ``{"reason": …}``) or ``/unyank``."""
+    project = _project(params)
+    if project is None:
+        return not_found()
+    action = params["action"]
+    yank = action == "yank"
     reason = _text_field(_read_json_body(request), "reason") if yank else ""
-    changed = registry.set_yanked(who, project, target, yanked=yank, reason=reason)
-    return json_response(200, {rest[1] + "ed": [r.filename for r in changed], "reason": reason or None})
+    changed = registry.set_yanked(request.caller, project, params["target"], yanked=yank, reason=reason)
+    return json_response(200, {action + "ed": [r.filename for r in changed], "reason": reason or None})
 
 
 def _text_field(body: dict[str, Any], key: str) -> str:
@@ -166,9 +160,9 @@ def _text_field(body: dict[str, Any], key: str) -> str:
     return value
 
 
-def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:
-    from ..acl import Permission
-
+def list_projects(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``GET /api/package/``: the projects the caller may read, with their latest versions."""
+    who = request.caller
     registry.require(who, Permission.READ)
     packages = []
     for name in registry.project_names():
@@ -187,4 +181,4 @@ def _list_projects(registry: Registry, who: Identity, head: bool) -> Response:
                 "last_modified": max(times) if times else None,
             }
         )
-    return json_response(200, {"packages": packages}, head=head)
+    return json_response(200, {"packages": packages})

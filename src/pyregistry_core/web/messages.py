@@ -22,6 +22,7 @@ __all__ = [
     "Request",
     "Response",
     "json_response",
+    "not_found",
     "redirect_response",
     "text_response",
     "uri_reference",
@@ -56,6 +57,11 @@ class Request:
     def header(self, name: str) -> str | None:
         """A header value by lowercase name."""
         return self.headers.get(name)
+
+    @property
+    def caller(self) -> Identity:
+        """Who asked (anonymous until ``handle`` has resolved the identity)."""
+        return self.identity if self.identity is not None else Identity()
 
 
 @attrs.frozen
@@ -151,8 +157,13 @@ def redirect_response(status: int, location: str) -> Response:
     return Response(status, (("Location", uri_reference(location)), ("Content-Length", "0")))
 
 
-def json_response(status: int, document: object, *extra: tuple[str, str], head: bool = False) -> Response:
+def json_response(status: int, document: object, *extra: tuple[str, str]) -> Response:
     """A JSON response."""
     body = json.dumps(document).encode()
     headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))), *extra)
-    return Response(status, headers, b"" if head else body)
+    return Response(status, headers, body)
+
+
+def not_found() -> Response:
+    """The plain 404 for a path that names nothing."""
+    return text_response(404, "Not found.")

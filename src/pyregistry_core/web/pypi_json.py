@@ -7,19 +7,19 @@ release's first file, as on PyPI.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
-from ..acl import Identity
 from ..errors import InvalidProjectName, ProjectNotFound
 from ..names import normalize
 from ..records import FileRecord, ProjectFiles
-from ..registry.facade import Registry, UpstreamRedirect
-from .messages import Request, Response, redirect_response, text_response
+from ..registry.facade import Registry
+from ..registry.results import UpstreamRedirect
+from .messages import Request, Response, json_response, not_found, redirect_response
 
 __all__ = ["json_api", "project_json_document"]
 
@@ -149,32 +149,19 @@ def _find_version(files: ProjectFiles, requested: str) -> str:
     raise ProjectNotFound(f"{files.name} {requested}")
 
 
-def json_api(registry: Registry, request: Request, parts: list[str]) -> Response:
-    """Route ``/pypi/...`` requests (parts after ``pypi``)."""
-    if parts[-1] == "":
-        parts = parts[:-1]
-    if len(parts) not in (2, 3) or parts[-1] != "json":
-        return text_response(404, "Not found.")
+def json_api(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | UpstreamRedirect:
+    """``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``."""
+    version = params.get("version")
     try:
-        project = normalize(parts[0])
+        project = normalize(params["project"])
     except InvalidProjectName:
-        return text_response(404, "Not found.")
-    if parts[0] != project:
-        rest = "/".join(quote(part, safe="") for part in parts[1:])
+        return not_found()
+    if params["project"] != project:
+        rest = f"{quote(version, safe='')}/json" if version is not None else "json"
         return redirect_response(301, f"{request.script_root}/pypi/{project}/{rest}")
-    try:
-        files = registry.project_files(request.identity or Identity(), project)
-    except UpstreamRedirect:
-        assert registry.mirror is not None
-        version = quote(parts[1], safe="") if len(parts) == 3 else None
-        return redirect_response(302, registry.mirror.upstream.json_url(project, version))
-    version = _find_version(files, parts[1]) if len(parts) == 3 else None
-    document = project_json_document(registry, files, version, request.root_url)
-    body = json.dumps(document).encode()
-    headers = (
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "max-age=0, must-revalidate"),
-        ("Vary", "Accept"),
-    )
-    return Response(200, headers, b"" if request.method.upper() == "HEAD" else body)
+    files = registry.project_files(request.caller, project)
+    if isinstance(files, UpstreamRedirect):
+        return files.to_json(quote(version, safe="") if version is not None else None)
+    chosen = _find_version(files, version) if version is not None else None
+    document = project_json_document(registry, files, chosen, request.root_url)
+    return json_response(200, document, ("Cache-Control", "max-age=0, must-revalidate"), ("Vary", "Accept"))

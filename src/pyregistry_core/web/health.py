@@ -1,0 +1,32 @@
+"""Operations endpoints: ``/health`` for load balancers, ``/metrics`` for Prometheus."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..errors import RegistryError
+from ..registry.facade import Registry
+from .messages import Request, Response, json_response, not_found
+
+__all__ = ["health", "metrics"]
+
+
+def health(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """200 unless storage fails; the upstream's state is reported, never fatal (a proxy
+    must stay in the load balancer while the upstream is down)."""
+    state: dict[str, object] = {"status": "ok", "storage": "ok", "upstream": registry.upstream_state()}
+    status = 200
+    try:
+        registry.storage.probe()
+    except (RegistryError, OSError) as error:
+        state.update(status="error", storage=str(error))
+        status = 503
+    return json_response(status, state, ("Cache-Control", "no-store"))
+
+
+def metrics(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """The Prometheus exposition when ``pypi.metrics`` is on, else 404."""
+    if not registry.metrics.enabled:
+        return not_found()
+    body, content_type = registry.metrics.exposition()
+    return Response(200, (("Content-Type", content_type), ("Content-Length", str(len(body)))), body)

@@ -1,0 +1,72 @@
+"""Routes as data: (methods, path pattern, handler), matched before dispatch.
+
+Invariants:
+1. A path matched by no route is a 404; a path matched only by routes lacking the
+   method is a 405 whose ``Allow`` lists every method those routes answer (RFC 9110).
+2. HEAD is answered wherever GET is, by the GET handler; ``handle`` drops the body.
+3. A handler may answer ``UpstreamRedirect``; it becomes a 302 here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from ..registry.facade import Registry
+from ..registry.results import UpstreamRedirect
+from .messages import Request, Response, not_found, redirect_response, text_response
+
+__all__ = ["Handler", "Route", "dispatch", "route"]
+
+Handler = Callable[[Registry, Request, Mapping[str, str]], "Response | UpstreamRedirect"]
+
+_METHOD_ORDER = ("GET", "HEAD", "DELETE", "POST", "PUT", "PATCH")
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+
+
+@attrs.frozen
+class Route:
+    """One entry of a route table: a path pattern, the methods it answers, its handler."""
+
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+    handler: Handler
+
+    def answers(self, method: str) -> bool:
+        """Whether this route serves ``method`` (HEAD wherever GET)."""
+        return method in self.methods or (method == "HEAD" and "GET" in self.methods)
+
+
+def route(methods: str, path: str, handler: Handler) -> Route:
+    """A route for ``"GET POST"``-style methods and a path whose ``{name}`` (one path
+    segment) or ``{name:regex}`` placeholders become the handler's parameters."""
+    pattern, end = "", 0
+    for match in _PLACEHOLDER.finditer(path):
+        pattern += re.escape(path[end : match.start()])
+        pattern += f"(?P<{match[1]}>{match[2] or '[^/]+'})"
+        end = match.end()
+    pattern += re.escape(path[end:])
+    return Route(frozenset(methods.split()), re.compile(pattern), handler)
+
+
+def dispatch(routes: Iterable[Route], registry: Registry, request: Request) -> Response:
+    """Answer ``request`` with the first route that matches its path and method."""
+    path = request.path or "/"
+    method = request.method.upper()
+    allowed: set[str] = set()
+    for candidate in routes:
+        match = candidate.pattern.fullmatch(path)
+        if match is None:
+            continue
+        if candidate.answers(method):
+            result = candidate.handler(registry, request, match.groupdict())
+            if isinstance(result, UpstreamRedirect):
+                return redirect_response(302, result.location)
+            return result
+        allowed |= candidate.methods | ({"HEAD"} if "GET" in candidate.methods else set())
+    if not allowed:
+        return not_found()
+    allow = ", ".join(m for m in _METHOD_ORDER if m in allowed)
+    return text_response(405, "Method not allowed.", ("Allow", allow))

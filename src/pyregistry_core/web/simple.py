@@ -1,0 +1,64 @@
+"""The Simple API pages (PEP 503/691): ``/simple/`` and ``/simple/<project>/``.
+
+A page is rendered once per format and source and shared by every reader who sees the
+same thing; it carries a strong ETag, so a revalidation with ``If-None-Match`` is a 304.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from ..errors import InvalidProjectName
+from ..names import normalize
+from ..negotiate import select_format
+from ..registry.facade import Registry
+from ..registry.results import Page, UpstreamRedirect
+from .caching import etag_matches
+from .messages import Request, Response, not_found, redirect_response
+
+__all__ = ["index_page", "project_page", "simple_slash"]
+
+
+def simple_slash(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``/simple`` → ``/simple/``."""
+    return redirect_response(301, f"{request.script_root}/simple/")
+
+
+def index_page(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """``/simple/``: the projects the caller may read."""
+    fmt = select_format(request.header("accept"), request.query.get("format"))
+    page = registry.index_page(request.caller, fmt)
+    return _page_response(registry, request, page, fmt.content_type)
+
+
+def project_page(
+    registry: Registry, request: Request, params: Mapping[str, str]
+) -> Response | UpstreamRedirect:
+    """``/simple/<project>/``; other spellings (and no trailing slash) redirect to it."""
+    fmt = select_format(request.header("accept"), request.query.get("format"))
+    name = params["project"]
+    try:
+        project = normalize(name)
+    except InvalidProjectName:
+        return not_found()
+    if name != project or not params["slash"]:
+        query = f"?format={quote(request.query['format'], safe='')}" if "format" in request.query else ""
+        return redirect_response(301, f"{request.script_root}/simple/{project}/{query}")
+    page = registry.project_page(request.caller, project, fmt)
+    if isinstance(page, UpstreamRedirect):
+        return page
+    return _page_response(registry, request, page, fmt.content_type)
+
+
+def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
+    cache = f"max-age={registry.settings.simple_max_age}, must-revalidate"
+    headers = (
+        ("Content-Type", content_type),
+        ("Vary", "Accept"),
+        ("ETag", page.etag),
+        ("Cache-Control", cache),
+    )
+    if etag_matches(request.header("if-none-match"), page.etag):
+        return Response(304, headers)
+    return Response(200, (*headers, ("Content-Length", str(len(page.body)))), page.body)

@@ -1,0 +1,56 @@
+"""The legacy upload API: a multipart POST to ``/``, ``/simple/`` or ``/legacy/`` (twine).
+
+Invariant: whether the caller may upload anywhere is checked before a byte of the body
+is read, so a caller who may not write costs no disk and no CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from ..errors import InvalidUpload, RegistryError, StorageUnavailable
+from ..registry.facade import Registry
+from ..upload import read_upload_form
+from .messages import Request, Response, text_response
+
+__all__ = ["upload"]
+
+log = logging.getLogger(__name__)
+
+
+def upload(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+    """Read, validate and publish one uploaded file; PyPI's statuses and messages."""
+    if request.body is None:
+        raise InvalidUpload("Upload payload does not have a file.")
+    registry.require_upload_somewhere(request.caller)
+    length_header = request.header("content-length")
+    try:
+        length = int(length_header) if length_header is not None else None
+    except ValueError as exc:
+        raise InvalidUpload("Invalid Content-Length.") from exc
+    try:
+        with registry.storage.staging_file() as staged:
+            form = read_upload_form(
+                request.body,
+                request.header("content-type"),
+                length,
+                staged,
+                registry.upload_limits(),
+                request.query,
+            )
+            result = registry.upload(request.caller, form, staged)
+    except RegistryError as error:
+        registry.metrics.count_upload("rejected", type(error).__name__)
+        raise
+    except OSError as error:  # the scratch file: a full disk is the server's trouble, not the client's
+        registry.metrics.count_upload("rejected", "StorageUnavailable")
+        raise StorageUnavailable(f"cannot stage the upload: {error}") from error
+    registry.metrics.count_upload("stored" if result.created else "identical")
+    log.info(
+        "upload %s %s by %s",
+        result.record.filename,
+        "stored" if result.created else "identical, kept",
+        request.caller.user or "anonymous",
+    )
+    return text_response(200, "OK" if result.created else "OK (identical file already stored)")
