@@ -14,7 +14,7 @@ Invariants:
    script as well, so a sanitizer miss still runs nothing; images load only from this
    origin and ``pypi.browse_image_origins``, others show as links.
 2. Read permissions are the Simple API's: the same ``Registry`` calls, so the same
-   401/403/404 (the error table in ``handle.py`` answers them, except that a missing project or page
+   401/403/404 (the error table in ``statuses.py`` answers them, except that a missing project or page
    gets a styled 404 page when a browser asks for HTML).
 3. A page costs work proportional to its own project, never to the whole index (the
    list shows names only; no per-project metadata is read for it).
