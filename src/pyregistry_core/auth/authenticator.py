@@ -1,7 +1,8 @@
 """Authentication: Basic credentials → ``Identity`` (config users, htpasswd, API tokens).
 
 Invariants:
-1. A slow password hash is verified at most once per TTL for the same credentials:
+1. A slow password hash is verified at most once per TTL for the same credentials,
+   however many requests carry them at once (concurrent ones wait for the first):
    results are cached under a keyed digest (HMAC with a per-process random key) of the
    credentials, never under the password itself.
 2. An unknown user costs the same one hash verification as a wrong password, so
@@ -16,17 +17,16 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 
 import attrs
-from cachetools import TTLCache
 from passlib.context import CryptContext
 from werkzeug.datastructures import Authorization
 
 from ..acl import Identity
 from ..errors import BadCredentials
+from ..shared_cache import SharedTTLCache
 from .tokens import TOKEN_USERNAME, TokenStore
 
 __all__ = ["PASSWORD_CONTEXT", "Authenticator", "hash_password"]
@@ -82,10 +82,9 @@ class Authenticator:
                 self._user_groups[member] = (*self._user_groups.get(member, ()), group)
         self._tokens = tokens
         self._key = secrets.token_bytes(32)
-        self._cache: TTLCache[bytes, _CacheEntry] = TTLCache(
-            maxsize=10_000, ttl=ttl, timer=timer if timer is not None else time.monotonic
+        self._cache: SharedTTLCache[bytes, _CacheEntry] = SharedTTLCache(
+            10_000, ttl, timer if timer is not None else time.monotonic
         )
-        self._lock = threading.Lock()
         self.verifications = 0  # slow hash verifications done, for tests and metrics
 
     def _user_exists(self, user: str) -> bool:
@@ -131,12 +130,9 @@ class Authenticator:
         digest = hmac.new(
             self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256
         ).digest()
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is None:
-            cached = _CacheEntry(self._verify(username, password))
-            with self._lock:
-                self._cache[digest] = cached
+        # A burst of one client's requests (a CI job's parallel downloads) waits for one
+        # verification of its credentials instead of each paying for the slow hash.
+        cached = self._cache.get_or_load(digest, lambda: _CacheEntry(self._verify(username, password)))
         if cached.identity is None:
             raise BadCredentials("Invalid or non-existent authentication information.")
         return cached.identity

@@ -13,12 +13,12 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
-from cachetools import TTLCache
 
 from ..names import NormalizedName, normalize
+from ..shared_cache import SharedTTLCache
 from ..storage.base import Storage
 
 __all__ = ["TOKEN_USERNAME", "ApiToken", "TokenStore"]
@@ -50,9 +50,11 @@ class ApiToken:
 class TokenStore:
     """Creates, lists, verifies and revokes tokens in storage."""
 
-    def __init__(self, storage: Storage, ttl: float = 5.0) -> None:
+    def __init__(
+        self, storage: Storage, ttl: float = 5.0, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self._storage = storage
-        self._cache: TTLCache[str, ApiToken | None] = TTLCache(maxsize=10_000, ttl=ttl)
+        self._cache: SharedTTLCache[str, ApiToken | None] = SharedTTLCache(10_000, ttl, timer)
 
     @staticmethod
     def _key(token_id: str) -> str:
@@ -60,7 +62,7 @@ class TokenStore:
 
     def _save(self, token: ApiToken) -> None:
         self._storage.put_blob(self._key(token.id), json.dumps(attrs.asdict(token)).encode())
-        self._cache.pop(token.id, None)
+        self._cache.pop(token.id)
 
     def load(self, token_id: str) -> ApiToken | None:
         """A stored token by id."""
@@ -119,11 +121,7 @@ class TokenStore:
         token_id, _, secret = rest.partition("-")
         if prefix != _PREFIX or not token_id or not secret:
             return None
-        if token_id in self._cache:
-            token = self._cache[token_id]
-        else:
-            token = self.load(token_id)
-            self._cache[token_id] = token
+        token = self._cache.get_or_load(token_id, lambda: self.load(token_id))
         if token is None or token.revoked:
             return None
         digest = hashlib.sha256(secret.encode()).hexdigest()

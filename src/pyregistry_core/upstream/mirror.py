@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 
 import attrs
-from cachetools import TTLCache
 
 from ..errors import UpstreamError
 from ..names import NormalizedName
+from ..shared_cache import SharedTTLCache
 from ..storage.base import Storage
 from .client import Upstream, UpstreamFile, UpstreamProject
 
@@ -84,7 +84,7 @@ class Mirror:
         self._ttl = ttl
         self._clock = clock
         self._fresh: dict[str, Listing] = {}
-        self._missing: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=negative_ttl, timer=clock)
+        self._missing: SharedTTLCache[str, bool] = SharedTTLCache(10_000, negative_ttl, clock)
         self.locks = KeyedLocks()
         self.fetches = 0  # upstream page requests made, for tests and metrics
         self.last_ok: float | None = None
@@ -147,12 +147,12 @@ class Mirror:
                 return attrs.evolve(fallback, stale=True)
             self.last_ok, self.last_error = self._clock(), None
             if project is None:
-                self._missing[name] = True
+                self._missing.put(name, True)
                 self._fresh.pop(name, None)
                 return None
             listing = Listing(project, self._clock())
             self._fresh[name] = listing
             if len(self._fresh) > 10_000:
-                self._fresh.pop(next(iter(self._fresh)))
+                self._fresh.pop(next(iter(self._fresh)), None)  # another thread may evict it too
             self._store(name, listing)
             return listing
