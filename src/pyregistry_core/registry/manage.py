@@ -6,8 +6,6 @@ a delete, so the filename stays burnt), so every process sees it on its next loo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import attrs
 from packaging.version import InvalidVersion, Version
 
@@ -15,23 +13,20 @@ from ..acl import Identity, Permission
 from ..errors import FileNotFoundInProject, InvalidUpload, ProjectNotFound
 from ..names import NormalizedName
 from ..records import STATUS_RECORD, FileRecord, ProjectStatus
+from ..storage.base import Storage
+from ..storage.catalog import Catalog
+from .permissions import Permissions
 
-if TYPE_CHECKING:
-    from ..storage.base import Storage
-    from ..storage.catalog import Catalog
-
-__all__ = ["ManagementMixin"]
+__all__ = ["Management"]
 
 
-class ManagementMixin:
-    """The managing use cases of ``Registry``."""
+@attrs.frozen
+class Management:
+    """The managing use cases: yank, delete, project status."""
 
+    permissions: Permissions
     storage: Storage
     catalog: Catalog
-
-    def require(self, identity: Identity, permission: Permission, project: str | None = None) -> None:
-        """Raise 401 or 403 unless allowed (provided by ``Registry``)."""
-        raise NotImplementedError
 
     def _targets(self, project: NormalizedName, target: str) -> list[FileRecord]:
         """The live files a filename or a version names in ``project``."""
@@ -57,7 +52,7 @@ class ManagementMixin:
         self, identity: Identity, project: NormalizedName, target: str, *, yanked: bool, reason: str = ""
     ) -> list[FileRecord]:
         """Yank or un-yank a file or every file of a release (PEP 592); visible at once."""
-        self.require(identity, Permission.WRITE, project)
+        self.permissions.require(identity, Permission.WRITE, project)
         changed = []
         for record in self._targets(project, target):
             new = attrs.evolve(record, yanked=yanked, yanked_reason=reason if yanked else "")
@@ -68,7 +63,7 @@ class ManagementMixin:
 
     def delete(self, identity: Identity, project: NormalizedName, target: str) -> list[FileRecord]:
         """Delete a file or a release; the filenames stay burnt (a tombstone record remains)."""
-        self.require(identity, Permission.DELETE, project)
+        self.permissions.require(identity, Permission.DELETE, project)
         deleted = []
         for record in self._targets(project, target):
             tombstone = attrs.evolve(record, deleted=True)
@@ -87,7 +82,7 @@ class ManagementMixin:
             raise InvalidUpload(
                 f"Unknown project status {status!r}; use one of {', '.join(ProjectStatus.STATES)}."
             )
-        self.require(identity, Permission.WRITE, project)
+        self.permissions.require(identity, Permission.WRITE, project)
         if not self.catalog.reload(project).stored:
             raise ProjectNotFound(project)
         value = ProjectStatus(status, reason)

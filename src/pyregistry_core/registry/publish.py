@@ -1,8 +1,12 @@
-"""Publishing files: private uploads and files cached from the upstream.
+"""Publishing files: private uploads (the ``Publisher`` use case) and files cached from the upstream.
 
-Invariant (storage.py rule 1): bytes and metadata are stored first, the record is
-created last and create-only, so a file is listed only once it is complete; when two
-writers race on one filename, the loser answers as for an existing file.
+Invariants:
+1. (storage/base.py rule 1) Bytes and metadata are stored first, the record is created
+   last and create-only, so a file is listed only once it is complete; when two writers
+   race on one filename, the loser answers as for an existing file.
+2. An upload is checked in PyPI's order: the form, write permission on its project,
+   then the project's state (mirrored projects take uploads from admins only,
+   archived ones from nobody), then the filename and the release.
 """
 
 from __future__ import annotations
@@ -11,18 +15,94 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+import attrs
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..acl import Identity, Permission
 from ..dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
 from ..errors import FileConflict, InvalidUpload, UpstreamError
 from ..names import NormalizedName
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
-from ..upload import UploadForm, ValidatedUpload
+from ..storage.catalog import Catalog, ProjectEntry
+from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import Upstream, UpstreamFile, verify_hashes
+from .permissions import Permissions, refusal
+from .results import UploadResult
 
-__all__ = ["check_release", "existing_upload", "publish_upload", "publish_upstream_file", "utc_now"]
+__all__ = [
+    "Publisher",
+    "check_release",
+    "existing_upload",
+    "publish_upload",
+    "publish_upstream_file",
+    "upstream_record",
+    "utc_now",
+]
+
+
+@attrs.frozen
+class Publisher:
+    """The upload use case: validate, check permission and project state, publish."""
+
+    permissions: Permissions
+    catalog: Catalog
+    storage: Storage
+    limits: ArchiveLimits
+    wall_clock: Callable[[], float]
+    max_upload_size: int
+
+    def form_limits(self) -> FormLimits:
+        """Bounds for reading an upload form."""
+        return FormLimits(max_file_size=self.max_upload_size)
+
+    def upload(self, identity: Identity, form: UploadForm, staged_path: str) -> UploadResult:
+        """Validate an upload read into ``form`` (bytes at ``staged_path``) and publish it."""
+        checked = validate_form(form)
+        self.permissions.require(identity, Permission.WRITE, checked.project)
+        entry = self.catalog.project(checked.project)
+        mirrored = entry.stored and not entry.files.has_private_files
+        if mirrored and not self.permissions.is_admin(identity):
+            # DESIGN.md: uploading to a mirrored project converts it, so only admins may.
+            raise refusal(
+                identity,
+                f"'{checked.project}' is mirrored from the upstream index; only an admin "
+                "may upload to it (which makes it private).",
+            )
+        if entry.files.status.refuses_uploads:
+            raise InvalidUpload(
+                f"Project '{checked.project}' is {entry.files.status.status}; "
+                "it accepts no uploads (PEP 792)."
+            )
+        return self.publish(identity, checked, staged_path, entry)
+
+    def publish(
+        self,
+        identity: Identity,
+        checked: ValidatedUpload,
+        staged_path: str,
+        entry: ProjectEntry | None = None,
+    ) -> UploadResult:
+        """Publish a checked file (an upload, or an import): identical bytes under a taken
+        filename are a no-op, different bytes a conflict."""
+        entry = entry if entry is not None else self.catalog.reload(checked.project)
+        existing = entry.record(checked.dist.filename)
+        if existing is not None:
+            return UploadResult(existing_upload(existing, checked.form.sha256), created=False)
+        check_release(entry.files, checked)
+        record, created = publish_upload(
+            self.storage,
+            checked,
+            staged_path,
+            uploader=identity.user,
+            limits=self.limits,
+            wall_clock=self.wall_clock,
+        )
+        self.catalog.invalidate(checked.project)
+        if not created:  # another process won the race for this filename
+            return UploadResult(existing_upload(record, checked.form.sha256), created=False)
+        return UploadResult(record, created=True)
 
 
 def utc_now(wall_clock: Callable[[], float]) -> str:

@@ -168,7 +168,7 @@ def list_projects(registry: Registry, request: Request, params: Mapping[str, str
     for name in registry.project_names():
         if not registry.may(who, Permission.READ, name):
             continue
-        entry = registry.catalog.project(name)  # type: ignore[arg-type]
+        entry = registry.project_entry(NormalizedName(name))
         if not entry.files.files:
             continue
         stable, unstable = _stable(list(entry.files.versions))

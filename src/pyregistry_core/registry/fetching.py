@@ -1,0 +1,83 @@
+"""Cache on demand: an upstream file is downloaded, verified and stored when first asked for.
+
+Invariants:
+1. Only a file the caller's view lists is fetched, only for a caller with
+   ``cache_update``, and never one the release cooldown holds back.
+2. One download per file per process: a per-file lock, and a second look at storage
+   inside it (another process may have stored it meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ..acl import Identity, Permission
+from ..dists import ArchiveLimits
+from ..errors import FileHeldBack, FileNotFoundInProject, RegistryError
+from ..metrics import Metrics
+from ..names import NormalizedName
+from ..records import FileRecord
+from ..storage.base import Storage
+from ..storage.catalog import Catalog
+from ..upstream.mirror import Mirror
+from .permissions import Permissions
+from .publish import publish_upstream_file
+from .results import UpstreamRedirect
+from .views import Views
+
+__all__ = ["UpstreamFetcher"]
+
+_UPSTREAM_MAX_FILE_SIZE = 4 * 2**30
+
+
+@attrs.frozen
+class UpstreamFetcher:
+    """Stores upstream files the first time a caller who may cache them asks."""
+
+    permissions: Permissions
+    views: Views
+    catalog: Catalog
+    storage: Storage
+    mirror: Mirror | None
+    metrics: Metrics
+    limits: ArchiveLimits
+    wall_clock: Callable[[], float]
+
+    def fetch(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
+    ) -> FileRecord | UpstreamRedirect:
+        """The stored record of an upstream file, fetched now unless already stored."""
+        view = self.views.view(identity, project)  # applies the fallback rules for this caller
+        if isinstance(view, UpstreamRedirect):
+            return view
+        if view.listing is None or self.mirror is None:
+            raise FileNotFoundInProject(project, filename)
+        self.permissions.require(identity, Permission.CACHE_UPDATE, project)
+        for held in view.files.held_back:
+            if held[0] == filename:  # the cooldown: never fetched, as if absent
+                raise FileHeldBack(project, filename, held[2])
+        wanted = [f for f in view.listing.project.files if f.filename == filename]
+        if not wanted or (sha256 is not None and (wanted[0].sha256 or "-") != sha256):
+            raise FileNotFoundInProject(project, filename)
+        with self.mirror.locks.hold(f"file:{project}/{filename}"):
+            record = self.catalog.reload(project).record(filename)
+            if record is not None:
+                return record
+            try:
+                record = publish_upstream_file(
+                    self.storage,
+                    self.mirror.upstream,
+                    project,
+                    wanted[0],
+                    max_size=_UPSTREAM_MAX_FILE_SIZE,
+                    limits=self.limits,
+                    wall_clock=self.wall_clock,
+                )
+            except RegistryError:
+                self.metrics.count_upstream("file", "failed")
+                raise
+            self.metrics.count_upstream("file", "stored")
+        self.catalog.invalidate(project)
+        return record

@@ -1,0 +1,70 @@
+"""Finding a file to serve: a live record of the named project, or the upstream's copy.
+
+Invariants:
+1. A file is looked up in its own project only (a filename never reaches another).
+2. A deleted file is ``FileGone`` (its name stays burnt), a quarantined project offers none
+   (PEP 792), and a project converted to private never serves its cached upstream files.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..acl import Identity, Permission
+from ..errors import FileGone, FileNotFoundInProject
+from ..names import NormalizedName
+from ..records import FileRecord, Origin
+from ..storage.base import Storage
+from ..storage.catalog import Catalog
+from .fetching import UpstreamFetcher
+from .permissions import Permissions
+from .results import UpstreamRedirect
+
+__all__ = ["StoredFiles"]
+
+
+@attrs.frozen
+class StoredFiles:
+    """Looks files up and reads their stored core metadata."""
+
+    permissions: Permissions
+    catalog: Catalog
+    storage: Storage
+    fetcher: UpstreamFetcher
+
+    def find(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> FileRecord | UpstreamRedirect:
+        """A live file of ``project``, cached from the upstream if needed."""
+        self.permissions.require(identity, Permission.READ, project)
+        entry = self.catalog.project(project)
+        record = entry.record(filename)
+        if record is None:  # maybe published by another process since our last look
+            entry = self.catalog.reload(project, entry)
+            record = entry.record(filename)
+        if record is not None and record.origin == Origin.UPSTREAM and entry.files.has_private_files:
+            record = None  # converted to private: cached upstream files are gone for good
+        if record is None:
+            return self.fetcher.fetch(identity, project, filename, sha256)
+        if record.deleted:
+            raise FileGone(project, filename)
+        if entry.files.status.hides_files:  # PEP 792: a quarantined project offers no files
+            raise FileNotFoundInProject(project, filename)
+        return record
+
+    def core_metadata(self, record: FileRecord) -> bytes | None:
+        """A file's METADATA or PKG-INFO bytes, whichever is stored (None if neither)."""
+        suffix = ".metadata" if record.metadata_sha256 else ".pkg-info"
+        try:
+            with self.storage.open_blob(record.blob_key + suffix) as handle:
+                data: bytes = handle.read()
+        except FileNotFoundError:
+            return None
+        return data
+
+    def metadata(self, record: FileRecord) -> bytes:
+        """The stored PEP 658 metadata of a wheel."""
+        data = self.core_metadata(record) if record.metadata_sha256 else None
+        if data is None:
+            raise FileNotFoundInProject(record.project, record.filename + ".metadata")
+        return data

@@ -1,0 +1,75 @@
+"""The page cache: Simple API pages rendered once and shared by every reader who sees the same.
+
+Invariants:
+1. A page is cached on the catalog entry it was rendered from, so revalidating the
+   entry (``storage/catalog.py``) is what makes a page stale; nothing else expires it.
+2. Callers share a page only when they see the same thing: ``/simple/`` by visibility
+   key, a project page by the identity of the ``ProjectFiles`` it shows.
+3. Every cache is bounded (cleared past a fixed size), whatever callers ask for.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .. import render
+from ..acl import Identity, Permission
+from ..metrics import Metrics
+from ..names import NormalizedName
+from ..negotiate import SimpleFormat
+from ..storage.catalog import Catalog
+from .permissions import Permissions
+from .results import Page, UpstreamRedirect
+from .views import Views
+
+__all__ = ["PageCache"]
+
+_MAX_INDEX_PAGES = 256  # one per format and visibility key
+_MAX_PROJECT_PAGES = 8  # per project: formats times recent sources
+
+
+@attrs.frozen
+class PageCache:
+    """Renders ``/simple/`` and ``/simple/<project>/`` and keeps what it rendered."""
+
+    permissions: Permissions
+    catalog: Catalog
+    views: Views
+    metrics: Metrics
+
+    def index_page(self, identity: Identity, fmt: SimpleFormat) -> Page:
+        """``/simple/`` rendered for the caller, listing only what they may read."""
+        self.permissions.require(identity, Permission.READ)
+        entry = self.catalog.index()
+        key = (fmt, self.permissions.visibility_key(identity))
+        page = entry.pages.get(key)
+        if not isinstance(page, Page):
+            names = entry.names
+            if key[1] is not None:
+                names = tuple(n for n in names if self.permissions.may(identity, Permission.READ, n))
+            page = Page.of(render.index_json(names) if fmt.is_json else render.index_html(names))
+            if len(entry.pages) > _MAX_INDEX_PAGES:
+                entry.pages.clear()
+            entry.pages[key] = page
+        return page
+
+    def project_page(
+        self, identity: Identity, project: NormalizedName, fmt: SimpleFormat
+    ) -> Page | UpstreamRedirect:
+        """``/simple/<project>/`` rendered; cached per format and source, shared by readers."""
+        view = self.views.view(identity, project)
+        if isinstance(view, UpstreamRedirect):
+            return view
+        key = (fmt, id(view.files))
+        cached = view.entry.pages.get(key)
+        if isinstance(cached, tuple) and cached[0] is view.files:
+            self.metrics.count_cache(hit=True)
+            page: Page = cached[1]
+            return page
+        self.metrics.count_cache(hit=False)
+        body = render.project_json(view.files) if fmt.is_json else render.project_html(view.files)
+        page = Page.of(body)
+        if len(view.entry.pages) > _MAX_PROJECT_PAGES:
+            view.entry.pages.clear()
+        view.entry.pages[key] = (view.files, page)
+        return page
