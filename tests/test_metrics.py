@@ -23,6 +23,7 @@ def _upload(registry: Registry, data: bytes, *, sha256: str | None = None) -> Re
         "name": "demo",
         "version": "1.0",
         "filetype": "bdist_wheel",
+        "pyversion": "py3",
         "sha256_digest": sha256 or hashlib.sha256(data).hexdigest(),
     }
     body, content_type = multipart_body(fields, [("content", "demo-1.0-py3-none-any.whl", data, None)])

@@ -419,10 +419,10 @@ def test_any_one_digest_is_enough(digest: str) -> None:
         ({"sha256_digest": None}, "Include at least one message digest."),
         ({"sha256_digest": "0" * 64}, DIGEST_MISMATCH),
         ({"md5_digest": "0" * 32}, DIGEST_MISMATCH),
-        ({"name": ("demo", "other")}, "Invalid upload: field 'name' was given several different values."),
+        ({"name": ("demo", "other")}, "Invalid upload: field 'name' was given more than once."),
         (
             {"sha256_digest": ("a" * 64, "b" * 64)},
-            "Invalid upload: field 'sha256_digest' was given several different values.",
+            "Invalid upload: field 'sha256_digest' was given more than once.",
         ),
     ],
 )
@@ -441,9 +441,12 @@ def test_retired_actions_are_gone(action: str) -> None:
     )
 
 
-def test_repeated_identical_values_are_accepted() -> None:
-    """A field sent twice with the same value is not a conflict."""
-    assert validate_form(valid_form(name=("demo", " demo"))).project == "demo"
+def test_repeated_identical_values_are_refused() -> None:
+    """A single-valued field sent twice is ambiguous even with the same value."""
+    assert (
+        rejected(valid_form(name=("demo", " demo")))
+        == "Invalid upload: field 'name' was given more than once."
+    )
 
 
 def test_missing_file_is_rejected() -> None:
@@ -569,8 +572,9 @@ def test_sdist_for_another_dashed_project_is_rejected() -> None:
 )
 def test_names_that_normalize_alike_are_accepted(name: str, filename: str) -> None:
     """The filename's name part only has to normalize to the project's name (old wheels)."""
-    filetype = "sdist" if filename.endswith(".tar.gz") else "bdist_wheel"
-    form = attrs.evolve(valid_form(name=name, filetype=filetype), filename=filename)
+    sdist = filename.endswith(".tar.gz")
+    filetype, pyversion = ("sdist", "source") if sdist else ("bdist_wheel", "py3")
+    form = attrs.evolve(valid_form(name=name, filetype=filetype, pyversion=pyversion), filename=filename)
     form = attrs.evolve(form, fields={**form.fields, "sha256_digest": (form.sha256,)})
     assert validate_form(form).project == "foo-bar"
 
@@ -679,6 +683,7 @@ def test_filename_for_the_same_name_is_accepted(
     filename = data.draw((wheel_filenames if wheel else sdist_filenames)(name, version))[0]
     fields = {
         **upload_fields(name=spelling, version=version, filetype="bdist_wheel" if wheel else "sdist"),
+        "pyversion": filename.split("-")[-3] if wheel else "source",  # what twine and uv send
         "sha256_digest": digests(WHEEL).sha256,
     }
     checked = validate_form(form_for(WHEEL, filename, fields))

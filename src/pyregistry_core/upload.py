@@ -31,24 +31,12 @@ from werkzeug.sansio.multipart import (
 from .dists import DistFilename, DistKind
 from .errors import InvalidUpload, UnsupportedAction, UploadTooLarge
 from .names import NormalizedName, is_valid_project_name
+from .upload_fields import check_form_shape, check_pyversion
 
 __all__ = ["FormLimits", "UploadForm", "ValidatedUpload", "read_upload_form", "validate_form"]
 
 _METADATA_SPEC = "https://packaging.python.org/specifications/core-metadata"
 _SUPPORTED_METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
-# Fields that must have one value; repeating them with another value is refused.
-_SINGLE_VALUED = (
-    ":action",
-    "protocol_version",
-    "name",
-    "version",
-    "metadata_version",
-    "filetype",
-    "pyversion",
-    "md5_digest",
-    "sha256_digest",
-    "blake2_256_digest",
-)
 _CHUNK = 256 * 1024
 _ENDED_EARLY = "Invalid upload: the request body ended before the form did."
 
@@ -126,7 +114,8 @@ class _FormReader:
             max_parts=limits.max_parts,
         )
         # twine and uv send :action in the form; PyPI also takes it from the query string.
-        self._fields: dict[str, list[str]] = {k: [v] for k, v in query.items() if k == ":action"}
+        self._query_action = query.get(":action")
+        self._fields: dict[str, list[str]] = {}
         self._hashes = (hashlib.sha256(), hashlib.blake2b(digest_size=32), hashlib.md5())  # noqa: S324 - a checksum clients may send
         self._filename: str | None = None
         self._part_type: str | None = None
@@ -182,6 +171,10 @@ class _FormReader:
             if isinstance(event, File):
                 self._start_file(event)
             elif isinstance(event, Field):
+                if event.name == "content":  # the file and a plain field: two contents
+                    raise InvalidUpload(
+                        "Invalid upload: field 'content' must be the file part, and only one."
+                    )
                 self._in_file, self._current, self._value = False, event.name, bytearray()
                 self._skipping = False
             elif isinstance(event, Data):
@@ -232,8 +225,11 @@ class _FormReader:
     def form(self) -> UploadForm:
         """What was read."""
         sha256, blake2, md5 = self._hashes
+        fields = {k: tuple(v) for k, v in self._fields.items()}
+        if self._query_action is not None and ":action" not in fields:
+            fields[":action"] = (self._query_action,)
         return UploadForm(
-            fields={k: tuple(v) for k, v in self._fields.items()},
+            fields=fields,
             filename=self._filename,
             content_type=self._part_type,
             size=self._size,
@@ -266,6 +262,7 @@ _BAD_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._+!-]")
 
 def validate_form(form: UploadForm) -> ValidatedUpload:
     """PyPI's checks, in PyPI's order, on the fields and the filename."""
+    check_form_shape(form.fields)
     _check_action(form)
     name, version = _check_name_and_version(form)
     filetype = form.get("filetype")
@@ -284,6 +281,7 @@ def validate_form(form: UploadForm) -> ValidatedUpload:
         )
     if dist.version != version:
         raise InvalidUpload(f"Version in filename should be '{version}' not '{dist.version}'.")
+    check_pyversion(form.get("pyversion"), dist.kind is DistKind.SDIST, frozenset(dist.python_tag.split(".")))
     _check_digests(form)
     if form.size == 0:
         raise InvalidUpload("Invalid distribution file. The file is empty.")
@@ -291,10 +289,6 @@ def validate_form(form: UploadForm) -> ValidatedUpload:
 
 
 def _check_action(form: UploadForm) -> None:
-    for key in _SINGLE_VALUED:
-        values = {v.strip() for v in form.fields.get(key, ())}
-        if len(values) > 1:
-            raise InvalidUpload(f"Invalid upload: field {key!r} was given several different values.")
     action = form.get(":action")
     if action in ("submit", "submit_pkg_info", "doc_upload"):
         raise UnsupportedAction(
