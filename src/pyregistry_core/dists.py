@@ -27,12 +27,14 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .errors import InvalidUpload
+from .zip_layout import ZipLayoutError, check_zip_layout
 
 __all__ = [
     "ArchiveLimits",
     "CoreMetadata",
     "DistFilename",
     "DistKind",
+    "check_unambiguous_archive",
     "read_core_metadata",
 ]
 
@@ -145,6 +147,27 @@ def read_core_metadata(
     if dist.kind is DistKind.WHEEL:
         return _wheel_metadata(fileobj, dist, limits)
     return _sdist_metadata(fileobj, dist, limits)
+
+
+def check_unambiguous_archive(fileobj: IO[bytes], dist: DistFilename) -> None:
+    """Refuse an upload that different readers would read differently (as PyPI since 2025):
+    a wheel that is not a plainly laid out zip, a file that is both a tar and a zip."""
+    if dist.kind is DistKind.SDIST:
+        if zipfile.is_zipfile(fileobj):
+            raise _invalid(f"{dist.filename!r} is both a tar and a zip archive.")
+        fileobj.seek(0)
+        return
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            check_zip_layout(fileobj, archive)
+    except ZipLayoutError as exc:
+        raise _invalid(f"{dist.filename!r} is an ambiguous zip archive: {exc}.") from exc
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _invalid(f"{dist.filename!r} is not a valid zip archive.") from exc
+    fileobj.seek(0)
+    if tarfile.is_tarfile(fileobj):
+        raise _invalid(f"{dist.filename!r} is both a zip and a tar archive.")
+    fileobj.seek(0)
 
 
 def _invalid(why: str) -> InvalidUpload:

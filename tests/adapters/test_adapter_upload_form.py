@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+
 import pytest
 
 
@@ -122,3 +125,16 @@ def test_action_in_query_and_form_is_one_action(client, wheel, build):
     body, content_type = build.encode_upload(wheel)
     reply = client.request("POST", "/?:action=file_upload", {"Content-Type": content_type}, body)
     assert reply.status == 200, reply.body
+
+
+def test_wheel_with_a_prepended_archive_is_refused(client, wheel, build):
+    """A wheel with data before its first entry (readers would disagree on it) is a 400."""
+    data = gzip.compress(b"another archive") + wheel.data
+    reply = client.upload(
+        wheel, content_bytes=data, sha256_digest=hashlib.sha256(data).hexdigest(), blake2_256_digest=None
+    )
+    assert (reply.status, reply.body.decode()) == (
+        400,
+        f"Invalid distribution file. {wheel.filename!r} is an ambiguous zip archive: "
+        f"{len(data) - len(wheel.data)} unexplained bytes before the first entry.\n",
+    )

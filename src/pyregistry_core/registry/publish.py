@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..acl import Identity, Permission
-from ..dists import ArchiveLimits, DistFilename, DistKind, read_core_metadata
+from ..dists import ArchiveLimits, DistFilename, DistKind, check_unambiguous_archive, read_core_metadata
 from ..errors import FileConflict, InvalidUpload, UpstreamError
 from ..names import NormalizedName
 from ..records import FileRecord, Origin, ProjectFiles
@@ -175,6 +175,7 @@ def publish_upload(
     """Read the archive's metadata, store bytes and metadata, then create the record."""
     form: UploadForm = checked.form
     with open(staged_path, "rb") as handle:
+        check_unambiguous_archive(handle, checked.dist)
         metadata = read_core_metadata(handle, checked.dist, limits)
     _check_metadata_agrees(checked, metadata.name, metadata.version)
     key = blob_key(checked.project, form.sha256, checked.dist.filename)
