@@ -191,7 +191,7 @@ def test_json_file_fields() -> None:
         {
             "filename": "foo-1.0-py3-none-any.whl",
             "url": "../../packages/foo-1.0-py3-none-any.whl#sha256=ignored",
-            "hashes": {"sha256": SHA.upper(), "blake2b": "EF" * 32, "unknown": "x"},
+            "hashes": {"sha256": SHA.upper(), "blake2b": "EF" * 64, "unknown": "x"},
             "requires-python": ">=3.9",
             "yanked": "bad build",
             "core-metadata": {"sha256": "12" * 32},
@@ -201,7 +201,7 @@ def test_json_file_fields() -> None:
     )
     (file,) = parse_json_page("foo", PAGE, body).files
     assert file.url == "https://mirror.example/packages/foo-1.0-py3-none-any.whl"
-    assert dict(file.hashes) == {"sha256": SHA, "blake2b": "ef" * 32}
+    assert dict(file.hashes) == {"sha256": SHA, "blake2b": "ef" * 64}
     assert (file.requires_python, file.yanked, file.yanked_reason) == (">=3.9", True, "bad build")
     assert (file.has_metadata, file.metadata_sha256) == (True, "12" * 32)
     assert (file.size, file.upload_time) == (1234, "2024-05-06T07:08:09.000000Z")
@@ -234,13 +234,13 @@ def test_json_yanked_and_metadata_variants(
 def test_json_entries_without_url_or_filename_are_skipped() -> None:
     """An entry missing its url or filename is no file."""
     body = _json(
-        {"filename": "a-1.0.tar.gz"},
-        {"url": "b-1.0.tar.gz"},
+        {"filename": "foo-1.0.tar.gz"},
+        {"url": "foo-1.1.tar.gz"},
         "junk",
-        {"filename": "c-1.0.tar.gz", "url": "c-1.0.tar.gz", "size": "12"},
+        {"filename": "foo-1.2.tar.gz", "url": "foo-1.2.tar.gz", "size": "12"},
     )
     files = parse_json_page("foo", PAGE, body).files
-    assert [(f.filename, f.size) for f in files] == [("c-1.0.tar.gz", None)]
+    assert [(f.filename, f.size) for f in files] == [("foo-1.2.tar.gz", None)]
 
 
 @pytest.mark.parametrize(

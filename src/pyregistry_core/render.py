@@ -62,25 +62,30 @@ def project_html(project: ProjectFiles) -> bytes:
         f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
         f"    <h1>Links for {title}</h1>\n",
     ]
-    for record in project.files:
-        fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
-        attrs = [f'href="{escape(_file_href(record))}{fragment}"']
-        if record.requires_python:
-            attrs.append(f'data-requires-python="{escape(record.requires_python)}"')
-        if record.metadata_sha256:
-            value = f"sha256={record.metadata_sha256}"
-            attrs.append(f'data-core-metadata="{value}"')
-            attrs.append(f'data-dist-info-metadata="{value}"')
-        if record.yanked:
-            attrs.append(f'data-yanked="{escape(record.yanked_reason)}"')
-        # Not standard, but uv reads them from HTML pages too.
-        if record.size is not None:
-            attrs.append(f'data-size="{record.size}"')
-        if record.upload_time is not None:
-            attrs.append(f'data-upload-time="{escape(record.upload_time)}"')
-        parts.append(f"    <a {' '.join(attrs)}>{escape(record.filename)}</a><br>\n")
+    parts.extend(_file_anchor(record) for record in project.files)
     parts.append("  </body>\n</html>\n")
     return "".join(parts).encode()
+
+
+def _file_anchor(record: FileRecord) -> str:
+    """One file's ``<a>``; every attribute value is escaped, whatever its source (an
+    upstream's values are checked at parse time, and escaped here all the same)."""
+    fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
+    attributes = [("href", f"{_file_href(record)}{fragment}")]
+    if record.requires_python:
+        attributes.append(("data-requires-python", record.requires_python))
+    if record.metadata_sha256:
+        value = f"sha256={record.metadata_sha256}"
+        attributes += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
+    if record.yanked:
+        attributes.append(("data-yanked", record.yanked_reason))
+    # Not standard, but uv reads them from HTML pages too.
+    if record.size is not None:
+        attributes.append(("data-size", str(record.size)))
+    if record.upload_time is not None:
+        attributes.append(("data-upload-time", record.upload_time))
+    written = " ".join(f'{name}="{escape(str(value), quote=True)}"' for name, value in attributes)
+    return f"    <a {written}>{escape(record.filename)}</a><br>\n"
 
 
 def _file_json(record: FileRecord) -> dict[str, Any]:

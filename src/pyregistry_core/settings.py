@@ -192,6 +192,9 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.upstream_min_age_exempt": KeyInfo("", "(new)", "names or globs the cooldown never holds back"),
     "pypi.upstream_allow": KeyInfo("", "(new)", "when set, only these names or globs come from upstream"),
     "pypi.upstream_deny": KeyInfo("", "(new)", "names or globs never fetched from the upstream"),
+    "pypi.upstream_file_hosts": KeyInfo(
+        "*", "(new)", "hosts besides the upstream's own that its file URLs may name (*: any public host)"
+    ),
     "pypi.metrics": KeyInfo(
         "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
     ),
@@ -240,6 +243,7 @@ class Settings:
     upstream_negative_ttl: float = 60.0
     upstream_timeout: float = 10.0
     upstream_max_page_size: int = 50 * 2**20
+    upstream_file_hosts: tuple[str, ...] | None = None  # None: any public host
     admins: tuple[str, ...] = ()
     users: Mapping[str, Secret] = attrs.field(factory=dict)
     groups: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
@@ -383,6 +387,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         upstream_negative_ttl=number("pypi.upstream_negative_ttl"),
         upstream_timeout=number("pypi.upstream_timeout"),
         upstream_max_page_size=parse_size(get("pypi.upstream_max_page_size")),
+        upstream_file_hosts=_file_hosts(get("pypi.upstream_file_hosts")),
         admins=_words(get("auth.admins")),
         users={k[len("user.") :]: Secret(str(v)) for k, v in values.items() if k.startswith("user.")},
         groups={k[len("group.") :]: _words(v) for k, v in values.items() if k.startswith("group.")},
@@ -423,6 +428,19 @@ def _origin(value: str) -> str:
             "https://*.example.com)"
         )
     return f"{match.group(1)}://{match.group(2)}"
+
+
+def _file_hosts(value: Any) -> tuple[str, ...] | None:
+    """``pypi.upstream_file_hosts``: host names, or ``*`` for any public host."""
+    hosts = _words(value)
+    if hosts == ("*",):
+        return None
+    for host in hosts:
+        if not host or "/" in host or ":" in host or "*" in host:
+            raise ConfigError(
+                f"pypi.upstream_file_hosts names hosts (like files.example.org) or is *, not {host!r}"
+            )
+    return tuple(h.lower() for h in hosts)
 
 
 def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:

@@ -72,6 +72,7 @@ def mirror(
             settings.fallback_base_url,
             timeout=settings.upstream_timeout,
             max_page_size=settings.upstream_max_page_size,
+            file_hosts=settings.upstream_file_hosts,
         )
     if upstream is None:
         return None

@@ -13,77 +13,41 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import socket
-from collections.abc import Mapping
-from html.parser import HTMLParser
-from typing import IO, Any, Protocol
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+from collections.abc import Iterable, Mapping
+from typing import IO, Protocol
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import attrs
 import urllib3
 
 from ..errors import UpstreamError
 from ..settings import mask_url
+from .fields import HASH_NAMES, FileOrigins
+from .pages import UpstreamFile, UpstreamProject, parse_html_page, parse_json_page
 
 __all__ = [
+    "FileOrigins",
     "HttpUpstream",
     "Upstream",
     "UpstreamFile",
     "UpstreamProject",
     "mask_url",
+    "parse_html_page",
+    "parse_json_page",
+    "verify_hashes",
 ]
 
 log = logging.getLogger(__name__)
 
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-_HASH_NAMES = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5", "blake2b")
-
-
-@attrs.frozen
-class UpstreamFile:
-    """One file an upstream project page lists."""
-
-    filename: str
-    url: str = attrs.field(repr=mask_url)
-    hashes: Mapping[str, str] = attrs.field(factory=dict)
-    requires_python: str | None = None
-    yanked: bool = False
-    yanked_reason: str = ""
-    size: int | None = None
-    upload_time: str | None = None
-    metadata_sha256: str | None = None
-    has_metadata: bool = False
-
-    @property
-    def sha256(self) -> str | None:
-        """The advertised sha256, if any."""
-        return self.hashes.get("sha256")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (for the stored copy of a mirrored page)."""
-        return attrs.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> UpstreamFile:
-        """Read back ``to_dict``."""
-        names = {a.name for a in attrs.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
-
-
-@attrs.frozen
-class UpstreamProject:
-    """An upstream project page, parsed."""
-
-    name: str
-    files: tuple[UpstreamFile, ...]
 
 
 class Upstream(Protocol):
     """What the registry needs from an upstream index."""
 
     base_url: str
+    origins: FileOrigins  # where its files may come from
 
     def project(self, name: str) -> UpstreamProject | None:
         """The project's page, or None when the upstream has no such project (404)."""
@@ -96,123 +60,6 @@ class Upstream(Protocol):
 
     def json_url(self, name: str, version: str | None = None) -> str:
         """The upstream's JSON API URL for ``name`` (for redirects)."""
-
-
-class _LinkParser(HTMLParser):
-    """Collects anchors (with attributes) and a ``<base href>`` from a PEP 503 page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[dict[str, str | None]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs_).get("href")
-        elif tag == "a":
-            self._current = dict(attrs_)
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self._current["#text"] = "".join(self._text).strip()
-            self.anchors.append(self._current)
-            self._current = None
-
-
-def _metadata_attr(value: Any) -> tuple[bool, str | None]:
-    """Read PEP 658/714 ``core-metadata`` (``true`` / ``{"sha256": …}`` / ``"sha256=…"``)."""
-    if isinstance(value, dict):
-        return True, value.get("sha256")
-    if isinstance(value, str):
-        name, sep, digest = value.partition("=")
-        if sep and name == "sha256":
-            return True, digest
-        return value.lower() == "true", None
-    return bool(value), None
-
-
-def parse_html_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
-    """Parse a PEP 503 project page."""
-    parser = _LinkParser()
-    parser.feed(body.decode("utf-8", "replace"))
-    base = urljoin(page_url, parser.base) if parser.base else page_url
-    files = []
-    for anchor in parser.anchors:
-        href = anchor.get("href")
-        if not href:
-            continue
-        url, fragment = urldefrag(urljoin(base, href))
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])  # "%2B" is a "+"
-        hashes = {}
-        algo, sep, digest = fragment.partition("=")
-        if sep and algo in _HASH_NAMES:
-            hashes[algo] = digest.lower()
-        # PEP 592: the attribute's presence means yanked, with or without a reason.
-        yanked = anchor.get("data-yanked") or "" if "data-yanked" in anchor else None
-        has_metadata, metadata_sha256 = _metadata_attr(
-            anchor.get("data-core-metadata") or anchor.get("data-dist-info-metadata") or ""
-        )
-        files.append(
-            UpstreamFile(
-                filename=filename,
-                url=url,
-                hashes=hashes,
-                requires_python=anchor.get("data-requires-python") or None,
-                yanked=yanked is not None,
-                yanked_reason=yanked or "",
-                has_metadata=has_metadata,
-                metadata_sha256=metadata_sha256,
-            )
-        )
-    return UpstreamProject(name, tuple(files))
-
-
-def parse_json_page(name: str, page_url: str, body: bytes) -> UpstreamProject:
-    """Parse a PEP 691 project page."""
-    try:
-        document = json.loads(body)
-        entries = document["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}") from exc
-    if not isinstance(entries, list):
-        raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}")
-    try:
-        return UpstreamProject(name, tuple(_json_file(page_url, e) for e in entries if _is_file_entry(e)))
-    except (TypeError, AttributeError, ValueError) as exc:
-        raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}") from exc
-
-
-def _is_file_entry(entry: Any) -> bool:
-    return isinstance(entry, dict) and "url" in entry and "filename" in entry
-
-
-def _json_file(page_url: str, entry: dict[str, Any]) -> UpstreamFile:
-    yanked = entry.get("yanked", False)
-    has_metadata, metadata_sha256 = _metadata_attr(
-        entry.get("core-metadata", entry.get("dist-info-metadata", False))
-    )
-    hashes = {str(k): str(v).lower() for k, v in (entry.get("hashes") or {}).items() if k in _HASH_NAMES}
-    size = entry.get("size")
-    upload_time = entry.get("upload-time")
-    return UpstreamFile(
-        filename=str(entry["filename"]),
-        url=urldefrag(urljoin(page_url, str(entry["url"])))[0],
-        hashes=hashes,
-        requires_python=entry.get("requires-python") or None,
-        yanked=bool(yanked),
-        yanked_reason=yanked if isinstance(yanked, str) else "",
-        size=size if isinstance(size, int) else None,
-        upload_time=upload_time if isinstance(upload_time, str) else None,
-        has_metadata=has_metadata,
-        metadata_sha256=metadata_sha256,
-    )
 
 
 def _address_classes(host: str) -> frozenset[str]:
@@ -249,6 +96,7 @@ class HttpUpstream:
         timeout: float = 10.0,
         max_page_size: int = 50 * 2**20,
         max_redirects: int = 5,
+        file_hosts: Iterable[str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
@@ -262,6 +110,7 @@ class HttpUpstream:
         self._base = urlunsplit(parts._replace(netloc=netloc))
         self._host = parts.hostname or ""
         self._origin = _origin(self._base)
+        self.origins = FileOrigins.of(self._base, file_hosts)
         # An upstream on an internal address may send us to the same kind of address.
         self._allowed_classes = _address_classes(self._host)
         self._timeout = urllib3.Timeout(connect=min(timeout, 5.0), read=timeout)
@@ -328,9 +177,9 @@ class HttpUpstream:
             _finish(response)
         content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type == "application/vnd.pypi.simple.v1+json":
-            return parse_json_page(name, url, body)
+            return parse_json_page(name, url, body, self.origins)
         if content_type in ("text/html", "application/vnd.pypi.simple.v1+html", ""):
-            return parse_html_page(name, url, body)
+            return parse_html_page(name, url, body, self.origins)
         raise UpstreamError(f"upstream sent {content_type!r} for {name!r}")
 
     def _read_capped(self, response: urllib3.BaseHTTPResponse, limit: int) -> bytes:
@@ -392,7 +241,7 @@ def _finish(response: urllib3.BaseHTTPResponse) -> None:
 
 def verify_hashes(path: str, hashes: Mapping[str, str]) -> str:
     """Check a downloaded file against every advertised hash; return its sha256."""
-    digests = {name: hashlib.new(name) for name in hashes if name in _HASH_NAMES}
+    digests = {name: hashlib.new(name) for name in hashes if name in HASH_NAMES}
     sha256 = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1024 * 1024):

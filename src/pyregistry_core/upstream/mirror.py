@@ -27,6 +27,7 @@ from ..names import NormalizedName
 from ..shared_cache import SharedTTLCache
 from ..storage.base import Storage
 from .client import Upstream, UpstreamFile, UpstreamProject
+from .fields import vet_files
 
 __all__ = ["KeyedLocks", "Mirror"]
 
@@ -100,7 +101,13 @@ class Mirror:
                 raw = json.loads(handle.read())
         except (FileNotFoundError, ValueError):
             return None
-        files = tuple(UpstreamFile.from_dict(f) for f in raw.get("files", []))
+        try:
+            loaded = [UpstreamFile.from_dict(f) for f in raw.get("files", [])]
+        except (TypeError, AttributeError) as exc:
+            log.warning("ignoring the unreadable stored listing of %s: %s", name, exc)
+            return None
+        # Written by an older version, or by hand: vetted like a page from the network.
+        files = vet_files(name, loaded, self.upstream.origins, self._key(name))
         return Listing(UpstreamProject(name, files), float(raw.get("fetched_at", 0)), stale=True)
 
     def _store(self, name: NormalizedName, listing: Listing) -> None:

@@ -164,4 +164,10 @@ def json_api(registry: Registry, request: Request, params: Mapping[str, str]) ->
         return files.to_json(quote(version, safe="") if version is not None else None)
     chosen = _find_version(files, version) if version is not None else None
     document = project_json_document(registry, files, chosen, request.root_url)
-    return json_response(200, document, ("Cache-Control", "max-age=0, must-revalidate"), ("Vary", "Accept"))
+    return json_response(
+        200,
+        document,
+        ("Cache-Control", "max-age=0, must-revalidate"),
+        ("Vary", "Accept"),
+        ("X-Content-Type-Options", "nosniff"),
+    )

@@ -51,6 +51,13 @@ def project_page(
     return _page_response(registry, request, page, fmt.content_type)
 
 
+# A Simple page is data (links), never an app: no script, style or frame, no sniffing.
+SIMPLE_SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+
 def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
     cache = f"max-age={registry.settings.simple_max_age}, must-revalidate"
     headers = (
@@ -58,6 +65,7 @@ def _page_response(registry: Registry, request: Request, page: Page, content_typ
         ("Vary", "Accept"),
         ("ETag", page.etag),
         ("Cache-Control", cache),
+        *SIMPLE_SECURITY_HEADERS,
     )
     if etag_matches(request.header("if-none-match"), page.etag):
         return Response(304, headers)
