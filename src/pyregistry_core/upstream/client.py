@@ -12,9 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-import socket
 from collections.abc import Iterable, Mapping
 from typing import IO, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -23,6 +21,7 @@ import urllib3
 
 from ..errors import UpstreamError
 from ..settings import mask_url
+from .addresses import AddressGuard, AddressRefused, guarded_pool_manager
 from .fields import HASH_NAMES, FileOrigins
 from .pages import UpstreamFile, UpstreamProject, parse_html_page, parse_json_page
 
@@ -62,24 +61,6 @@ class Upstream(Protocol):
         """The upstream's JSON API URL for ``name`` (for redirects)."""
 
 
-def _address_classes(host: str) -> frozenset[str]:
-    """The non-public kinds of address ``host`` resolves to (empty: public only)."""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return frozenset()  # unresolvable: the connection will fail on its own
-    classes = set()
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        # The most specific kind only: 127.0.0.1 is "private" too, yet a loopback
-        # upstream must not send us to 10.0.0.1.
-        for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
-            if getattr(address, f"is_{kind}"):
-                classes.add(kind)
-                break
-    return frozenset(classes)
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
@@ -111,12 +92,11 @@ class HttpUpstream:
         self._host = parts.hostname or ""
         self._origin = _origin(self._base)
         self.origins = FileOrigins.of(self._base, file_hosts)
-        # An upstream on an internal address may send us to the same kind of address.
-        self._allowed_classes = _address_classes(self._host)
         self._timeout = urllib3.Timeout(connect=min(timeout, 5.0), read=timeout)
         self._max_page_size = max_page_size
         self._max_redirects = max_redirects
-        self._pool = urllib3.PoolManager(num_pools=16, maxsize=16, retries=False)
+        # Every connection is checked on the address it connects to (addresses.py).
+        self._pool = guarded_pool_manager(AddressGuard(self._host), num_pools=16, maxsize=16, retries=False)
 
     def __repr__(self) -> str:
         return f"HttpUpstream({mask_url(self.base_url)!r})"
@@ -127,17 +107,18 @@ class HttpUpstream:
     def json_url(self, name: str, version: str | None = None) -> str:
         return f"{self._base}/pypi/{name}/{version}/json" if version else f"{self._base}/pypi/{name}/json"
 
-    def _check_target(self, url: str) -> None:
+    def _check_target(self, url: str, previous: str | None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError(f"upstream redirected to an unsupported URL {mask_url(url)!r}")
-        if parts.hostname != self._host and not _address_classes(parts.hostname) <= self._allowed_classes:
-            raise UpstreamError(f"upstream pointed to an internal address {parts.hostname!r}; refused")
+        if previous is not None and urlsplit(previous).scheme == "https" and parts.scheme != "https":
+            raise UpstreamError(f"upstream redirected from https to {mask_url(url)!r}; refused")
 
     def _open(self, url: str, headers: Mapping[str, str]) -> tuple[str, urllib3.BaseHTTPResponse]:
         """GET ``url`` following at most ``max_redirects`` checked redirects."""
+        previous = None
         for _ in range(self._max_redirects + 1):
-            self._check_target(url)
+            self._check_target(url, previous)
             send = dict(headers)
             if _origin(url) == self._origin:
                 send.update(self._headers)  # credentials only ever go to the upstream's origin
@@ -151,6 +132,8 @@ class HttpUpstream:
                     preload_content=False,
                     decode_content=False,
                 )
+            except AddressRefused as exc:
+                raise UpstreamError(f"upstream pointed to an internal address {exc.host!r}; refused") from exc
             except urllib3.exceptions.HTTPError as exc:
                 raise UpstreamError(
                     f"upstream request to {mask_url(url)!r} failed: {type(exc).__name__}"
@@ -160,7 +143,7 @@ class HttpUpstream:
                 _finish(response)
                 if not location:
                     raise UpstreamError("upstream sent a redirect without Location")
-                url = urljoin(url, location)
+                previous, url = url, urljoin(url, location)
                 continue
             return url, response
         raise UpstreamError(f"upstream redirected more than {self._max_redirects} times")
