@@ -113,6 +113,12 @@ def listed(
     return {f["filename"]: f for f in page(registry, project, identity)["files"]}
 
 
+def settle(registry: Registry) -> None:
+    """Wait for the registry's background upstream fetches to land."""
+    assert registry.mirror is not None
+    assert registry.mirror.settle(30)
+
+
 def file_path(project: str, hosted: HostedFile) -> str:
     """Our URL path of an upstream file (as the page links it)."""
     return f"/files/{project}/{hosted.sha256}/{hosted.filename}"
@@ -299,7 +305,8 @@ def test_cold_name_with_the_upstream_down_is_502(registry: Registry, upstream: U
 def test_new_upstream_release_appears_after_the_ttl(
     make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock
 ) -> None:
-    """A mirrored page follows the upstream: unchanged within pypi.upstream_ttl, updated after it."""
+    """A mirrored page follows the upstream: unchanged within pypi.upstream_ttl, and past it the
+    first request gets the last listing at once while it is refreshed (stale-while-revalidate)."""
     registry = make_registry({"pypi.upstream_ttl": "300"})
     listed(registry, "ufo-core")
     (new,) = upstream.add("ufo-core", "2.0", kinds=("wheel",))
@@ -307,6 +314,8 @@ def test_new_upstream_release_appears_after_the_ttl(
     assert new.filename not in listed(registry, "ufo-core")
     assert upstream.page_requests("ufo-core") == 1
     clock.advance(2)
+    assert new.filename not in listed(registry, "ufo-core")
+    settle(registry)
     assert new.filename in listed(registry, "ufo-core")
     assert upstream.page_requests("ufo-core") == 2
     assert page(registry, "ufo-core")["versions"] == ["1.0", "1.1", "2.0"]
@@ -319,6 +328,8 @@ def test_mirrored_project_with_cached_files_still_follows_the_upstream(
     assert get(registry, file_path("ufo-core", wheel_10(upstream))).status == 200
     (new,) = upstream.add("ufo-core", "2.0", kinds=("wheel",))
     clock.advance(601)
+    listed(registry, "ufo-core")  # past the TTL: the last listing, and a refresh starts
+    settle(registry)
     files = listed(registry, "ufo-core")
     assert new.filename in files
     assert wheel_10(upstream).filename in files
@@ -375,6 +386,8 @@ def test_later_upstream_yank_shows_after_the_ttl(
     upstream.yank(wheel.filename, "security")
     assert listed(registry, "ufo-core")[wheel.filename]["yanked"] is False
     clock.advance(601)
+    assert listed(registry, "ufo-core")[wheel.filename]["yanked"] is False  # refreshing
+    settle(registry)
     assert listed(registry, "ufo-core")[wheel.filename]["yanked"] == "security"
     assert 'data-yanked="security"' in get(registry, "/simple/ufo-core/").text
 
@@ -761,6 +774,7 @@ def test_upstream_credentials_never_appear_in_logs_or_answers(
     upstream.stop()
     clock.advance(3600)
     replies.append(get(registry, "/simple/ufo-core/"))  # stale, logged as a warning
+    settle(registry)
     replies.append(get(registry, file_path("ufo-core", upstream.file("ufo_core-1.0.tar.gz"))))
     assert [r.status for r in replies] == [200, 200, 302, 302, 502, 200, 502]
     assert "upstream failed for ufo-core, serving the last listing" in caplog.text

@@ -52,6 +52,14 @@ class UpstreamFetcher:
         view = self.views.view(identity, project)  # applies the fallback rules for this caller
         if isinstance(view, UpstreamRedirect):
             return view
+        # Our listing may be older than the page the client read (another worker's): a
+        # newer one in storage, or the refresh in flight, decides.
+        listing = view.listing
+        if listing is not None and self.mirror is not None and not listing.lists(filename):
+            renewed = self.views.view(identity, project) if self.mirror.newer(project, listing) else view
+            if isinstance(renewed, UpstreamRedirect):
+                return renewed
+            view = renewed
         if view.listing is None or self.mirror is None:
             raise FileNotFoundInProject(project, filename)
         self.permissions.require(identity, Permission.CACHE_UPDATE, project)

@@ -13,6 +13,7 @@ from ..names import normalize
 from ..settings import Settings, reveal_secrets
 from ..storage import Storage, open_storage
 from ..storage.base import require_conditional_writes
+from ..upstream.breaker import CircuitBreaker, default_state_path
 from ..upstream.client import HttpUpstream, Upstream
 from ..upstream.mirror import Mirror
 
@@ -82,6 +83,10 @@ def mirror(
         ttl=settings.upstream_ttl,
         negative_ttl=settings.upstream_negative_ttl,
         clock=wall_clock,
+        timeout=settings.upstream_timeout,
+        breaker=CircuitBreaker(
+            wall_clock, state_path=default_state_path(settings.storage_url, upstream.base_url)
+        ),
     )
 
 

@@ -1,9 +1,13 @@
 """Mirrored projects: upstream listings kept fresh, and upstream files cached on demand.
 
 Invariants:
-1. An upstream listing is fetched at most once per ``pypi.upstream_ttl`` per process
-   (concurrent callers wait for one fetch: per-key coalescing); an upstream 404 is
-   remembered for ``pypi.upstream_negative_ttl``.
+1. An upstream listing is fetched at most once per ``pypi.upstream_ttl`` per process,
+   in the mirror's own bounded fetch pool (never on a thread serving pages), one fetch
+   per project at a time; an upstream 404 is remembered for ``pypi.upstream_negative_ttl``.
+   Past the TTL the last listing is served at once while it is refreshed
+   (stale-while-revalidate); only a name with no listing anywhere waits, at most the
+   upstream timeout. A failing upstream is remembered (``breaker``): while the circuit is
+   open nothing is asked and nobody waits.
 2. Every fetched listing is also stored (``mirror/<project>.json``), so when the
    upstream is down or slow the last listing is still served (serve-stale), by this
    process and by every other replica.
@@ -19,6 +23,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import attrs
 
@@ -26,7 +32,9 @@ from ..errors import UpstreamError
 from ..names import NormalizedName
 from ..shared_cache import SharedTTLCache
 from ..storage.base import Storage
+from .breaker import CircuitBreaker
 from .client import Upstream, UpstreamFile, UpstreamProject
+from .fetcher import BoundedFetcher
 from .fields import vet_files
 
 __all__ = ["KeyedLocks", "Mirror"]
@@ -67,6 +75,10 @@ class Listing:
     fetched_at: float
     stale: bool = False
 
+    def lists(self, filename: str) -> bool:
+        """Whether this listing names ``filename``."""
+        return any(f.filename == filename for f in self.project.files)
+
 
 class Mirror:
     """Upstream listings (fresh, negative-cached, stored) for one registry."""
@@ -79,6 +91,10 @@ class Mirror:
         ttl: float,
         negative_ttl: float,
         clock: Callable[[], float] = time.time,
+        timeout: float = 10.0,
+        breaker: CircuitBreaker | None = None,
+        workers: int = 4,
+        max_queued: int = 64,
     ) -> None:
         self.upstream = upstream
         self._storage = storage
@@ -88,8 +104,10 @@ class Mirror:
         self._missing: SharedTTLCache[str, bool] = SharedTTLCache(10_000, negative_ttl, clock)
         self.locks = KeyedLocks()
         self.fetches = 0  # upstream page requests made, for tests and metrics
-        self.last_ok: float | None = None
-        self.last_error: str | None = None
+        self.breaker = breaker if breaker is not None else CircuitBreaker(clock)
+        # A request that has nothing to serve waits at most this long for a fetch.
+        self._wait = timeout + 1.0  # the client's own timeout error, when it comes, says more
+        self._fetcher = BoundedFetcher(workers, max_queued)
 
     @staticmethod
     def _key(name: NormalizedName) -> str:
@@ -118,48 +136,112 @@ class Mirror:
             log.warning("could not store the upstream listing of %s: %s", name, exc)
 
     def state(self) -> dict[str, object]:
-        """The last outcome of talking to the upstream (for /health)."""
-        return {"reachable": self.last_error is None, "last_error": self.last_error, "last_ok": self.last_ok}
+        """The replica's view of the upstream (for /health)."""
+        state = self.breaker.state()
+        return {
+            "reachable": state.failures == 0,
+            "last_error": state.last_error,
+            "last_ok": state.last_ok,
+            "failures": state.failures,
+            "retry_in": round(max(0.0, state.open_until - self._clock()), 3) if state.failures else 0,
+        }
 
     def known(self, name: NormalizedName) -> Listing | None:
         """The last listing this process or storage has, without asking the upstream."""
         return self._fresh.get(name) or self._stored(name)
 
+    def _is_fresh(self, listing: Listing) -> bool:
+        return self._clock() - listing.fetched_at < self._ttl
+
+    def _is_missing(self, name: NormalizedName) -> bool:
+        return name in self._missing
+
+    def _remember(self, name: NormalizedName, listing: Listing) -> None:
+        self._fresh[name] = listing
+        if len(self._fresh) > 10_000:
+            self._fresh.pop(next(iter(self._fresh)), None)
+
     def listing(self, name: NormalizedName) -> Listing | None:
-        """A listing no older than the TTL; stale when the upstream fails; None on 404."""
+        """A listing no older than the TTL, or else the last one (stale-while-revalidate:
+        refreshed in the background); None on an upstream 404.
+
+        Only a name with no listing anywhere waits for the upstream, at most the timeout;
+        while the circuit is open it does not wait at all (UpstreamError).
+        """
         current = self._fresh.get(name)
-        if current is not None and self._clock() - current.fetched_at < self._ttl:
+        if current is not None and self._is_fresh(current):
             return current
-        if name in self._missing:
+        if self._is_missing(name):
             return None
-        with self.locks.hold(f"page:{name}"):
-            current = self._fresh.get(name)
-            if current is not None and self._clock() - current.fetched_at < self._ttl:
-                return current
-            if name in self._missing:
-                return None
-            stored = self._stored(name)
-            if stored is not None and self._clock() - stored.fetched_at < self._ttl:
-                self._fresh[name] = attrs.evolve(stored, stale=False)
-                return self._fresh[name]
-            try:
-                self.fetches += 1
-                project = self.upstream.project(name)
-            except UpstreamError as exc:
-                self.last_error = exc.message
-                fallback = current or stored
-                if fallback is None:
-                    raise
+        if current is None:
+            current = self._stored(name)  # once per process and name: then it is in memory
+            if current is not None:
+                self._remember(name, current)
+                if self._is_fresh(current):
+                    return current
+        future = self._refresh(name)
+        if current is not None:
+            return current  # the last listing at once; the refresh replaces it when it lands
+        if future is None:
+            raise UpstreamError(
+                f"the upstream is failing; not asked again for {self.breaker.retry_in():.0f} s "
+                f"(last error: {self.breaker.state().last_error})"
+            )
+        try:
+            return future.result(timeout=self._wait)
+        except FutureTimeout:
+            raise UpstreamError(f"upstream did not answer within {self._wait:.0f} s") from None
+
+    def newer(self, name: NormalizedName, listing: Listing) -> Listing | None:
+        """A listing newer than ``listing``: the stored one (another process fetched it),
+        or else the refresh of a stale one, waited for at most the timeout; None if neither."""
+        stored = self._stored(name)
+        if stored is not None and stored.fetched_at > listing.fetched_at:
+            self._remember(name, attrs.evolve(stored, stale=False))
+            return self._fresh[name]
+        if self._is_fresh(listing):
+            return None
+        future = self._refresh(name)
+        if future is None:
+            return None
+        try:
+            return future.result(timeout=self._wait)
+        except (UpstreamError, OSError, FutureTimeout):
+            return None
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until no fetch is in flight (tests, benchmarks, shutdown); False on timeout."""
+        return self._fetcher.wait_idle(timeout)
+
+    def _refresh(self, name: NormalizedName) -> Future[Listing | None] | None:
+        """The fetch of ``name`` in flight, or a new one; None when the circuit is open or
+        the fetch queue is full."""
+        return self._fetcher.submit(f"page:{name}", lambda: self._fetch(name), self.breaker.allow)
+
+    def _fetch(self, name: NormalizedName) -> Listing | None:
+        """Ask the upstream (in the fetch pool); record the outcome and the listing."""
+        stored = self._stored(name)
+        if stored is not None and self._is_fresh(stored):  # another replica just fetched it
+            self.breaker.success()
+            self._remember(name, attrs.evolve(stored, stale=False))
+            return self._fresh[name]
+        self.fetches += 1
+        try:
+            project = self.upstream.project(name)
+        except UpstreamError as exc:
+            self.breaker.failure(exc.message)
+            if name in self._fresh:
                 log.warning("upstream failed for %s, serving the last listing: %s", name, exc.message)
-                return attrs.evolve(fallback, stale=True)
-            self.last_ok, self.last_error = self._clock(), None
-            if project is None:
-                self._missing.put(name, True)
-                self._fresh.pop(name, None)
-                return None
-            listing = Listing(project, self._clock())
-            self._fresh[name] = listing
-            if len(self._fresh) > 10_000:
-                self._fresh.pop(next(iter(self._fresh)), None)  # another thread may evict it too
-            self._store(name, listing)
-            return listing
+            raise
+        except Exception as exc:
+            self.breaker.failure(f"{type(exc).__name__}: {exc}")
+            raise
+        self.breaker.success()
+        if project is None:
+            self._missing.put(name, True)
+            self._fresh.pop(name, None)
+            return None
+        listing = Listing(project, self._clock())
+        self._remember(name, listing)
+        self._store(name, listing)
+        return listing

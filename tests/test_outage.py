@@ -1,0 +1,209 @@
+"""Upstream outages cost the clients nothing when a stale copy exists and one bounded
+timeout when none does: stale-while-revalidate, one fetch per project in a bounded pool,
+and a failing upstream remembered per replica (mirror.py, fetcher.py, breaker.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from registry_http import SIMPLE_JSON, body_bytes, send, text
+from upstream_app import UpstreamIndex, collect_unclosed_sockets
+
+from pyregistry_core import Registry, Settings
+from pyregistry_core.upstream.breaker import CircuitBreaker
+
+START = 1_700_000_000.0
+BURST = 12
+ROUNDS = 5
+
+
+class FakeClock:
+    """A wall clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@pytest.fixture
+def upstream() -> Iterator[UpstreamIndex]:
+    """An upstream index with ufo-core 1.0 (wheel + sdist) and acme 1.0."""
+    with UpstreamIndex() as index:
+        index.add("ufo-core", "1.0")
+        index.add("acme", "1.0")
+        yield index
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The registries' wall clock."""
+    return FakeClock()
+
+
+RegistryFactory = Callable[..., Registry]
+
+
+@pytest.fixture
+def make_registry(upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path) -> Iterator[RegistryFactory]:
+    """Cache-mode registries ("workers" of one replica) on one store, with ``upstream``."""
+    made: list[Registry] = []
+
+    def factory(**settings: str) -> Registry:
+        mapping = {
+            "storage.dir": str(tmp_path / "store"),
+            "pypi.fallback": "cache",
+            "pypi.fallback_base_url": upstream.url,
+            "pypi.cache_update": "everyone",
+            "pypi.upstream_timeout": "5",
+            **{key.replace("__", "."): value for key, value in settings.items()},
+        }
+        registry = Registry(Settings.from_mapping(mapping), wall_clock=clock)
+        made.append(registry)
+        return registry
+
+    yield factory
+    upstream.stop()  # wakes every hanging answer
+    for registry in made:
+        assert registry.mirror is not None
+        registry.mirror.settle(60)
+        registry.mirror.upstream._pool.clear()  # type: ignore[attr-defined]
+    collect_unclosed_sockets()
+
+
+def page_files(registry: Registry, project: str) -> tuple[int, list[str]]:
+    """Status and listed filenames of a project page."""
+    response = send(registry, "GET", f"/simple/{project}/", headers={"Accept": SIMPLE_JSON})
+    if response.status != 200:
+        return response.status, []
+    return 200, sorted(f["filename"] for f in json.loads(body_bytes(response))["files"])
+
+
+def burst(registry: Registry, project: str, count: int = BURST) -> list[tuple[int, list[str]]]:
+    """``count`` concurrent page requests."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: page_files(registry, project), range(count)))
+
+
+def test_stale_copy_is_served_to_a_burst_while_the_upstream_hangs(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock
+) -> None:
+    """Past the TTL, a burst against a hanging upstream gets the last listing and makes one
+    upstream request per round, however many requests there are."""
+    registry = make_registry()
+    before = page_files(registry, "ufo-core")
+    assert before[0] == 200
+    for round_ in range(ROUNDS):
+        clock.advance(3600)  # the listing is stale and any backoff is over
+        upstream.faults.delay = 3600  # the upstream hangs until stop()
+        requests_before = upstream.page_requests("ufo-core")
+        assert burst(registry, "ufo-core") == [before] * BURST
+        upstream.stop()
+        assert registry.mirror is not None
+        assert registry.mirror.settle(60)
+        assert upstream.page_requests("ufo-core") - requests_before <= 1
+        assert registry.mirror.breaker.state().failures == round_ + 1
+        upstream.faults.delay = 0
+        upstream.start()
+
+
+def test_cold_burst_against_a_hanging_upstream_makes_one_request(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """With no copy anywhere, a burst shares one fetch: one upstream request, every answer a 502."""
+    registry = make_registry(pypi__upstream_timeout="1")
+    upstream.faults.delay = 3600
+    replies = burst(registry, "ufo-core", 8)
+    assert {status for status, _ in replies} == {502}
+    assert upstream.page_requests("ufo-core") == 1
+    # Remembered: the next request is answered without asking again.
+    response = send(registry, "GET", "/simple/acme/")
+    assert response.status == 502
+    assert text(response).startswith(
+        "The upstream index failed: the upstream is failing; not asked again for 5 s"
+    )
+    assert upstream.page_requests("acme") == 0
+
+
+def test_backoff_doubles_and_the_circuit_half_opens(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock
+) -> None:
+    """A failing upstream is not asked for 5 s, then once (half-open), then not for 10 s; a
+    success closes the circuit."""
+    registry = make_registry()
+    upstream.faults.status = 500
+    assert page_files(registry, "ufo-core")[0] == 502
+    assert upstream.page_requests("ufo-core") == 1
+    response = send(registry, "GET", "/simple/ufo-core/")
+    assert text(response) == (
+        "The upstream index failed: the upstream is failing; not asked again for 5 s "
+        "(last error: upstream answered 500 for 'ufo-core')\n"
+    )
+    clock.advance(4.9)
+    assert page_files(registry, "ufo-core")[0] == 502
+    assert upstream.page_requests("ufo-core") == 1
+    clock.advance(0.1)  # half-open: one probe, which fails
+    assert page_files(registry, "ufo-core")[0] == 502
+    assert upstream.page_requests("ufo-core") == 2
+    clock.advance(9.9)
+    assert page_files(registry, "ufo-core")[0] == 502
+    assert upstream.page_requests("ufo-core") == 2
+    upstream.faults.status = None
+    clock.advance(0.1)
+    assert page_files(registry, "ufo-core") == (
+        200,
+        ["ufo_core-1.0-py3-none-any.whl", "ufo_core-1.0.tar.gz"],
+    )
+    assert page_files(registry, "acme")[0] == 200  # closed again
+
+
+def test_workers_of_a_replica_share_the_upstream_state(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """An outage one worker found is known to the others: they do not ask, and /health says so."""
+    first, second = make_registry(), make_registry()
+    upstream.faults.status = 503
+    assert page_files(first, "ufo-core")[0] == 502
+    assert page_files(second, "acme")[0] == 502
+    assert upstream.page_requests("acme") == 0
+    health = json.loads(body_bytes(send(second, "GET", "/health")))
+    assert health["status"] == "ok"
+    assert health["upstream"]["reachable"] is False
+    assert health["upstream"]["failures"] == 1
+    assert health["upstream"]["last_error"] == "upstream answered 503 for 'ufo-core'"
+
+
+def test_breaker_state_from_a_clock_ahead_is_ignored(tmp_path: Path) -> None:
+    """A state file written by a clock ahead of ours (another run) opens no circuit here."""
+    path = str(tmp_path / "state.json")
+    ahead = CircuitBreaker(lambda: START + 10_000, state_path=path)
+    ahead.failure("down")
+    here = CircuitBreaker(lambda: START, state_path=path)
+    assert here.allow()
+    assert here.state().failures == 0
+
+
+def test_a_file_listed_by_another_workers_newer_listing_is_served(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock
+) -> None:
+    """A worker whose listing is stale serves a file that another worker's refreshed page
+    listed (the stored listing decides), rather than a 404."""
+    first, second = make_registry(), make_registry()
+    assert page_files(first, "ufo-core")[0] == page_files(second, "ufo-core")[0] == 200
+    (new,) = upstream.add("ufo-core", "2.0", kinds=("wheel",))
+    clock.advance(3600)
+    assert new.filename not in page_files(first, "ufo-core")[1]  # stale, refreshing
+    assert first.mirror is not None
+    assert first.mirror.settle(60)
+    assert new.filename in page_files(first, "ufo-core")[1]
+    response = send(second, "GET", f"/files/ufo-core/{new.sha256}/{new.filename}.metadata")
+    assert (response.status, body_bytes(response)) == (200, new.metadata)
