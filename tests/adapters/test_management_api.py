@@ -194,7 +194,7 @@ def test_yank_and_unyank_a_file_show_at_once(open_client: Client, demo: dict[str
 
 def test_yank_a_release_without_a_reason(open_client: Client, demo: dict[str, Dist]) -> None:
     """Yanking a version with no body yanks its files: JSON ``true``, HTML ``data-yanked=""``."""
-    reply = open_client.request("POST", "/api/package/demo/1.0.0/yank")
+    reply = open_client.request("POST", "/api/package/demo/1.0.0/yank", {"Content-Type": "application/json"})
     release = sorted(f for f, d in demo.items() if d.version == "1.0")
     assert reply.status == 200, reply.body
     assert sorted(as_json(reply)["yanked"]) == release

@@ -15,6 +15,7 @@ import attrs
 from ..errors import RegistryError
 from ..registry.facade import Registry
 from .caching import caching_by_caller
+from .cross_site import cross_site_refusal
 from .messages import FileBody, Request, Response
 from .routes import ROUTES
 from .routing import dispatch
@@ -32,7 +33,7 @@ def handle(registry: Registry, request: Request) -> Response:
     try:
         if request.identity is None:
             request = attrs.evolve(request, identity=registry.authenticate(request.header("authorization")))
-        response = dispatch(ROUTES, registry, request)
+        response = cross_site_refusal(request) or dispatch(ROUTES, registry, request)
     except RegistryError as error:
         response = error_response(error, registry.settings.realm)
     response = caching_by_caller(registry, request, response)

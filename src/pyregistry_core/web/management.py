@@ -25,6 +25,7 @@ from ..names import NormalizedName, normalize
 from ..records import FileRecord
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
+from .cross_site import json_required
 from .files import file_response
 from .messages import Request, Response, json_response, not_found, redirect_response
 
@@ -130,6 +131,8 @@ def delete(registry: Registry, request: Request, params: Mapping[str, str]) -> R
 
 def set_status(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
     """``POST /api/package/<pkg>/status`` with ``{"status": …, "reason": …}`` (PEP 792)."""
+    if (refusal := json_required(request)) is not None:
+        return refusal
     project = _project(params)
     if project is None:
         return not_found()
@@ -143,6 +146,8 @@ def set_status(registry: Registry, request: Request, params: Mapping[str, str]) 
 
 def set_yanked(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
     """``POST /api/package/<pkg>/<filename|version>/yank`` (body ``{"reason": …}``) or ``/unyank``."""
+    if (refusal := json_required(request)) is not None:
+        return refusal
     project = _project(params)
     if project is None:
         return not_found()
