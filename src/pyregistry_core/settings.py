@@ -198,6 +198,9 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.metrics": KeyInfo(
         "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
     ),
+    "pypi.metrics_read": KeyInfo(
+        None, "(new)", "who may read /metrics: admin, authenticated or everyone (default: as default_read)"
+    ),
     "pypi.browse_image_origins": KeyInfo(
         "", "(new)", "origins README images on browse pages may load from; others show as links"
     ),
@@ -250,6 +253,8 @@ class Settings:
     package_acl: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     htpasswd: str | None = None
     metrics: bool = False
+    # Principals as in default_read: () means admins only.
+    metrics_read: tuple[str, ...] = ("everyone",)
     upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
     browse_image_origins: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()
@@ -394,6 +399,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         package_acl=_package_entries(values),
         htpasswd=htpasswd,
         metrics=parse_bool(get("pypi.metrics")),
+        metrics_read=_metrics_readers(get("pypi.metrics_read"), _words(get("pypi.default_read"))),
         upstream_policy=_upstream_policy(get),
         browse_image_origins=tuple(_origin(o) for o in _words(get("pypi.browse_image_origins"))),
         unknown_keys=tuple(unknown),
@@ -441,6 +447,17 @@ def _file_hosts(value: Any) -> tuple[str, ...] | None:
                 f"pypi.upstream_file_hosts names hosts (like files.example.org) or is *, not {host!r}"
             )
     return tuple(h.lower() for h in hosts)
+
+
+def _metrics_readers(value: str | None, default_read: tuple[str, ...]) -> tuple[str, ...]:
+    """``pypi.metrics_read``: admin → admins only, authenticated, everyone; unset → as default_read."""
+    if value is None:
+        return default_read
+    readers = {"admin": (), "authenticated": ("authenticated",), "everyone": ("everyone",)}
+    chosen = str(value).strip().lower()
+    if chosen not in readers:
+        raise ConfigError(f"pypi.metrics_read must be admin, authenticated or everyone, not {value!r}")
+    return readers[chosen]
 
 
 def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:

@@ -10,9 +10,9 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
-from ..acl import AccessPolicy, Identity, Permission, is_allowed
+from ..acl import AUTHENTICATED, EVERYONE, AccessPolicy, Identity, Permission, is_allowed
 from ..auth.authenticator import Authenticator
 from ..auth.tokens import TokenStore
 from ..errors import AuthenticationRequired, BadCredentials, PermissionDenied, RegistryError
@@ -64,6 +64,13 @@ class Permissions:
             return
         target = f" on project '{project}'" if project else ""
         raise refusal(identity, f"The user '{identity.user}' isn't allowed to {permission.value}{target}.")
+
+    def require_metrics_read(self, identity: Identity, readers: Iterable[str]) -> None:
+        """401/403 unless the caller may read ``/metrics`` (``pypi.metrics_read``; admins always)."""
+        principals = {r if r in (EVERYONE, AUTHENTICATED) else f"group:{r}" for r in readers}
+        if identity.operator or self.is_admin(identity) or identity.principals & principals:
+            return
+        raise refusal(identity, f"The user '{identity.user}' isn't allowed to read metrics.")
 
     def require_upload_somewhere(self, identity: Identity) -> None:
         """401/403 unless the caller may upload to at least one project (checked before

@@ -25,8 +25,9 @@ def health(registry: Registry, request: Request, params: Mapping[str, str]) -> R
 
 
 def metrics(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
-    """The Prometheus exposition when ``pypi.metrics`` is on, else 404."""
+    """The Prometheus exposition when ``pypi.metrics`` is on (else 404), for ``pypi.metrics_read``."""
     if not registry.metrics.enabled:
         return not_found()
+    registry.permissions.require_metrics_read(request.caller, registry.settings.metrics_read)
     body, content_type = registry.metrics.exposition()
     return Response(200, (("Content-Type", content_type), ("Content-Length", str(len(body)))), body)
