@@ -18,6 +18,7 @@ from pathlib import Path
 from .auth import bench_auth_pages
 from .cold import bench_cold_http, bench_cold_in_process
 from .context import BenchConfig, BenchContext, environ_snapshot
+from .outage import bench_upstream_outage
 from .pages import bench_asgi_pages_gunicorn, bench_asgi_pages_uvicorn, bench_wsgi_pages
 from .proxy import bench_pip_proxy
 from .report import Section, render_markdown, render_text
@@ -35,6 +36,7 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_upload_rss,
     bench_auth_pages,
     bench_pip_proxy,
+    bench_upstream_outage,
     bench_s3_pages,
 )
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
