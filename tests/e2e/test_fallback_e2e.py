@@ -226,3 +226,23 @@ def test_yanked_upstream_file_stays_yanked(
         "ufo_relic-1.1-py3-none-any.whl": reason,
         "ufo_relic-1.1.tar.gz": reason,
     }
+
+
+def test_resolving_through_the_proxy_downloads_no_wheel(
+    server: Server, upstream: UpstreamIndex, clients: Clients, tmp_path: Path
+) -> None:
+    """uv pip compile resolves ufo-plugin (and its dependency) from PEP 658 metadata: the
+    proxy fetches each wheel's .metadata from the upstream, never the wheel."""
+    wheels = ["ufo_core-1.1-py3-none-any.whl", "ufo_plugin-0.5-py3-none-any.whl"]
+    requirements = tmp_path / "requirements.in"
+    requirements.write_text("ufo-plugin\n")
+    compiled = clients.uv(
+        "pip", "compile", "--no-cache", "--no-header", "--index-url", server.index_url, str(requirements)
+    )
+    assert compiled.returncode == 0, output(compiled)
+    assert "ufo-core==1.1" in compiled.stdout
+    assert "ufo-plugin==0.5" in compiled.stdout
+    assert [upstream.downloads(w) for w in wheels] == [0, 0]
+    assert {r.path.rsplit("/", 1)[-1] for r in upstream.requests if r.path.endswith(".metadata")} == {
+        w + ".metadata" for w in wheels
+    }

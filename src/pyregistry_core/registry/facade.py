@@ -39,6 +39,7 @@ from .pages import PageCache
 from .permissions import ANONYMOUS, Permissions
 from .publish import Publisher
 from .results import Page, UploadResult, UpstreamRedirect
+from .upstream_metadata import CoreMetadataFile
 from .views import Views
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
@@ -151,6 +152,12 @@ class Registry:
     ) -> FileRecord | UpstreamRedirect:
         """A live file of ``project`` (never of another project), cached from upstream if needed."""
         return self.files.find(identity, project, filename, sha256)
+
+    def find_metadata(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> CoreMetadataFile | UpstreamRedirect:
+        """PEP 658 ``.metadata`` of a wheel of ``project`` (an upstream one's fetched alone)."""
+        return self.files.find_metadata(identity, project, filename, sha256)
 
     def read_core_metadata(self, record: FileRecord) -> bytes | None:
         """A file's METADATA or PKG-INFO bytes, whichever is stored (None if neither)."""

@@ -2,7 +2,8 @@
 
 Invariants:
 1. Only a file the caller's view lists is fetched, only for a caller with
-   ``cache_update``, and never one the release cooldown holds back.
+   ``cache_update``, and never one the release cooldown holds back; the same goes for a
+   wheel's ``.metadata``, which is fetched alone when the upstream advertises its hash.
 2. One download per file per process: a per-file lock, and a second look at storage
    inside it (another process may have stored it meanwhile).
 """
@@ -21,10 +22,12 @@ from ..names import NormalizedName
 from ..records import FileRecord
 from ..storage.base import Storage
 from ..storage.catalog import Catalog
+from ..upstream.client import UpstreamFile
 from ..upstream.mirror import Mirror
 from .permissions import Permissions
 from .publish import publish_upstream_file
 from .results import UpstreamRedirect
+from .upstream_metadata import CoreMetadataFile, upstream_metadata
 from .views import Views
 
 __all__ = ["UpstreamFetcher"]
@@ -45,10 +48,10 @@ class UpstreamFetcher:
     limits: ArchiveLimits
     wall_clock: Callable[[], float]
 
-    def fetch(
+    def _wanted(
         self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
-    ) -> FileRecord | UpstreamRedirect:
-        """The stored record of an upstream file, fetched now unless already stored."""
+    ) -> UpstreamFile | UpstreamRedirect:
+        """The listed upstream file the caller may have fetched (invariant 1), or a redirect."""
         view = self.views.view(identity, project)  # applies the fallback rules for this caller
         if isinstance(view, UpstreamRedirect):
             return view
@@ -69,6 +72,16 @@ class UpstreamFetcher:
         wanted = [f for f in view.listing.project.files if f.filename == filename]
         if not wanted or (sha256 is not None and (wanted[0].sha256 or "-") != sha256):
             raise FileNotFoundInProject(project, filename)
+        return wanted[0]
+
+    def fetch(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
+    ) -> FileRecord | UpstreamRedirect:
+        """The stored record of an upstream file, fetched now unless already stored."""
+        wanted = self._wanted(identity, project, filename, sha256)
+        if isinstance(wanted, UpstreamRedirect):
+            return wanted
+        assert self.mirror is not None  # _wanted refuses otherwise
         with self.mirror.locks.hold(f"file:{project}/{filename}"):
             record = self.catalog.reload(project).record(filename)
             if record is not None:
@@ -78,7 +91,7 @@ class UpstreamFetcher:
                     self.storage,
                     self.mirror.upstream,
                     project,
-                    wanted[0],
+                    wanted,
                     max_size=_UPSTREAM_MAX_FILE_SIZE,
                     limits=self.limits,
                     wall_clock=self.wall_clock,
@@ -89,3 +102,19 @@ class UpstreamFetcher:
             self.metrics.count_upstream("file", "stored")
         self.catalog.invalidate(project)
         return record
+
+    def fetch_metadata(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
+    ) -> CoreMetadataFile | FileRecord | UpstreamRedirect:
+        """PEP 658 metadata of an upstream wheel not stored here: the upstream's own
+        ``.metadata`` when it advertises one with a hash (never the whole wheel), else the
+        file itself is fetched (its record is returned)."""
+        wanted = self._wanted(identity, project, filename, sha256)
+        if isinstance(wanted, UpstreamRedirect):
+            return wanted
+        assert self.mirror is not None  # _wanted refuses otherwise
+        if not filename.endswith(".whl") or wanted.metadata_sha256 is None:
+            return self.fetch(identity, project, filename, sha256)
+        return upstream_metadata(
+            self.storage, self.mirror, project, wanted, self.limits.max_metadata_size, self.metrics
+        )

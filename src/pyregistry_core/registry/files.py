@@ -19,6 +19,7 @@ from ..storage.catalog import Catalog
 from .fetching import UpstreamFetcher
 from .permissions import Permissions
 from .results import UpstreamRedirect
+from .upstream_metadata import CoreMetadataFile
 
 __all__ = ["StoredFiles"]
 
@@ -36,6 +37,29 @@ class StoredFiles:
         self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
     ) -> FileRecord | UpstreamRedirect:
         """A live file of ``project``, cached from the upstream if needed."""
+        record = self._stored(identity, project, filename)
+        if record is None:
+            return self.fetcher.fetch(identity, project, filename, sha256)
+        return record
+
+    def find_metadata(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> CoreMetadataFile | UpstreamRedirect:
+        """PEP 658 metadata of a wheel of ``project``; of an upstream wheel not stored here,
+        the upstream's own ``.metadata`` when it advertises one (not the whole wheel)."""
+        found: FileRecord | CoreMetadataFile | UpstreamRedirect | None = self._stored(
+            identity, project, filename
+        )
+        if found is None:
+            found = self.fetcher.fetch_metadata(identity, project, filename, sha256)
+        if not isinstance(found, FileRecord):
+            return found
+        if sha256 is not None and sha256 not in (found.sha256, "-"):
+            raise FileNotFoundInProject(project, filename + ".metadata")
+        return CoreMetadataFile(self.metadata(found), found.metadata_sha256 or "")
+
+    def _stored(self, identity: Identity, project: NormalizedName, filename: str) -> FileRecord | None:
+        """The live stored record of ``filename`` (None: not stored, ask the upstream)."""
         self.permissions.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
         record = entry.record(filename)
@@ -45,7 +69,7 @@ class StoredFiles:
         if record is not None and record.origin == Origin.UPSTREAM and entry.files.has_private_files:
             record = None  # converted to private: cached upstream files are gone for good
         if record is None:
-            return self.fetcher.fetch(identity, project, filename, sha256)
+            return None
         if record.deleted:
             raise FileGone(project, filename)
         if entry.files.status.hides_files:  # PEP 792: a quarantined project offers no files

@@ -15,6 +15,7 @@ from ..names import normalize
 from ..records import FileRecord
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
+from ..registry.upstream_metadata import CoreMetadataFile
 from .caching import etag_matches
 from .messages import FileBody, Request, Response, not_found
 
@@ -40,27 +41,30 @@ def file_response(
     dist_name = filename[: -len(".metadata")] if want_metadata else filename
     if project_part != project:
         raise FileNotFoundInProject(project, filename)
+    if want_metadata:
+        metadata = registry.find_metadata(request.caller, project, dist_name, sha256)
+        if isinstance(metadata, UpstreamRedirect):
+            return metadata
+        return _metadata(registry, request, metadata)
     record = registry.find_file(request.caller, project, dist_name, sha256)
     if isinstance(record, UpstreamRedirect):
         return record
     if sha256 is not None and sha256 not in (record.sha256, "-"):
         raise FileNotFoundInProject(project, filename)
-    if want_metadata:
-        return _metadata(registry, request, record)
     return _download(registry, request, record)
 
 
-def _metadata(registry: Registry, request: Request, record: FileRecord) -> Response:
-    data = registry.read_metadata(record)
+def _metadata(registry: Registry, request: Request, metadata: CoreMetadataFile) -> Response:
     headers = (
         ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(data))),
-        ("ETag", quote_etag(record.metadata_sha256 or "")),
+        ("Content-Length", str(len(metadata.data))),
+        ("ETag", quote_etag(metadata.sha256)),
         ("Cache-Control", _file_cache_control(registry)),
+        ("X-Content-Type-Options", "nosniff"),
     )
-    if etag_matches(request.header("if-none-match"), record.metadata_sha256 or ""):
+    if etag_matches(request.header("if-none-match"), metadata.sha256):
         return Response(304, headers)
-    return Response(200, headers, data)
+    return Response(200, headers, metadata.data)
 
 
 def _file_cache_control(registry: Registry) -> str:
