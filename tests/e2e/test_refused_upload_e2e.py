@@ -7,6 +7,7 @@ with gunicorn, and with uvicorn) must answer and drain, so the client gets the m
 
 from __future__ import annotations
 
+import base64
 import socket
 import uuid
 from collections.abc import Iterator
@@ -50,7 +51,9 @@ def _long_field(boundary: str) -> bytes:
     )
 
 
-def _post_and_read(port: int, body: bytes, content_type: str) -> tuple[str | None, bytes]:
+def _post_and_read(
+    port: int, body: bytes, content_type: str, extra_headers: str = ""
+) -> tuple[str | None, bytes]:
     """Send the whole request as twine and uv do (all of it, then read the answer).
 
     Returns the error that sending met, if any (what makes a real client report a
@@ -58,7 +61,7 @@ def _post_and_read(port: int, body: bytes, content_type: str) -> tuple[str | Non
     """
     head = (
         f"POST / HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n{extra_headers}Connection: close\r\n\r\n"
     ).encode()
     send_error = None
     received = b""
@@ -94,6 +97,21 @@ def test_client_reads_the_refusal_of_a_form_it_is_still_sending(server: Server, 
         assert send_error is None
         assert received.startswith(b"HTTP/1.1 400 "), received[:200]
         assert received.endswith(message), received[-300:]
+
+
+def test_client_reads_the_refusal_of_its_credentials(server: Server):
+    """An upload with a wrong password (twine's commonest mistake) is drained, and the 401 read."""
+    boundary = uuid.uuid4().hex
+    wrong = base64.b64encode(b"e2e:not-the-password").decode()
+    send_error, received = _post_and_read(
+        server.port,
+        _long_field(boundary),
+        f"multipart/form-data; boundary={boundary}",
+        f"Authorization: Basic {wrong}\r\n",
+    )
+    assert send_error is None
+    assert received.startswith(b"HTTP/1.1 401 "), received[:200]
+    assert received.endswith(b"Invalid or non-existent authentication information.\n"), received[-300:]
 
 
 def test_server_still_serves_after_refusals(server: Server, tmp_path: Path):

@@ -16,6 +16,7 @@ from ..errors import RegistryError
 from ..registry.facade import Registry
 from .caching import caching_by_caller
 from .cross_site import cross_site_refusal
+from .drain import discard_unread
 from .messages import FileBody, Request, Response
 from .routes import ROUTES
 from .routing import dispatch
@@ -36,6 +37,10 @@ def handle(registry: Registry, request: Request) -> Response:
         response = cross_site_refusal(request) or dispatch(ROUTES, registry, request)
     except RegistryError as error:
         response = error_response(error, registry.settings.realm)
+    if response.status >= 400:
+        # Refused before its body was read (bad credentials, a bad form, another site):
+        # read it, so the client gets to read this answer instead of a reset connection.
+        discard_unread(request.body, _declared_length(request), registry.upload_limits().max_body_size)
     response = caching_by_caller(registry, request, response)
     if request.method.upper() == "HEAD" and response.body != b"":
         response = attrs.evolve(response, body=b"")  # RFC 9110 §9.3.2: a GET's headers, no content
@@ -50,6 +55,13 @@ def handle(registry: Registry, request: Request) -> Response:
         )
     registry.metrics.count_request(_route_label(request.path), response.status)
     return response
+
+
+def _declared_length(request: Request) -> int | None:
+    try:
+        return int(request.header("content-length") or "")
+    except ValueError:
+        return None
 
 
 def _route_label(path: str) -> str:

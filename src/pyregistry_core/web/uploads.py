@@ -3,8 +3,8 @@
 Invariants:
 1. Whether the caller may upload anywhere is checked before a byte of the body is
    stored, so a caller who may not write costs no disk.
-2. A refused upload's unread body is read and dropped (bounded, see ``drain.py``)
-   before the answer, so the client reads the refusal instead of a connection reset.
+2. A refused upload's unread body is read and dropped (bounded, see ``drain.py``) by
+   ``handle`` before the answer, so the client reads the refusal, not a reset.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from ..errors import InvalidUpload, RegistryError, StorageUnavailable
 from ..registry.facade import Registry
 from ..upload import read_upload_form
-from .drain import discard_unread
 from .messages import Request, Response, text_response
 
 __all__ = ["upload"]
@@ -32,15 +31,6 @@ def upload(registry: Registry, request: Request, params: Mapping[str, str]) -> R
         length = int(length_header) if length_header is not None else None
     except ValueError as exc:
         raise InvalidUpload("Invalid Content-Length.") from exc
-    try:
-        return _upload(registry, request, length)
-    except RegistryError:
-        discard_unread(request.body, length, registry.upload_limits().max_body_size)
-        raise
-
-
-def _upload(registry: Registry, request: Request, length: int | None) -> Response:
-    assert request.body is not None
     registry.require_upload_somewhere(request.caller)
     try:
         with registry.storage.staging_file() as staged:
