@@ -41,6 +41,10 @@ class Identity:
     token_scope: str | None = None
     # The operator at the command line (who can read the config can do anything).
     operator: bool = False
+    # A token minted by trusted publishing: the publisher that earned it. Such a caller
+    # may read and upload to ``token_projects`` and nothing else, whatever the ACL says
+    # (the admin's publisher line is the grant).
+    publisher: str | None = None
 
     @property
     def principals(self) -> frozenset[str]:
@@ -118,6 +122,9 @@ def is_allowed(
     if identity.operator:
         return True
     name = canonicalize_name(project) if project is not None else None
+    if identity.publisher is not None:
+        allowed = identity.token_projects or frozenset()
+        return permission in (Permission.READ, Permission.WRITE) and name is not None and name in allowed
     if not _token_allows(identity, permission, name):
         return False
     if identity.user is not None and identity.user in policy.admins:

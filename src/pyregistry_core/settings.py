@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 
 from .errors import ConfigError
+from .publishers import TrustConfig, parse_trust
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
 __all__ = [
@@ -207,12 +208,14 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
     "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
     "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
+    "oidc.audience": KeyInfo(None, "(new)", "audience of trusted publishing; default: the request's host"),
+    "oidc.token_lifetime": KeyInfo("900", "(new)", "seconds a token minted by trusted publishing lives"),
 }
 
 # pypicloud keys that only made sense for its own machinery: accepted, ignored, logged.
 _IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "pypi.allow_overwrite")
 _IGNORED_KEYS = ("use",)
-_PATTERN_KEYS = ("user.", "group.", "package.", "storage.")
+_PATTERN_KEYS = ("user.", "group.", "package.", "storage.", "oidc.", "publisher.")
 
 _PYPICLOUD_DEFAULTS = {
     "pypi.fallback": "redirect",
@@ -257,6 +260,7 @@ class Settings:
     metrics_read: tuple[str, ...] = ("everyone",)
     upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
     browse_image_origins: tuple[str, ...] = ()
+    trust: TrustConfig = attrs.field(factory=TrustConfig)  # trusted publishing (publishers.py)
     unknown_keys: tuple[str, ...] = ()
 
     @classmethod
@@ -402,6 +406,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         metrics_read=_metrics_readers(get("pypi.metrics_read"), _words(get("pypi.default_read"))),
         upstream_policy=_upstream_policy(get),
         browse_image_origins=tuple(_origin(o) for o in _words(get("pypi.browse_image_origins"))),
+        trust=parse_trust(values, base_dir),
         unknown_keys=tuple(unknown),
     )
 

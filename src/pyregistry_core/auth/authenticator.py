@@ -142,6 +142,14 @@ class Authenticator:
             if self._tokens is None:
                 return None
             token = self._tokens.verify(password)
+            if token is not None and token.publisher is not None:
+                # Minted by trusted publishing: no user behind it, only its projects.
+                return Identity(
+                    user=token.user,
+                    token_projects=frozenset(token.projects),
+                    token_scope=token.scope,
+                    publisher=token.publisher,
+                )
             if token is None or not self._user_exists(token.user):
                 return None  # revoked, unknown, or its user has been removed
             return attrs.evolve(

@@ -4,6 +4,10 @@ A token is ``pyreg-<id>-<secret>``; only ``sha256(secret)`` is stored, under
 ``tokens/<id>.json`` in the registry's own storage, so every replica sees the same
 tokens and a revocation (a rewritten record) reaches them within the cache TTL.
 Secrets are 256 random bits, so a fast hash is enough.
+
+Tokens minted by trusted publishing (``registry/trusted_publishing.py``) carry the
+publisher that earned them, the OIDC claims it matched, and an expiry after which
+``verify`` refuses them.
 """
 
 from __future__ import annotations
@@ -39,21 +43,34 @@ class ApiToken:
     secret_sha256: str
     created: float
     revoked: bool = False
+    expires: float | None = None
+    publisher: str | None = None  # the trusted publisher whose OIDC identity earned it
+    claims: tuple[tuple[str, str], ...] = ()  # the identity's claims, for the audit trail
 
     def describe(self) -> str:
         """One line for ``pyregistry token list``."""
         projects = ",".join(self.projects) or "*"
         state = " revoked" if self.revoked else ""
-        return f"{self.id} user={self.user} scope={self.scope} projects={projects}{state}"
+        line = f"{self.id} user={self.user} scope={self.scope} projects={projects}{state}"
+        if self.expires is not None:
+            line += f" expires={int(self.expires)}"
+        if self.publisher is not None:
+            line += f" publisher={self.publisher} " + " ".join(f"{k}={v}" for k, v in self.claims)
+        return line.rstrip()
 
 
 class TokenStore:
     """Creates, lists, verifies and revokes tokens in storage."""
 
     def __init__(
-        self, storage: Storage, ttl: float = 5.0, timer: Callable[[], float] = time.monotonic
+        self,
+        storage: Storage,
+        ttl: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
+        self._clock = clock  # wall time: creation stamps and expiry of minted tokens
         self._cache: SharedTTLCache[str, ApiToken | None] = SharedTTLCache(10_000, ttl, timer)
 
     @staticmethod
@@ -74,9 +91,19 @@ class TokenStore:
         except FileNotFoundError:
             return None
         raw["projects"] = tuple(raw["projects"])
+        raw["claims"] = tuple((str(k), str(v)) for k, v in raw.get("claims", ()))
         return ApiToken(**raw)
 
-    def create(self, user: str, projects: Iterable[str] = (), scope: str = "upload") -> tuple[ApiToken, str]:
+    def create(
+        self,
+        user: str,
+        projects: Iterable[str] = (),
+        scope: str = "upload",
+        *,
+        expires: float | None = None,
+        publisher: str | None = None,
+        claims: tuple[tuple[str, str], ...] = (),
+    ) -> tuple[ApiToken, str]:
         """Store a new token; returns it and the secret string (shown once)."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
@@ -88,7 +115,10 @@ class TokenStore:
             projects=tuple(normalize(p) for p in projects),
             scope=scope,
             secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
-            created=time.time(),
+            created=self._clock(),
+            expires=expires,
+            publisher=publisher,
+            claims=claims,
         )
         self._save(token)
         return token, f"{_PREFIX}-{token_id}-{secret}"
@@ -123,6 +153,8 @@ class TokenStore:
             return None
         token = self._cache.get_or_load(token_id, lambda: self.load(token_id))
         if token is None or token.revoked:
+            return None
+        if token.expires is not None and self._clock() >= token.expires:
             return None
         digest = hashlib.sha256(secret.encode()).hexdigest()
         return token if hmac.compare_digest(digest, token.secret_sha256) else None

@@ -39,6 +39,7 @@ from .pages import PageCache
 from .permissions import ANONYMOUS, Permissions
 from .publish import Publisher
 from .results import Page, UploadResult, UpstreamRedirect
+from .trusted_publishing import TrustedPublishing
 from .upstream_metadata import CoreMetadataFile
 from .views import Views
 
@@ -62,7 +63,10 @@ class Registry:
         self.policy = wiring.access_policy(settings)
         self.fallback = wiring.fallback_policy(settings)
         self.mirror = wiring.mirror(settings, self.storage, upstream, wall_clock)
-        self.tokens = TokenStore(self.storage, ttl=settings.index_ttl)
+        self.tokens = TokenStore(self.storage, ttl=settings.index_ttl, clock=wall_clock)
+        self.trusted_publishing = TrustedPublishing(
+            settings.trust, self.storage, self.tokens, wall_clock=wall_clock
+        )
         self.authenticator = wiring.authenticator(settings, self.tokens)
         self.permissions = Permissions(self.policy, self.authenticator, self.tokens)
         self.catalog = Catalog(self.storage, settings.index_ttl, clock)

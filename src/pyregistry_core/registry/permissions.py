@@ -77,6 +77,8 @@ class Permissions:
         an upload body is read, so a caller who may not write costs no disk or CPU)."""
         if identity.operator or self.is_admin(identity) or self._may_upload_somewhere(identity):
             return
+        if identity.publisher is not None and identity.token_projects:
+            return  # a trusted publisher's token: its projects are its grant
         if identity.token_scope == "read":
             raise refusal(identity, "This token may only read; it cannot upload.")
         raise refusal(identity, f"The user '{identity.user}' isn't allowed to upload to this index.")

@@ -92,6 +92,10 @@ class Storage(Protocol):
     def put_blob(self, key: str, data: bytes) -> None:
         """Store small bytes under ``key`` atomically."""
 
+    def create_blob(self, key: str, data: bytes) -> bool:
+        """Store small bytes under ``key`` only if it is absent; False when it was there
+        (create-only across processes and replicas, as ``create_record``)."""
+
     def open_blob(self, key: str) -> IO[bytes]:
         """Open stored bytes for reading (raises FileNotFoundError)."""
 

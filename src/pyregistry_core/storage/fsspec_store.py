@@ -106,7 +106,10 @@ class FsspecStorage:
         return read_each(self, project, filenames)
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
-        path = self._path(record_key(project, filename))
+        return self.create_blob(record_key(project, filename), data)
+
+    def create_blob(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
         # A generic fsspec store offers no atomic create: the process-wide lock makes it
         # exact within this process (all a memory filesystem can have); stores shared by
         # several processes must use LocalStorage or S3Storage, which are create-only.

@@ -101,7 +101,10 @@ class LocalStorage:
         return tmp
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
-        target = self._path(record_key(project, filename))
+        return self.create_blob(record_key(project, filename), data)
+
+    def create_blob(self, key: str, data: bytes) -> bool:
+        target = self._path(key)
         with storage_errors():
             os.makedirs(os.path.dirname(target), exist_ok=True)
             tmp = self._write_staged(data)

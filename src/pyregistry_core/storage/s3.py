@@ -87,9 +87,12 @@ class S3Storage(FsspecStorage):
         """Object stores have no directories to create."""
 
     def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
+        return self.create_blob(record_key(project, filename), data)
+
+    def create_blob(self, key: str, data: bytes) -> bool:
         try:
             with write_errors():
-                self._create_only(self._path(record_key(project, filename)), data)
+                self._create_only(self._path(key), data)
         except FileExistsError:
             return False
         return True

@@ -182,6 +182,16 @@ class HttpUpstream:
             raise UpstreamError(f"upstream page read failed: {type(exc).__name__}") from exc
         return b"".join(chunks)
 
+    def fetch(self, url: str, max_size: int) -> bytes:
+        """GET a small document (an OIDC issuer's key set) with the same bounds as pages."""
+        _final, response = self._open(url, {"Accept": "application/json"})
+        try:
+            if response.status != 200:
+                raise UpstreamError(f"{mask_url(url)!r} answered {response.status}")
+            return self._read_capped(response, max_size)
+        finally:
+            _finish(response)
+
     def download(self, url: str, out: IO[bytes], max_size: int) -> int:
         _final, response = self._open(url, {"Accept-Encoding": "identity"})
         try:

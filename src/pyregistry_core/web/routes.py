@@ -7,7 +7,7 @@ known path asked with another method is a 405 with ``Allow`` (see ``routing.py``
 
 from __future__ import annotations
 
-from . import browse, files, health, management, pypi_json, simple, uploads
+from . import browse, files, health, management, oidc, pypi_json, simple, uploads
 from .routing import route
 
 __all__ = ["ROUTES"]
@@ -36,6 +36,10 @@ ROUTES = (
     route("GET", "/api/package/{project}/{target}" + _SLASH, management.download),
     route("DELETE", "/api/package/{project}/{target}" + _SLASH, management.delete),
     route("POST", "/api/package/{project}/{target}/{action:yank|unyank}" + _SLASH, management.set_yanked),
+    # Trusted publishing, at PyPI's URLs (oidc.py).
+    route("GET", "/_/oidc/audience", oidc.audience),
+    route("POST", "/_/oidc/mint-token", oidc.mint_token),
+    route("POST", "/_/oidc/burn-token", oidc.burn_token),
     # Operations.
     route("GET", "/health", health.health),
     route("GET", "/metrics", health.metrics),
