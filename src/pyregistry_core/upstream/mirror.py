@@ -17,12 +17,10 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -30,7 +28,7 @@ import attrs
 
 from ..errors import UpstreamError
 from ..names import NormalizedName
-from ..shared_cache import SharedTTLCache
+from ..shared_cache import KeyedLocks, SharedTTLCache
 from ..storage.base import Storage
 from .breaker import CircuitBreaker
 from .client import Upstream, UpstreamFile, UpstreamProject
@@ -40,31 +38,6 @@ from .fields import vet_files
 __all__ = ["KeyedLocks", "Mirror"]
 
 log = logging.getLogger(__name__)
-
-
-class KeyedLocks:
-    """One lock per key, created on demand and dropped when nobody holds or waits."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
-
-    @contextlib.contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        """Hold the lock of ``key``."""
-        with self._guard:
-            lock, users = self._locks.get(key, (threading.Lock(), 0))
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                lock, users = self._locks[key]
-                if users == 1:
-                    del self._locks[key]
-                else:
-                    self._locks[key] = (lock, users - 1)
 
 
 @attrs.frozen
@@ -102,7 +75,7 @@ class Mirror:
         self._clock = clock
         self._fresh: dict[str, Listing] = {}
         self._missing: SharedTTLCache[str, bool] = SharedTTLCache(10_000, negative_ttl, clock)
-        self.locks = KeyedLocks()
+        self.locks: KeyedLocks[str] = KeyedLocks()
         self.fetches = 0  # upstream page requests made, for tests and metrics
         self.breaker = breaker if breaker is not None else CircuitBreaker(clock)
         # A request that has nothing to serve waits at most this long for a fetch.
