@@ -1,5 +1,5 @@
 """Replicas: several ``pyregistry serve`` processes on one storage, a local directory or
-an S3 bucket (moto's S3 server).
+an S3 bucket (moto's S3 server, and SeaweedFS).
 
 DESIGN.md → Consistency model: an upload acknowledged by any replica is never lost, is
 visible at once on the process that took it and on every other within
@@ -117,12 +117,6 @@ def local_replicas(tmp_path_factory: pytest.TempPathFactory, uploader_hash: str)
         replica.stop()
 
 
-@pytest.fixture(scope="module")
-def s3_store(s3_server: S3Server) -> Bucket:
-    """One bucket shared by the S3 replicas of this module."""
-    return s3_server.new_bucket("replicas")
-
-
 def _s3_config(path: Path, bucket: Bucket, password_hash: str, ttl: float) -> Path:
     lines = [
         "[pyregistry]",
@@ -135,26 +129,43 @@ def _s3_config(path: Path, bucket: Bucket, password_hash: str, ttl: float) -> Pa
     return path
 
 
-@pytest.fixture(scope="module")
-def s3_replicas(
-    tmp_path_factory: pytest.TempPathFactory, s3_store: Bucket, uploader_hash: str
-) -> Iterator[list[Replica]]:
+def _bucket_replicas(root: Path, bucket: Bucket, password_hash: str, label: str) -> list[Replica]:
     """Two ``serve`` processes (one worker each: a replica is one process) on one bucket
     with ``pypi.index_ttl = 1``, and a third with a TTL of an hour, for read-your-writes."""
-    root = tmp_path_factory.mktemp("s3-replicas")
-    short = _s3_config(root / "short.ini", s3_store, uploader_hash, INDEX_TTL)
-    long = _s3_config(root / "long.ini", s3_store, uploader_hash, 3600)
-    replicas = start_all([
-        lambda: Replica(short, root, "s3-a"),
-        lambda: Replica(short, root, "s3-b"),
-        lambda: Replica(long, root, "s3-long-ttl"),
+    short = _s3_config(root / "short.ini", bucket, password_hash, INDEX_TTL)
+    long = _s3_config(root / "long.ini", bucket, password_hash, 3600)
+    return start_all([
+        lambda: Replica(short, root, f"{label}-a"),
+        lambda: Replica(short, root, f"{label}-b"),
+        lambda: Replica(long, root, f"{label}-long-ttl"),
     ])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def s3_replicas(
+    tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server, uploader_hash: str
+) -> Iterator[list[Replica]]:
+    """Three replicas (see ``_bucket_replicas``) on one bucket of moto's S3 server."""
+    root = tmp_path_factory.mktemp("s3-replicas")
+    replicas = _bucket_replicas(root, s3_server.new_bucket("replicas"), uploader_hash, "s3")
     yield replicas
     for replica in replicas:
         replica.stop()
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(scope="module")
+def seaweedfs_replicas(
+    tmp_path_factory: pytest.TempPathFactory, seaweed_server: S3Server, uploader_hash: str
+) -> Iterator[list[Replica]]:
+    """Three replicas (see ``_bucket_replicas``) on one bucket of SeaweedFS."""
+    root = tmp_path_factory.mktemp("seaweedfs-replicas")
+    replicas = _bucket_replicas(root, seaweed_server.new_bucket("replicas"), uploader_hash, "seaweedfs")
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+@pytest.fixture(params=["local", "s3", "seaweedfs"])
 def replicas(request: pytest.FixtureRequest) -> tuple[str, list[Replica]]:
     """The kind of shared storage, and replicas on it (the first two: a and b)."""
     kind = str(request.param)
@@ -247,11 +258,13 @@ def test_read_your_writes_on_the_replica_that_took_the_upload(replicas):
     assert f"ryw-{kind}-new" in {p["name"] for p in index.json()["projects"]}
 
 
+@pytest.mark.parametrize("server", ["s3", "seaweedfs"])
 def test_twine_to_one_replica_pip_from_another_on_s3(
-    s3_replicas: list[Replica], clients: Clients, build_dists: DistBuilder, fresh_venv: Path
+    server: str, request: pytest.FixtureRequest, clients: Clients, build_dists: DistBuilder, fresh_venv: Path
 ):
-    """``twine upload`` to replica A, then ``pip install`` from replica B, on one bucket."""
-    a, b, _ = s3_replicas
+    """``twine upload`` to replica A, then ``pip install`` from replica B, on one bucket
+    (of moto, and of SeaweedFS)."""
+    a, b, _ = request.getfixturevalue(f"{server}_replicas")
     dists = build_dists("Replica_Demo", "1.0")
     result = clients.twine_upload(a, dists.wheel, dists.sdist)
     assert result.returncode == 0, output(result)

@@ -1,9 +1,9 @@
 """Fixtures of the storage contract suite: one ``storage`` fixture per kind of store.
 
 Every test of ``test_storage_contract.py`` runs against each entry of ``STORES``; a new
-backend is one more entry there ("s3" runs against moto's S3 server, a fresh bucket per
-test). ``reopen`` gives a second, independent handle on the same store, as another
-process would have.
+backend is one more entry there ("s3" runs against moto's S3 server, "s3-seaweedfs"
+against SeaweedFS, a fresh bucket per test). ``reopen`` gives a second, independent
+handle on the same store, as another process would have.
 """
 
 from __future__ import annotations
@@ -45,11 +45,17 @@ def _s3(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Storage]
     return lambda: S3Storage(bucket.url, bucket.storage_options())
 
 
+def _seaweedfs(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Storage]:
+    bucket = request.getfixturevalue("seaweed_bucket")
+    return lambda: S3Storage(bucket.url, bucket.storage_options())
+
+
 STORES: dict[str, StoreFactory] = {
     "memory": _memory,
     "local": _local,
     "fsspec-local": _fsspec_local,
     "s3": _s3,
+    "s3-seaweedfs": _seaweedfs,
 }
 
 

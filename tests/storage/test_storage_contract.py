@@ -238,14 +238,17 @@ def test_concurrent_create_one_handle(storage):
 
 
 RACE_ROUNDS = 20  # a lost race is a matter of timing: run enough to see one
+# SeaweedFS serializes racing conditional PUTs and makes each loser wait a second or more,
+# so a round there costs seconds; fewer rounds keep CI's time.
+RACE_ROUNDS_BY_KIND = {"s3-seaweedfs": 4}
 
 
-def test_concurrent_create_many_handles(storage, reopen):
+def test_concurrent_create_many_handles(storage, reopen, store_kind):
     """Eight threads each with their own handle (eight registries): exactly one wins, every round."""
     handles = [reopen() for _ in range(8)]
     winners = {}
     with ThreadPoolExecutor(8) as pool:
-        for round_ in range(RACE_ROUNDS):
+        for round_ in range(RACE_ROUNDS_BY_KIND.get(store_kind, RACE_ROUNDS)):
             filename = f"demo-{round_}.tar.gz"
             barrier = threading.Barrier(8)
             results = list(pool.map(lambda n: _race(handles[n], barrier, n, filename), range(8)))  # noqa: B023 - consumed at once
@@ -299,8 +302,11 @@ def _create_all(storage, records: list[tuple[str, str]]) -> None:
     assert created.count(True) == len(records)
 
 
-def test_list_records_beyond_one_page(storage):
+def test_list_records_beyond_one_page(storage, store_kind):
     """A project with more than 1,000 records lists every one of them."""
+    if store_kind == "s3-seaweedfs":
+        # 1,024 creates cost SeaweedFS ~12 s; its listing pages are checked by the projects test.
+        pytest.skip("paging on SeaweedFS is covered by test_list_projects_beyond_one_page")
     names = [f"demo-{number}.tar.gz" for number in range(MANY)]
     _create_all(storage, [(PROJECT, name) for name in names])
     assert sorted(storage.list_records(PROJECT)) == sorted(names)
