@@ -8,6 +8,7 @@ parsing), ``Response`` → WSGI status, headers and body. Local files go out thr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from typing import IO, Any
 
 from werkzeug.wsgi import get_input_stream
@@ -20,25 +21,13 @@ WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 IdentifyCallable = Callable[[WSGIEnviron], Identity | None]
 
-_REASONS = {
-    200: "OK",
-    206: "Partial Content",
-    301: "Moved Permanently",
-    302: "Found",
-    304: "Not Modified",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    410: "Gone",
-    413: "Content Too Large",
-    416: "Range Not Satisfiable",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
+
+def _phrase(status: int) -> str:
+    """The standard reason phrase of a status ("" for one Python does not know)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
@@ -96,7 +85,7 @@ def make_app(
     def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         identity = identify(environ) if identify is not None else None
         response: Response = handle(registry, _to_request(environ, identity))
-        reason = response.reason or _REASONS.get(response.status, "")
+        reason = response.reason or _phrase(response.status)
         start_response(f"{response.status} {reason}", list(response.headers))
         body = response.body
         if isinstance(body, bytes):

@@ -15,7 +15,7 @@ import attrs
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["FileRecord", "Origin", "ProjectFiles"]
+__all__ = ["FileRecord", "Origin", "ProjectFiles", "is_prerelease", "same_version", "version_order"]
 
 
 class Origin:
@@ -84,11 +84,31 @@ class FileRecord:
         return cls(**{k: v for k, v in raw.items() if k in names})
 
 
-def _version_key(version: str) -> tuple[int, Version | str]:
+def version_order(version: str) -> tuple[int, Version | str]:
+    """A sort key for version strings: PEP 440 order, legacy versions below every valid one."""
     try:
         return (1, Version(version))
     except InvalidVersion:
         return (0, version)
+
+
+def same_version(version: str, requested: str) -> bool:
+    """Whether ``requested`` names ``version``: the same spelling or, both PEP 440, the same
+    version (``1.0`` is ``1.0.0``)."""
+    if version == requested:
+        return True
+    try:
+        return Version(version) == Version(requested)
+    except InvalidVersion:
+        return False
+
+
+def is_prerelease(version: str) -> bool:
+    """Whether a version is a PEP 440 pre- or dev release (a legacy version is not)."""
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        return False
 
 
 STATUS_RECORD = "~status"  # a record name no distribution filename can have
@@ -148,7 +168,7 @@ class ProjectFiles:
         private = any(r.origin == Origin.UPLOAD for r in records)
         live = sorted(
             (r for r in records if not r.deleted and (not private or r.origin == Origin.UPLOAD)),
-            key=lambda r: (_version_key(r.version), r.filename),
+            key=lambda r: (version_order(r.version), r.filename),
         )
         if status.hides_files:
             live = []
@@ -158,7 +178,7 @@ class ProjectFiles:
         """These files plus upstream ones whose filenames we do not hold."""
         held = {r.filename for r in self.files}
         extra = [r for r in upstream if r.filename not in held]
-        files = sorted((*self.files, *extra), key=lambda r: (_version_key(r.version), r.filename))
+        files = sorted((*self.files, *extra), key=lambda r: (version_order(r.version), r.filename))
         return attrs.evolve(self, files=tuple(files))
 
     @property
@@ -168,6 +188,26 @@ class ProjectFiles:
         for record in self.files:
             seen.setdefault(record.version, None)
         return tuple(seen)
+
+    def latest_version(self) -> str | None:
+        """PyPI's pick: the highest non-yanked final release, else the highest non-yanked,
+        else the highest at all (None when there are no files)."""
+        if not self.files:
+            return None
+        live = [r.version for r in self.files if not r.yanked]
+        finals = [v for v in live if version_order(v)[0] and not is_prerelease(v)]
+        return max(finals or live or [r.version for r in self.files], key=version_order)
+
+    def release(self, version: str) -> list[FileRecord]:
+        """The files of one version (exactly that spelling)."""
+        return [r for r in self.files if r.version == version]
+
+    def releases_newest_first(self) -> list[tuple[str, list[FileRecord]]]:
+        """Files grouped by version, newest version first."""
+        groups: dict[str, list[FileRecord]] = {}
+        for record in self.files:
+            groups.setdefault(record.version, []).append(record)
+        return sorted(groups.items(), key=lambda item: version_order(item[0]), reverse=True)
 
     def find(self, filename: str) -> FileRecord | None:
         """The live file of that exact name, if the project has it."""

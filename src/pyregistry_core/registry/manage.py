@@ -7,12 +7,11 @@ a delete, so the filename stays burnt), so every process sees it on its next loo
 from __future__ import annotations
 
 import attrs
-from packaging.version import InvalidVersion, Version
 
 from ..acl import Identity, Permission
 from ..errors import FileNotFoundInProject, InvalidUpload, ProjectNotFound
 from ..names import NormalizedName
-from ..records import STATUS_RECORD, FileRecord, ProjectStatus
+from ..records import STATUS_RECORD, FileRecord, ProjectStatus, same_version
 from ..storage.base import Storage
 from ..storage.catalog import Catalog
 from .permissions import Permissions
@@ -34,16 +33,7 @@ class Management:
         record = entry.record(target)
         if record is not None and not record.deleted:
             return [record]
-        try:
-            version = Version(target)
-        except InvalidVersion:
-            version = None
-        found = [
-            r
-            for _, r in entry.records.values()
-            if not r.deleted
-            and (r.version == target or (version is not None and r.parsed_version == version))
-        ]
+        found = [r for _, r in entry.records.values() if not r.deleted and same_version(r.version, target)]
         if not found:
             raise FileNotFoundInProject(project, target)
         return found

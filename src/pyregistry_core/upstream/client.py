@@ -18,6 +18,7 @@ from typing import IO, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
+from werkzeug.http import parse_options_header
 
 from ..errors import UpstreamError
 from ..settings import mask_url
@@ -158,7 +159,7 @@ class HttpUpstream:
             body = self._read_capped(response, self._max_page_size)
         finally:
             _finish(response)
-        content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        content_type = parse_options_header(response.headers.get("Content-Type"))[0].lower()
         if content_type == "application/vnd.pypi.simple.v1+json":
             return parse_json_page(name, url, body, self.origins)
         if content_type in ("text/html", "application/vnd.pypi.simple.v1+html", ""):

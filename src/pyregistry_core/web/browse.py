@@ -27,7 +27,6 @@ from html import escape
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from ..acl import Identity, Permission
 from ..errors import InvalidProjectName, ProjectNotFound
@@ -116,13 +115,14 @@ def _project_list(registry: Registry, request: Request, identity: Identity) -> R
 def _project_page(registry: Registry, request: Request, files: ProjectFiles) -> str:
     name = files.name
     base = base_path(request)
-    latest = _latest_release(files)
+    latest_version = files.latest_version()
+    latest = files.release(latest_version) if latest_version is not None else []
     metadata = _latest_metadata(registry, latest)
     summary = metadata.get("summary") or next((r.summary for r in latest if r.summary), None)
     requires_python = metadata.get("requires_python") or next(
         (r.requires_python for r in latest if r.requires_python), None
     )
-    releases = _releases_newest_first(files)
+    releases = files.releases_newest_first()
     index_url = f"{request.root_url}/simple/"
     parts = [f"<h1>{escape(name)}</h1>"]
     if summary:
@@ -196,31 +196,6 @@ def _file_link(record: FileRecord, base: str) -> str | None:
 
 
 # -- releases and descriptions ------------------------------------------------------------
-
-
-def _version_order(version: str) -> tuple[int, Version | str]:
-    try:
-        return (1, Version(version))
-    except InvalidVersion:
-        return (0, version)
-
-
-def _releases_newest_first(files: ProjectFiles) -> list[tuple[str, list[FileRecord]]]:
-    """Files grouped by version (``ProjectFiles`` keeps them oldest first)."""
-    groups: dict[str, list[FileRecord]] = {}
-    for record in files.files:
-        groups.setdefault(record.version, []).append(record)
-    return sorted(groups.items(), key=lambda item: _version_order(item[0]), reverse=True)
-
-
-def _latest_release(files: ProjectFiles) -> list[FileRecord]:
-    """PyPI's pick: the highest non-yanked final release, else the highest at all."""
-    if not files.files:
-        return []
-    live = [r.version for r in files.files if not r.yanked]
-    finals = [v for v in live if _version_order(v)[0] and not Version(v).is_prerelease]
-    chosen = max(finals or live or [r.version for r in files.files], key=_version_order)
-    return [r for r in files.files if r.version == chosen]
 
 
 def _latest_metadata(registry: Registry, release: list[FileRecord]) -> RawMetadata:

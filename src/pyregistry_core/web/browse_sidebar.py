@@ -16,9 +16,8 @@ from html import escape
 from urllib.parse import urlsplit
 
 from packaging.metadata import RawMetadata
-from packaging.version import InvalidVersion, Version
 
-from ..records import FileRecord
+from ..records import FileRecord, is_prerelease
 
 __all__ = ["release_anchor", "sidebar"]
 
@@ -123,7 +122,7 @@ def _history(releases: Sequence[tuple[str, list[FileRecord]]]) -> str:
         times = sorted(r.upload_time for r in records if r.upload_time)
         date = f' <time datetime="{escape(times[0])}">{escape(times[0][:10])}</time>' if times else ""
         badges = ""
-        if _is_prerelease(version):
+        if is_prerelease(version):
             badges += ' <span class="badge pre-release">pre-release</span>'
         if all(r.yanked for r in records):
             badges += ' <span class="badge yanked">yanked</span>'
@@ -133,10 +132,3 @@ def _history(releases: Sequence[tuple[str, list[FileRecord]]]) -> str:
         )
     listed = "".join(items)
     return f'<section class="history"><h2>Release history</h2><ol class="history">{listed}</ol></section>'
-
-
-def _is_prerelease(version: str) -> bool:
-    try:
-        return Version(version).is_prerelease
-    except InvalidVersion:
-        return False

@@ -17,12 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from packaging.version import InvalidVersion, Version
-
 from ..acl import Permission
 from ..errors import InvalidProjectName, InvalidUpload
 from ..names import NormalizedName, normalize
-from ..records import FileRecord
+from ..records import FileRecord, is_prerelease, version_order
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from .cross_site import json_required
@@ -57,14 +55,10 @@ def _record_json(record: FileRecord, base: str, verbose: bool) -> dict[str, Any]
 
 
 def _stable(versions: list[str]) -> tuple[str | None, str | None]:
-    parsed = []
-    for version in versions:
-        try:
-            parsed.append(Version(version))
-        except InvalidVersion:
-            continue
-    finals = [v for v in parsed if not v.is_prerelease]
-    return (str(max(finals)) if finals else None, str(max(parsed)) if parsed else None)
+    """pypicloud's ``stable`` (highest final) and ``unstable`` (highest) of the PEP 440 versions."""
+    valid = [v for v in versions if version_order(v)[0]]
+    finals = [v for v in valid if not is_prerelease(v)]
+    return max(finals, key=version_order, default=None), max(valid, key=version_order, default=None)
 
 
 def _read_json_body(request: Request) -> dict[str, Any]:

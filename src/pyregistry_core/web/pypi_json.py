@@ -12,11 +12,10 @@ from typing import Any
 from urllib.parse import quote
 
 from packaging.metadata import parse_email
-from packaging.version import InvalidVersion, Version
 
 from ..errors import InvalidProjectName, ProjectNotFound
 from ..names import normalize
-from ..records import FileRecord, ProjectFiles
+from ..records import FileRecord, ProjectFiles, same_version
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from .messages import Request, Response, json_response, not_found, redirect_response
@@ -91,29 +90,14 @@ def _file(record: FileRecord, base: str) -> dict[str, Any]:
     }
 
 
-def _latest(files: ProjectFiles) -> str:
-    """PyPI's pick: the highest non-yanked final release, else the highest at all."""
-
-    def order(version: str) -> tuple[int, Version | str]:
-        try:
-            return (1, Version(version))
-        except InvalidVersion:
-            return (0, version)
-
-    if not files.files:
-        raise ProjectNotFound(files.name)  # every file deleted, or the project quarantined
-    candidates = [r.version for r in files.files if not r.yanked]
-    finals = [v for v in candidates if order(v)[0] and not Version(v).is_prerelease]
-    pool = finals or candidates or [r.version for r in files.files]
-    return max(pool, key=order)
-
-
 def project_json_document(
     registry: Registry, files: ProjectFiles, version: str | None, base: str
 ) -> dict[str, Any]:
     """The JSON API document for a project (``version=None``) or one release."""
-    chosen = version if version is not None else _latest(files)
-    release = [r for r in files.files if r.version == chosen]
+    chosen = version if version is not None else files.latest_version()
+    if chosen is None:
+        raise ProjectNotFound(files.name)  # every file deleted, or the project quarantined
+    release = files.release(chosen)
     if not release:
         raise ProjectNotFound(f"{files.name} {chosen}")
     document: dict[str, Any] = {
@@ -137,14 +121,11 @@ def project_json_document(
 
 
 def _find_version(files: ProjectFiles, requested: str) -> str:
+    """The stored spelling of the requested version (``1.0`` finds ``1.0.0``)."""
     if any(r.version == requested for r in files.files):
         return requested
-    try:
-        wanted = Version(requested)
-    except InvalidVersion as exc:
-        raise ProjectNotFound(f"{files.name} {requested}") from exc
     for record in files.files:
-        if record.parsed_version == wanted:
+        if same_version(record.version, requested):
             return record.version
     raise ProjectNotFound(f"{files.name} {requested}")
 

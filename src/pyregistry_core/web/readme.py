@@ -17,6 +17,8 @@ from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from werkzeug.http import parse_options_header
+
 __all__ = ["allow_images", "origin_allowed", "render_description"]
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,10 @@ def render_description(text: str, content_type: str | None) -> str:
 
 
 def _parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    """The description's type and parameters; no type means reStructuredText (PyPI's default)."""
     if not value:
         return "text/x-rst", {}
-    kind, *rest = (piece.strip() for piece in value.split(";"))
-    params = {}
-    for piece in rest:
-        key, _, param = piece.partition("=")
-        params[key.strip().lower()] = param.strip().strip('"')
+    kind, params = parse_options_header(value)
     return kind.lower(), params
 
 
