@@ -28,7 +28,15 @@ OPERATOR = Identity(user="pyregistry-cli", operator=True)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyregistry", description="A private Python package index.")
     commands = parser.add_subparsers(dest="command", required=True)
+    _serve_command(commands)
+    commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
+    _token_commands(commands)
+    _managing_commands(commands)
+    _config_commands(commands)
+    return parser
 
+
+def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the index with gunicorn")
     serve.add_argument("--config", help="INI file ([pyregistry] or pypicloud's [app:main])")
     serve.add_argument("--host", default="127.0.0.1")
@@ -42,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         help="gunicorn sync workers + WSGI (default) or uvicorn + ASGI (no proxy needed for slow clients)",
     )
 
-    commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
 
+def _token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     token = commands.add_parser("token", help="manage API tokens (username __token__)")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it once")
@@ -57,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--config", required=True)
     revoke.add_argument("id")
 
+
+def _managing_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in (
         ("delete", "delete a file or a release (its filenames stay burnt)"),
         ("yank", "yank a file or a release (PEP 592)"),
@@ -68,25 +78,23 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("target", metavar="VERSION|FILENAME")
         if name == "yank":
             command.add_argument("--reason", default="")
-
     status = commands.add_parser("status", help="set a project's status (PEP 792)")
     status.add_argument("--config", required=True)
     status.add_argument("project")
     status.add_argument("status", choices=("active", "archived", "quarantined", "deprecated"))
     status.add_argument("--reason", default="")
 
+
+def _config_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = commands.add_parser("init", help="print a commented starter config")
     init.add_argument("--mode", choices=MODES, default="personal")
     init.add_argument("--upstream", help="upstream index root (required for proxy)")
     init.add_argument("--output", "-o", help="write here instead of stdout (never overwrites)")
-
     check = commands.add_parser("check", help="validate a config; name unknown or misspelled keys")
     check.add_argument("--config", required=True)
-
     fsck = commands.add_parser("fsck", help="report (and with --clean remove) orphaned stored bytes")
     fsck.add_argument("--config", required=True)
     fsck.add_argument("--clean", action="store_true")
-
     imp = commands.add_parser("import", help="load a pypiserver directory or pypicloud storage")
     imp.add_argument("--config", required=True)
     imp.add_argument("source", help="a directory or fsspec URL (s3://bucket/prefix)")
@@ -98,7 +106,6 @@ def _parser() -> argparse.ArgumentParser:
         help="an option for the source's filesystem, named like storage.* keys "
         "(endpoint_url, access_key, secret_key, region_name…); repeatable",
     )
-    return parser
 
 
 def _progress(done: int, total: int, label: str) -> None:

@@ -90,37 +90,9 @@ def run(
     server: str = "gunicorn",
 ) -> None:
     """Serve until interrupted; ``access_log`` logs one line per request on stdout."""
-    from gunicorn.app.base import BaseApplication
-    from pyregistry_wsgi import make_app
-
     registry = build_registry(config, host, environ)  # fail fast on a bad config
     storage = registry.storage.url
     del registry
-
-    def load() -> Callable[..., Any]:
-        return make_app(build_registry(config, host, environ))
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            for key, value in {
-                "bind": [bind],
-                "workers": workers,
-                "worker_class": "sync",
-                "timeout": 300,  # a 100 MB upload over a slow link
-                "keepalive": 5,
-                "accesslog": None,  # the core logs each request on pyregistry.access
-                "errorlog": "-",
-                "loglevel": "info",
-                "proc_name": "pyregistry",
-                # gunicorn 27's control socket would land in $HOME; nothing here uses it.
-                "control_socket_disable": True,
-            }.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Callable[..., Any]:
-            return load()
-
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     # Off by default: a log line per request costs 15-40 % of warm-page throughput here
     # (benchmarks/); behind a reverse proxy its own access log usually suffices.
@@ -129,6 +101,36 @@ def run(
     if server == "uvicorn":
         _run_uvicorn(config, host, port, workers, access_log)
         return
+    _run_gunicorn(config, host, port, workers, environ)
+
+
+def _run_gunicorn(config: str | None, host: str, port: int, workers: int, environ: Mapping[str, str]) -> None:
+    """gunicorn's sync workers, each building its own registry from the config."""
+    from gunicorn.app.base import BaseApplication
+    from pyregistry_wsgi import make_app
+
+    settings = {
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 300,  # a 100 MB upload over a slow link
+        "keepalive": 5,
+        "accesslog": None,  # the core logs each request on pyregistry.access
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "pyregistry",
+        # gunicorn 27's control socket would land in $HOME; nothing here uses it.
+        "control_socket_disable": True,
+    }
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Any]:
+            return make_app(build_registry(config, host, environ))
+
     Server().run()
 
 

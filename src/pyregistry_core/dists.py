@@ -180,34 +180,8 @@ def _wheel_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimit
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _invalid(f"{dist.filename!r} is not a valid zip archive.") from exc
     with archive:
-        infos = archive.infolist()
-        if len(infos) > limits.max_members:
-            raise _invalid(f"Too many members in {dist.filename!r}.")
-        seen: set[str] = set()
-        total = 0
-        for info in infos:
-            if info.filename in seen:
-                raise _invalid(f"Duplicate member {info.filename!r} in {dist.filename!r}.")
-            seen.add(info.filename)
-            total += info.file_size
-        if total > limits.max_total_size:
-            raise _invalid(f"{dist.filename!r} declares {total} uncompressed bytes.")
-        dist_infos = {
-            name.split("/", 1)[0]
-            for name in seen
-            if name.split("/", 1)[0].endswith(".dist-info") and name.count("/") == 1
-        }
-        matching = [
-            d
-            for d in dist_infos
-            if canonicalize_name(d[: -len(".dist-info")].rpartition("-")[0]) == dist.name
-        ]
-        if len(matching) != 1:
-            raise InvalidUpload(
-                f"Wheel '{dist.filename}' does not contain the required METADATA file: "
-                f"expected exactly one '<name>-<version>.dist-info' directory for '{dist.name}'."
-            )
-        dist_info = matching[0]
+        seen = _wheel_members(archive, dist, limits)
+        dist_info = _dist_info_folder(seen, dist)
         metadata_name = f"{dist_info}/METADATA"
         if metadata_name not in seen:
             raise InvalidUpload(
@@ -226,6 +200,41 @@ def _wheel_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimit
         if len(raw) > limits.max_metadata_size:
             raise _invalid(f"METADATA of {dist.filename!r} is too large.")
         return CoreMetadata.from_bytes(raw, dist.filename)
+
+
+def _wheel_members(archive: zipfile.ZipFile, dist: DistFilename, limits: ArchiveLimits) -> set[str]:
+    """The member names, once each, within the archive bounds (a zip bomb is refused unread)."""
+    infos = archive.infolist()
+    if len(infos) > limits.max_members:
+        raise _invalid(f"Too many members in {dist.filename!r}.")
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        if info.filename in seen:
+            raise _invalid(f"Duplicate member {info.filename!r} in {dist.filename!r}.")
+        seen.add(info.filename)
+        total += info.file_size
+    if total > limits.max_total_size:
+        raise _invalid(f"{dist.filename!r} declares {total} uncompressed bytes.")
+    return seen
+
+
+def _dist_info_folder(members: set[str], dist: DistFilename) -> str:
+    """The one top-level ``<name>-<version>.dist-info`` folder of the wheel's own project."""
+    dist_infos = {
+        name.split("/", 1)[0]
+        for name in members
+        if name.split("/", 1)[0].endswith(".dist-info") and name.count("/") == 1
+    }
+    matching = [
+        d for d in dist_infos if canonicalize_name(d[: -len(".dist-info")].rpartition("-")[0]) == dist.name
+    ]
+    if len(matching) != 1:
+        raise InvalidUpload(
+            f"Wheel '{dist.filename}' does not contain the required METADATA file: "
+            f"expected exactly one '<name>-<version>.dist-info' directory for '{dist.name}'."
+        )
+    return matching[0]
 
 
 def _sdist_metadata(fileobj: IO[bytes], dist: DistFilename, limits: ArchiveLimits) -> CoreMetadata:

@@ -322,55 +322,14 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
             return values[key]
         return KEYS[key].default
 
-    unknown: list[str] = []
-    for key in values:
-        if key in KEYS or key.startswith(_PATTERN_KEYS):
-            continue
-        if key.startswith("pypi.allow_overwrite"):
-            log.warning("ignoring %s: published files never change (a conflict is 400)", key)
-            continue
-        if key in _IGNORED_KEYS or key.startswith(_IGNORED_PREFIXES):
-            log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
-            continue
-        unknown.append(key)
+    def number(key: str) -> float:
+        return _number(key, get(key))
 
-    auth = str(get("pypi.auth")).strip()
-    if auth != "config":
-        raise ConfigError(
-            f"pypi.auth = {auth} is not supported: pyregistry authenticates with the "
-            "config backend (user.*, group.*), auth.htpasswd and API tokens"
-        )
-
+    unknown = _unknown_keys(values)
+    _check_auth_backend(get)
     storage_url, storage_options = _storage(values, base_dir)
     storage_options = _conceal(storage_options)
-
-    fallback = str(get("pypi.fallback")).strip().lower()
-    always = get("pypi.always_show_upstream")
-    if fallback == "mirror":
-        fallback, always = "cache", True
-    if fallback not in ("none", "redirect", "cache"):
-        raise ConfigError(f"pypi.fallback must be none, redirect, cache or mirror, not {fallback!r}")
-    base_url = get("pypi.fallback_base_url")
-    if base_url is None and get("pypi.fallback_url") is not None:
-        old = str(get("pypi.fallback_url")).rstrip("/")
-        base_url = old[: -len("/simple")] if old.endswith("/simple") else old
-    if fallback != "none" and not base_url:
-        raise ConfigError(
-            f"pypi.fallback = {fallback} needs pypi.fallback_base_url (the upstream index "
-            "root); there is no built-in upstream, so no name leaks to a public index"
-        )
-    always_value: bool | tuple[str, ...]
-    try:
-        always_value = parse_bool(always)
-    except ConfigError:
-        always_value = _words(always)
-
-    def number(key: str) -> float:
-        try:
-            return float(get(key))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{key} must be a number, not {get(key)!r}") from exc
-
+    fallback, base_url, always_value = _fallback(get)
     htpasswd = get("auth.htpasswd")
     if htpasswd:
         htpasswd = os.path.join(base_dir, str(htpasswd))
@@ -379,7 +338,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         storage_url=storage_url,
         storage_options=storage_options,
         fallback=fallback,
-        fallback_base_url=str(base_url).rstrip("/") if base_url else None,
+        fallback_base_url=base_url,
         always_show_upstream=always_value,
         disallow_fallback=_words(get("pypi.disallow_fallback")),
         default_read=_words(get("pypi.default_read")),
@@ -409,6 +368,67 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         trust=parse_trust(values, base_dir),
         unknown_keys=tuple(unknown),
     )
+
+
+def _number(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key} must be a number, not {value!r}") from exc
+
+
+def _unknown_keys(values: dict[str, Any]) -> list[str]:
+    """Keys in pyregistry's namespaces that mean nothing (the caller refuses them); pypicloud's
+    keys that pyregistry does not need are logged and dropped."""
+    unknown: list[str] = []
+    for key in values:
+        if key in KEYS or key.startswith(_PATTERN_KEYS):
+            continue
+        if key.startswith("pypi.allow_overwrite"):
+            log.warning("ignoring %s: published files never change (a conflict is 400)", key)
+            continue
+        if key in _IGNORED_KEYS or key.startswith(_IGNORED_PREFIXES):
+            log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
+            continue
+        unknown.append(key)
+    return unknown
+
+
+def _check_auth_backend(get: Callable[[str], Any]) -> None:
+    """Only pypicloud's ``config`` backend is supported (DESIGN.md → Defaults)."""
+    auth = str(get("pypi.auth")).strip()
+    if auth != "config":
+        raise ConfigError(
+            f"pypi.auth = {auth} is not supported: pyregistry authenticates with the "
+            "config backend (user.*, group.*), auth.htpasswd and API tokens"
+        )
+
+
+def _fallback(get: Callable[[str], Any]) -> tuple[str, str | None, bool | tuple[str, ...]]:
+    """``pypi.fallback`` (``mirror`` is cache plus always_show_upstream), the upstream's
+    root URL (from ``fallback_base_url`` or the older ``fallback_url``) and
+    ``always_show_upstream`` (a flag, or the names it applies to)."""
+    fallback = str(get("pypi.fallback")).strip().lower()
+    always = get("pypi.always_show_upstream")
+    if fallback == "mirror":
+        fallback, always = "cache", True
+    if fallback not in ("none", "redirect", "cache"):
+        raise ConfigError(f"pypi.fallback must be none, redirect, cache or mirror, not {fallback!r}")
+    base_url = get("pypi.fallback_base_url")
+    if base_url is None and get("pypi.fallback_url") is not None:
+        old = str(get("pypi.fallback_url")).rstrip("/")
+        base_url = old[: -len("/simple")] if old.endswith("/simple") else old
+    if fallback != "none" and not base_url:
+        raise ConfigError(
+            f"pypi.fallback = {fallback} needs pypi.fallback_base_url (the upstream index "
+            "root); there is no built-in upstream, so no name leaks to a public index"
+        )
+    always_value: bool | tuple[str, ...]
+    try:
+        always_value = parse_bool(always)
+    except ConfigError:
+        always_value = _words(always)
+    return fallback, str(base_url).rstrip("/") if base_url else None, always_value
 
 
 def _upstream_policy(get: Callable[[str], Any]) -> UpstreamPolicy:
