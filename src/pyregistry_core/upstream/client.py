@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -167,20 +167,10 @@ class HttpUpstream:
         raise UpstreamError(f"upstream sent {content_type!r} for {name!r}")
 
     def _read_capped(self, response: urllib3.BaseHTTPResponse, limit: int) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise UpstreamError(f"upstream page is larger than {limit} bytes")
         encoding = (response.headers.get("Content-Encoding") or "identity").lower()
-        chunks = []
-        total = 0
-        try:
-            for chunk in response.stream(64 * 1024, decode_content=encoding in ("gzip", "deflate")):
-                total += len(chunk)
-                if total > limit:
-                    raise UpstreamError(f"upstream page is larger than {limit} bytes")
-                chunks.append(chunk)
-        except urllib3.exceptions.HTTPError as exc:
-            raise UpstreamError(f"upstream page read failed: {type(exc).__name__}") from exc
+        chunks: list[bytes] = []
+        decode = encoding in ("gzip", "deflate")
+        _copy_capped(response, chunks.append, limit, ("page", "page read"), 64 * 1024, decode)
         return b"".join(chunks)
 
     def fetch(self, url: str, max_size: int) -> bytes:
@@ -198,25 +188,41 @@ class HttpUpstream:
         try:
             if response.status != 200:
                 raise UpstreamError(f"upstream answered {response.status} for {mask_url(url)!r}")
+            # Raw bytes, never decoded: a .tar.gz labelled Content-Encoding: gzip is
+            # still the .tar.gz; the hash check afterwards decides whether it is right.
+            total = _copy_capped(response, out.write, max_size, ("file", "download"), 256 * 1024, False)
             declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_size:
-                raise UpstreamError(f"upstream file is larger than {max_size} bytes")
-            total = 0
-            try:
-                # Raw bytes, never decoded: a .tar.gz labelled Content-Encoding: gzip is
-                # still the .tar.gz; the hash check below decides whether it is right.
-                for chunk in response.stream(256 * 1024, decode_content=False):
-                    total += len(chunk)
-                    if total > max_size:
-                        raise UpstreamError(f"upstream file is larger than {max_size} bytes")
-                    out.write(chunk)
-            except urllib3.exceptions.HTTPError as exc:
-                raise UpstreamError(f"upstream download failed: {type(exc).__name__}") from exc
             if declared and declared.isdigit() and total != int(declared):
                 raise UpstreamError("upstream download was truncated")
             return total
         finally:
             _finish(response)
+
+
+def _copy_capped(
+    response: urllib3.BaseHTTPResponse,
+    sink: Callable[[bytes], object],
+    limit: int,
+    names: tuple[str, str],
+    chunk_size: int,
+    decode: bool,
+) -> int:
+    """Stream a body into ``sink``, refusing more than ``limit`` bytes, declared or sent;
+    ``names`` say what is read ("page", "page read") in the errors."""
+    what, reading = names
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise UpstreamError(f"upstream {what} is larger than {limit} bytes")
+    total = 0
+    try:
+        for chunk in response.stream(chunk_size, decode_content=decode):
+            total += len(chunk)
+            if total > limit:
+                raise UpstreamError(f"upstream {what} is larger than {limit} bytes")
+            sink(chunk)
+    except urllib3.exceptions.HTTPError as exc:
+        raise UpstreamError(f"upstream {reading} failed: {type(exc).__name__}") from exc
+    return total
 
 
 def _finish(response: urllib3.BaseHTTPResponse) -> None:

@@ -35,7 +35,7 @@ from .client import Upstream, UpstreamFile, UpstreamProject
 from .fetcher import BoundedFetcher
 from .fields import vet_files
 
-__all__ = ["KeyedLocks", "Mirror"]
+__all__ = ["Listing", "Mirror"]
 
 log = logging.getLogger(__name__)
 
