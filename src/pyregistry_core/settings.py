@@ -10,14 +10,14 @@ from __future__ import annotations
 import configparser
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from .config_keys import IGNORED_KEYS, IGNORED_PREFIXES, KEYS, PATTERN_KEYS, PYPICLOUD_DEFAULTS
+from .config_values import Secret, conceal, mask_url, origin, parse_bool, parse_size, reveal_secrets, words
 from .errors import ConfigError
 from .publishers import TrustConfig, parse_trust
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
@@ -34,195 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]i?B|B)?\s*\Z", re.IGNORECASE)
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def mask_url(url: str) -> str:
-    """The URL with any credentials masked: the password, or a username given alone (a token).
-
-    >>> mask_url("https://user:secret@index.example/simple/")
-    'https://user:***@index.example/simple/'
-    >>> mask_url("https://ghp_token@index.example:8443/simple/")
-    'https://***@index.example:8443/simple/'
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    masked = f"{user}:***" if has_password else "***"
-    return urlunsplit(parts._replace(netloc=f"{masked}@{hostport}"))
-
-
-def parse_size(value: str | int) -> int:
-    """Parse ``104857600``, ``100MiB`` or ``100MB`` into bytes.
-
-    >>> parse_size("100MiB"), parse_size("1kb"), parse_size(7)
-    (104857600, 1000, 7)
-    """
-    if isinstance(value, int):
-        return value
-    match = _SIZE.match(value)
-    if match is None:
-        raise ConfigError(f"{value!r} is not a size (examples: 104857600, 100MiB, 100MB)")
-    return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
-
-
-def parse_bool(value: str | bool) -> bool:
-    """Parse an INI boolean the way pypicloud's ``asbool`` does, but strictly."""
-    if isinstance(value, bool):
-        return value
-    text = value.strip().lower()
-    if text in ("true", "yes", "on", "1", "t", "y"):
-        return True
-    if text in ("false", "no", "off", "0", "f", "n", ""):
-        return False
-    raise ConfigError(f"{value!r} is not a boolean")
-
-
-def _words(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return tuple(value.replace(",", " ").split())
-
-
-@attrs.frozen(repr=False)
-class Secret:
-    """A string whose repr and str never show it."""
-
-    value: str
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-
-# storage.* options (and s3fs's names for them) whose values are credentials.
-_SECRET_OPTION = re.compile(r"secret|token|password|passwd|credential", re.IGNORECASE)
-
-
-def _conceal(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Wrap every credential among ``options`` (nested ones too) in ``Secret``."""
-    concealed: dict[str, Any] = dict(options)
-    for key, value in options.items():
-        if isinstance(value, Mapping):
-            concealed[key] = _conceal(value)
-        elif isinstance(value, str) and _SECRET_OPTION.search(key):
-            concealed[key] = Secret(value)
-    return concealed
-
-
-def reveal_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` with every ``Secret`` unwrapped, for the library that needs the values."""
-    revealed: dict[str, Any] = dict(options)
-    for key, value in options.items():
-        if isinstance(value, Mapping):
-            revealed[key] = reveal_secrets(value)
-        elif isinstance(value, Secret):
-            revealed[key] = value.value
-    return revealed
-
-
-@attrs.frozen
-class KeyInfo:
-    """One documented configuration key."""
-
-    default: str | None
-    pypicloud: str
-    meaning: str
-
-
-# Every key the registry reads, with its default (None: no default) and the pypicloud
-# equivalent. `pyregistry check` and the configuration reference are built from this.
-KEYS: dict[str, KeyInfo] = {
-    "pypi.storage": KeyInfo("file", "pypi.storage", "storage backend: file, s3, memory, or use storage.url"),
-    "storage.dir": KeyInfo("./packages", "storage.dir", "directory of the file backend"),
-    "storage.url": KeyInfo(None, "(new)", "any fsspec URL (file://, memory://, s3://bucket/prefix)"),
-    "pypi.fallback": KeyInfo("none", "pypi.fallback", "none | redirect | cache | mirror"),
-    "pypi.fallback_base_url": KeyInfo(None, "pypi.fallback_base_url", "upstream index root"),
-    "pypi.fallback_url": KeyInfo(None, "pypi.fallback_url", "upstream simple URL (old key)"),
-    "pypi.always_show_upstream": KeyInfo("false", "pypi.always_show_upstream", "also list upstream files"),
-    "pypi.disallow_fallback": KeyInfo("", "pypi.disallow_fallback", "names that never fall back"),
-    "pypi.default_read": KeyInfo(
-        "everyone", "pypi.default_read", "who reads packages without explicit entries"
-    ),
-    "pypi.default_write": KeyInfo(
-        "authenticated", "pypi.default_write", "who uploads to packages without explicit entries"
-    ),
-    "pypi.cache_update": KeyInfo(
-        "authenticated", "pypi.cache_update", "who may trigger caching from upstream"
-    ),
-    "pypi.allow_delete_groups": KeyInfo(
-        "authenticated", "pypi.allow_delete_groups", "who may delete files (needs write too)"
-    ),
-    "pypi.allow_delete": KeyInfo(
-        None, "pypi.allow_delete", "old bool: true = authenticated may delete, false = nobody"
-    ),
-    "pypi.realm": KeyInfo("pypi", "pypi.realm", "realm of WWW-Authenticate"),
-    "pypi.max_upload_size": KeyInfo("100MiB", "(new)", "larger uploads get 413"),
-    "pypi.index_ttl": KeyInfo("5", "(new)", "seconds another process's view may be stale on object storage"),
-    "pypi.simple_max_age": KeyInfo("0", "(new)", "Cache-Control max-age of Simple pages"),
-    "pypi.package_max_age": KeyInfo("31536000", "pypi.package_max_age", "Cache-Control max-age of downloads"),
-    "pypi.stream_files": KeyInfo(
-        "false", "pypi.stream_files", "stream object-store downloads through the app"
-    ),
-    "pypi.upstream_ttl": KeyInfo("600", "(new)", "freshness of mirrored pages, seconds"),
-    "pypi.upstream_negative_ttl": KeyInfo("60", "(new)", "freshness of an upstream 404, seconds"),
-    "pypi.upstream_timeout": KeyInfo("10", "(new)", "upstream timeout, seconds"),
-    "pypi.upstream_max_page_size": KeyInfo("50MiB", "(new)", "largest upstream page read"),
-    "pypi.upstream_min_age": KeyInfo(
-        "0", "(new)", "cooldown: upstream files younger than this are held back (7d, 72h, 3600)"
-    ),
-    "pypi.upstream_min_age_missing": KeyInfo(
-        "deny", "(new)", "deny | allow: a file without an upstream upload-time is held back, or not"
-    ),
-    "pypi.upstream_min_age_exempt": KeyInfo("", "(new)", "names or globs the cooldown never holds back"),
-    "pypi.upstream_allow": KeyInfo("", "(new)", "when set, only these names or globs come from upstream"),
-    "pypi.upstream_deny": KeyInfo("", "(new)", "names or globs never fetched from the upstream"),
-    "pypi.upstream_file_hosts": KeyInfo(
-        "*", "(new)", "hosts besides the upstream's own that its file URLs may name (*: any public host)"
-    ),
-    "pypi.metrics": KeyInfo(
-        "false", "(new)", "serve Prometheus metrics at /metrics (needs the metrics extra)"
-    ),
-    "pypi.metrics_read": KeyInfo(
-        None, "(new)", "who may read /metrics: admin, authenticated or everyone (default: as default_read)"
-    ),
-    "pypi.browse_image_origins": KeyInfo(
-        "", "(new)", "origins README images on browse pages may load from; others show as links"
-    ),
-    "pypi.auth": KeyInfo("config", "pypi.auth", "access backend; only config is supported"),
-    "auth.admins": KeyInfo("", "auth.admins", "users with every permission"),
-    "auth.htpasswd": KeyInfo(None, "(new)", "path of an htpasswd file"),
-    "oidc.audience": KeyInfo(None, "(new)", "audience of trusted publishing; default: the request's host"),
-    "oidc.token_lifetime": KeyInfo("900", "(new)", "seconds a token minted by trusted publishing lives"),
-}
-
-# pypicloud keys that only made sense for its own machinery: accepted, ignored, logged.
-_IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "pypi.allow_overwrite")
-_IGNORED_KEYS = ("use",)
-_PATTERN_KEYS = ("user.", "group.", "package.", "storage.", "oidc.", "publisher.")
-
-_PYPICLOUD_DEFAULTS = {
-    "pypi.fallback": "redirect",
-    "pypi.default_read": "authenticated",
-    "pypi.default_write": "",
-    "pypi.package_max_age": "0",
-}
 
 
 @attrs.frozen
@@ -295,7 +106,7 @@ class Settings:
         base_dir: str | None = None,
     ) -> Settings:
         """Build settings from INI-style keys (values are strings or already typed)."""
-        values: dict[str, Any] = dict(_PYPICLOUD_DEFAULTS) if pypicloud else {}
+        values: dict[str, Any] = dict(PYPICLOUD_DEFAULTS) if pypicloud else {}
         values.update(mapping)
         if environ is not None:
             values.update(_environment_overrides(environ, values))
@@ -328,7 +139,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
     unknown = _unknown_keys(values)
     _check_auth_backend(get)
     storage_url, storage_options = _storage(values, base_dir)
-    storage_options = _conceal(storage_options)
+    storage_options = conceal(storage_options)
     fallback, base_url, always_value = _fallback(get)
     htpasswd = get("auth.htpasswd")
     if htpasswd:
@@ -340,10 +151,10 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         fallback=fallback,
         fallback_base_url=base_url,
         always_show_upstream=always_value,
-        disallow_fallback=_words(get("pypi.disallow_fallback")),
-        default_read=_words(get("pypi.default_read")),
-        default_write=_words(get("pypi.default_write")),
-        cache_update=_words(get("pypi.cache_update")),
+        disallow_fallback=words(get("pypi.disallow_fallback")),
+        default_read=words(get("pypi.default_read")),
+        default_write=words(get("pypi.default_write")),
+        cache_update=words(get("pypi.cache_update")),
         allow_delete_groups=_delete_groups(values),
         realm=str(get("pypi.realm")),
         max_upload_size=parse_size(get("pypi.max_upload_size")),
@@ -356,15 +167,15 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         upstream_timeout=number("pypi.upstream_timeout"),
         upstream_max_page_size=parse_size(get("pypi.upstream_max_page_size")),
         upstream_file_hosts=_file_hosts(get("pypi.upstream_file_hosts")),
-        admins=_words(get("auth.admins")),
+        admins=words(get("auth.admins")),
         users={k[len("user.") :]: Secret(str(v)) for k, v in values.items() if k.startswith("user.")},
-        groups={k[len("group.") :]: _words(v) for k, v in values.items() if k.startswith("group.")},
+        groups={k[len("group.") :]: words(v) for k, v in values.items() if k.startswith("group.")},
         package_acl=_package_entries(values),
         htpasswd=htpasswd,
         metrics=parse_bool(get("pypi.metrics")),
-        metrics_read=_metrics_readers(get("pypi.metrics_read"), _words(get("pypi.default_read"))),
+        metrics_read=_metrics_readers(get("pypi.metrics_read"), words(get("pypi.default_read"))),
         upstream_policy=_upstream_policy(get),
-        browse_image_origins=tuple(_origin(o) for o in _words(get("pypi.browse_image_origins"))),
+        browse_image_origins=tuple(origin(o) for o in words(get("pypi.browse_image_origins"))),
         trust=parse_trust(values, base_dir),
         unknown_keys=tuple(unknown),
     )
@@ -382,12 +193,12 @@ def _unknown_keys(values: dict[str, Any]) -> list[str]:
     keys that pyregistry does not need are logged and dropped."""
     unknown: list[str] = []
     for key in values:
-        if key in KEYS or key.startswith(_PATTERN_KEYS):
+        if key in KEYS or key.startswith(PATTERN_KEYS):
             continue
         if key.startswith("pypi.allow_overwrite"):
             log.warning("ignoring %s: published files never change (a conflict is 400)", key)
             continue
-        if key in _IGNORED_KEYS or key.startswith(_IGNORED_PREFIXES):
+        if key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
             log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
             continue
         unknown.append(key)
@@ -427,7 +238,7 @@ def _fallback(get: Callable[[str], Any]) -> tuple[str, str | None, bool | tuple[
     try:
         always_value = parse_bool(always)
     except ConfigError:
-        always_value = _words(always)
+        always_value = words(always)
     return fallback, str(base_url).rstrip("/") if base_url else None, always_value
 
 
@@ -436,34 +247,20 @@ def _upstream_policy(get: Callable[[str], Any]) -> UpstreamPolicy:
     missing = str(get("pypi.upstream_min_age_missing")).strip().lower()
     if missing not in ("allow", "deny"):
         raise ConfigError(f"pypi.upstream_min_age_missing must be allow or deny, not {missing!r}")
-    allow = _words(get("pypi.upstream_allow"))
-    deny = (*_words(get("pypi.upstream_deny")), *_words(get("pypi.disallow_fallback")))
+    allow = words(get("pypi.upstream_allow"))
+    deny = (*words(get("pypi.upstream_deny")), *words(get("pypi.disallow_fallback")))
     return UpstreamPolicy(
         min_age=parse_duration(get("pypi.upstream_min_age")),
         allow_missing_time=missing == "allow",
-        exempt=NamePatterns.parse(_words(get("pypi.upstream_min_age_exempt"))),
+        exempt=NamePatterns.parse(words(get("pypi.upstream_min_age_exempt"))),
         allow=NamePatterns.parse(allow) if allow else None,
         deny=NamePatterns.parse(deny),
     )
 
 
-_ORIGIN = re.compile(r"(https?)://((?:\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?)/?")
-
-
-def _origin(value: str) -> str:
-    """``https://host[:port]`` (``*.`` allowed before the host) for a CSP source list."""
-    match = _ORIGIN.fullmatch(value.lower())
-    if match is None:
-        raise ConfigError(
-            f"pypi.browse_image_origins: {value!r} is not an origin (examples: https://img.example.com, "
-            "https://*.example.com)"
-        )
-    return f"{match.group(1)}://{match.group(2)}"
-
-
 def _file_hosts(value: Any) -> tuple[str, ...] | None:
     """``pypi.upstream_file_hosts``: host names, or ``*`` for any public host."""
-    hosts = _words(value)
+    hosts = words(value)
     if hosts == ("*",):
         return None
     for host in hosts:
@@ -488,10 +285,10 @@ def _metrics_readers(value: str | None, default_read: tuple[str, ...]) -> tuple[
 def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:
     """``pypi.allow_delete_groups``, or pypicloud's old bool ``pypi.allow_delete``."""
     if "pypi.allow_delete_groups" in values:
-        return _words(values["pypi.allow_delete_groups"])
+        return words(values["pypi.allow_delete_groups"])
     if "pypi.allow_delete" in values:  # parsed as a bool, which pypicloud forgot to do
         return ("authenticated",) if parse_bool(values["pypi.allow_delete"]) else ()
-    return _words(str(KEYS["pypi.allow_delete_groups"].default))
+    return words(str(KEYS["pypi.allow_delete_groups"].default))
 
 
 def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, Any]]:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from ..acl import AccessPolicy
 from ..auth.authenticator import Authenticator
 from ..auth.tokens import TokenStore
+from ..config_values import reveal_secrets
 from ..fallback import FallbackPolicy
 from ..names import normalize
-from ..settings import Settings, reveal_secrets
+from ..settings import Settings
 from ..storage import Storage, open_storage
 from ..storage.base import require_conditional_writes
 from ..upstream.breaker import CircuitBreaker, default_state_path
