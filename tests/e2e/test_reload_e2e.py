@@ -1,7 +1,8 @@
 """``kill -HUP`` on ``pyregistry serve`` re-reads the config file (deployment.md, "Reloading").
 
 gunicorn starts new workers on SIGHUP and each builds its registry from the file again;
-the old workers finish their requests and stop. Polls are bounded by count, not time.
+the old workers finish their requests and stop. ``--server uvicorn`` with several
+workers restarts them the same way. Polls are bounded by count, not time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from e2e_support import UPLOADER, UPLOADER_PASSWORD, Server, write_config
 
 POLLS = 300  # up to ~30 s of 0.1 s pauses while the new workers boot
@@ -23,7 +25,8 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str) -> None:
+@pytest.mark.parametrize("server_kind", ["wsgi", "serve-uvicorn"])
+def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str, server_kind: str) -> None:
     """After a user is added to the file and the server gets SIGHUP, that user reads: 401 becomes 200."""
     config = write_config(
         tmp_path / "pyregistry.ini",
@@ -31,7 +34,7 @@ def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str
         uploader_hash,
         **{"pypi.default_read": "authenticated"},
     )
-    server = Server("wsgi", config, tmp_path / "server.log", tmp_path)
+    server = Server(server_kind, config, tmp_path / "server.log", tmp_path)
     try:
         bob = basic("bob", UPLOADER_PASSWORD)
         assert server.request("GET", "/simple/", bob).status == 401  # bob is nobody yet
@@ -48,6 +51,6 @@ def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str
         assert statuses[-1] == 200, server.log_text()[-3000:]
         assert set(statuses) <= {401, 200}  # no request failed while workers were replaced
         assert server.process.poll() is None  # the same master serves on
-        assert "Handling signal: hup" in server.log_text()
+        assert ("Handling signal: hup" if server_kind == "wsgi" else "Received SIGHUP") in server.log_text()
     finally:
         server.stop()
