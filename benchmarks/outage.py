@@ -124,8 +124,8 @@ def _burst(port: int, count: int) -> tuple[float, list[int]]:
     return time.perf_counter() - started, statuses
 
 
-def _rounds(port: int, upstream: _Upstream, count: int) -> tuple[float, list[int]]:
-    """Median burst time over the rounds, and upstream page requests made during each burst."""
+def _rounds(port: int, upstream: _Upstream, count: int) -> tuple[list[float], list[int]]:
+    """Each round's burst time, and the upstream page requests made during each burst."""
     times, requests = [], []
     for _ in range(ROUNDS):
         time.sleep(TTL + 0.2)  # the listing goes stale
@@ -135,19 +135,19 @@ def _rounds(port: int, upstream: _Upstream, count: int) -> tuple[float, list[int
         if set(statuses) != {200}:
             raise RuntimeError(f"a burst of {count} got statuses {sorted(set(statuses))}")
         times.append(elapsed)
-    return statistics.median(times), requests
+    return times, requests
 
 
-def bench_upstream_outage(ctx: BenchContext) -> Section:
-    """Bursts of 6 and 50 page requests for a stale mirrored project: upstream hanging vs up."""
+def _measure(
+    ctx: BenchContext, count: int
+) -> tuple[tuple[list[float], list[int]], tuple[list[float], list[int]]]:
+    """Bursts of ``count`` against a fresh proxy (its own storage, so its own upstream
+    state): upstream up, then hanging. Returns (seconds, upstream requests) per burst."""
     upstream = _Upstream()
-    workers = ctx.config.workers
-    figures: list[Figure] = []
-    notes: list[str] = []
     with upstream.serving() as upstream_url:
         config = ctx.registry_config(
-            ctx.scratch("outage-proxy"),
-            "outage-proxy",
+            ctx.scratch(f"outage-proxy-{count}"),
+            f"outage-proxy-{count}",
             **{
                 "pypi.fallback": "cache",
                 "pypi.fallback_base_url": upstream_url,
@@ -157,20 +157,32 @@ def bench_upstream_outage(ctx: BenchContext) -> Section:
             },
         )
         port = free_port()
-        with running(
-            "proxy: pyregistry serve, cache mode",
-            pyregistry_serve_command(config, port, workers),
-            port,
-            ctx.log_dir,
-        ):
-            for _ in range(4 * workers):  # every worker holds the listing
+        command = pyregistry_serve_command(config, port, ctx.config.workers)
+        with running("proxy: pyregistry serve, cache mode", command, port, ctx.log_dir):
+            for _ in range(4 * ctx.config.workers):  # every worker holds the listing
                 _burst(port, 2)
-            up = {count: _rounds(port, upstream, count) for count in BURSTS}
+            up = _rounds(port, upstream, count)
             upstream.hang.set()
-            hanging = {count: _rounds(port, upstream, count) for count in BURSTS}
+            hanging = _rounds(port, upstream, count)
             upstream.release.set()
+    return up, hanging
+
+
+def _ms(times: list[float]) -> list[float]:
+    return [round(t * 1000, 1) for t in times]
+
+
+def bench_upstream_outage(ctx: BenchContext) -> Section:
+    """Bursts of 6 and 50 page requests for a stale mirrored project: upstream hanging vs up."""
+    workers = ctx.config.workers
+    figures: list[Figure] = []
+    notes: list[str] = []
+    measured = {count: _measure(ctx, count) for count in BURSTS}
+    up = {count: m[0] for count, m in measured.items()}
+    hanging = {count: m[1] for count, m in measured.items()}
     for count in BURSTS:
-        (up_time, _), (hang_time, hang_requests) = up[count], hanging[count]
+        (up_times, _), (hang_times, hang_requests) = up[count], hanging[count]
+        up_time, hang_time = statistics.median(up_times), statistics.median(hang_times)
         figures.append(
             Figure(
                 f"{count} concurrent page requests, stale listing, upstream hanging (burst wall time)",
@@ -193,9 +205,9 @@ def bench_upstream_outage(ctx: BenchContext) -> Section:
             )
         )
         notes.append(
-            f"Upstream requests per burst of {count}: up {up[count][1]}, hanging {hang_requests} "
-            "(the first hanging burst finds the outage; later ones are answered while the "
-            "circuit is open)."
+            f"Bursts of {count}: up {_ms(up_times)} ms with {up[count][1]} upstream requests; "
+            f"hanging {_ms(hang_times)} ms with {hang_requests} (the first hanging burst finds "
+            "the outage; later ones are answered while the circuit is open)."
         )
     return Section(
         "Upstream outage: a stale mirrored project under a burst, upstream hanging vs up",
@@ -204,7 +216,9 @@ def bench_upstream_outage(ctx: BenchContext) -> Section:
         "one-project PEP 691 upstream run by the benchmark (it counts page requests and can "
         "hang until released). Each round waits past the TTL, then opens the burst's "
         "connections and sends every request at once; the figure is the time until the last "
-        f"answer, median of {ROUNDS} rounds. Up first, then hanging.",
+        f"answer, median of {ROUNDS} rounds. Each burst size has its own proxy (own storage, "
+        "so its own upstream state): up first, then hanging; its first hanging burst is the "
+        "one that finds the outage.",
         tuple(figures),
         notes=tuple(notes),
     )

@@ -5,6 +5,7 @@ and a failing upstream remembered per replica (mirror.py, fetcher.py, breaker.py
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -207,3 +208,28 @@ def test_a_file_listed_by_another_workers_newer_listing_is_served(
     assert new.filename in page_files(first, "ufo-core")[1]
     response = send(second, "GET", f"/files/ufo-core/{new.sha256}/{new.filename}.metadata")
     assert (response.status, body_bytes(response)) == (200, new.metadata)
+
+
+def test_a_full_fetch_queue_refuses_instead_of_queueing(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """With the fetch queue full (one slot here), a name with no listing is a 502 at once,
+    and the upstream is not asked."""
+    registry = make_registry()
+    assert registry.mirror is not None
+    registry.mirror._fetcher._max_queued = 1
+    upstream.faults.delay = 3600
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(page_files, registry, "ufo-core")
+        for _ in range(400):  # bounded: until the first fetch reached the upstream
+            if upstream.page_requests("ufo-core"):
+                break
+            threading.Event().wait(0.05)
+        response = send(registry, "GET", "/simple/acme/")
+        assert (response.status, text(response)) == (
+            502,
+            "The upstream index failed: too many upstream requests are in flight; try again shortly\n",
+        )
+        assert upstream.page_requests("acme") == 0
+        upstream.stop()  # the first request's fetch fails now
+        assert first.result()[0] == 502

@@ -47,7 +47,8 @@ def default_state_path(*identity: str) -> str:
     """A per-replica state file: the same for every worker forked by one parent process."""
     key = "|".join((*identity, str(os.getppid()))).encode()
     digest = hashlib.blake2b(key, digest_size=12).hexdigest()
-    return os.path.join(tempfile.gettempdir(), f"pyregistry-upstream-{os.getuid()}-{digest}.json")
+    user = getattr(os, "getuid", lambda: 0)()  # no uid on Windows; the directory is per user there
+    return os.path.join(tempfile.gettempdir(), f"pyregistry-upstream-{user}-{digest}.json")
 
 
 class CircuitBreaker:

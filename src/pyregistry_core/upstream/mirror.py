@@ -156,10 +156,7 @@ class Mirror:
         if current is not None:
             return current  # the last listing at once; the refresh replaces it when it lands
         if future is None:
-            raise UpstreamError(
-                f"the upstream is failing; not asked again for {self.breaker.retry_in():.0f} s "
-                f"(last error: {self.breaker.state().last_error})"
-            )
+            raise UpstreamError(self._refusal())
         try:
             return future.result(timeout=self._wait)
         except FutureTimeout:
@@ -181,6 +178,16 @@ class Mirror:
             return future.result(timeout=self._wait)
         except (UpstreamError, OSError, FutureTimeout):
             return None
+
+    def _refusal(self) -> str:
+        """Why no fetch was started: the open circuit, or the full fetch queue."""
+        state = self.breaker.state()
+        if state.failures:
+            return (
+                f"the upstream is failing; not asked again for {self.breaker.retry_in():.0f} s "
+                f"(last error: {state.last_error})"
+            )
+        return "too many upstream requests are in flight; try again shortly"
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until no fetch is in flight (tests, benchmarks, shutdown); False on timeout."""
