@@ -61,8 +61,8 @@ class Bucket:
         cost most of a second per new client on a busy machine.
         """
         options: dict[str, Any] = {
-            "key": ACCESS_KEY,
-            "secret": SECRET_KEY,
+            "key": self.server.access_key,
+            "secret": self.server.secret_key,
             "endpoint_url": self.server.endpoint_url,
             "client_kwargs": {"region_name": REGION},
         }
@@ -78,8 +78,8 @@ class Bucket:
             "storage.url": self.url,
             "storage.endpoint_url": self.server.endpoint_url,
             "storage.region_name": REGION,
-            "storage.access_key": ACCESS_KEY,
-            "storage.secret_key": SECRET_KEY,
+            "storage.access_key": self.server.access_key,
+            "storage.secret_key": self.server.secret_key,
             **extra,
         }
         if shared_session:
@@ -94,8 +94,8 @@ class Bucket:
             "storage.prefix": self.prefix,
             "storage.region_name": REGION,
             "storage.endpoint_url": self.server.endpoint_url,
-            "storage.access_key": ACCESS_KEY,
-            "storage.secret_key": SECRET_KEY,
+            "storage.access_key": self.server.access_key,
+            "storage.secret_key": self.server.secret_key,
             **extra,
         }
 
@@ -112,6 +112,10 @@ class Bucket:
 
 class S3Server:
     """moto's S3 server in a subprocess on a free loopback port."""
+
+    # The dummy credentials clients sign with (moto checks none; other servers may).
+    access_key = ACCESS_KEY
+    secret_key = SECRET_KEY
 
     def __init__(self, log_path: Path) -> None:
         self.port = _free_port()
@@ -186,8 +190,8 @@ class S3Server:
             import s3fs
 
             self._fs = s3fs.S3FileSystem(
-                key=ACCESS_KEY,
-                secret=SECRET_KEY,
+                key=self.access_key,
+                secret=self.secret_key,
                 endpoint_url=self.endpoint_url,
                 client_kwargs={"region_name": REGION},
                 skip_instance_cache=True,
@@ -206,8 +210,8 @@ class S3Server:
     def env(self) -> dict[str, str]:
         """Variables for a subprocess that opens ``s3://`` URLs without storage.* options."""
         return {
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.endpoint_url,
         }
