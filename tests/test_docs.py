@@ -278,7 +278,8 @@ COVERED = {
 }
 # Commands no test runs, and why.
 NOT_RUN = {
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest": (
+    "python3 -m venv .venv && .venv/bin/pip install 'pip>=25.1' && "
+    ".venv/bin/pip install -e '.[all]' --group test && .venv/bin/python -m pytest": (
         "it runs this suite; .ci/run runs exactly this line from a clean clone"
     ),
     "apt-get install -y wrk            # the load generator (without it a slower Python one runs, "

@@ -1,0 +1,37 @@
+"""No import circles anywhere in the core: each module can be read knowing only what it imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grimp
+import pytest
+
+PACKAGES = ("pyregistry_core", "pyregistry_wsgi", "pyregistry_asgi", "pyregistry_server")
+
+
+def _cycles(package: str) -> list[tuple[str, str]]:
+    """Pairs of modules that import each other, directly or through others (runtime imports)."""
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True)
+    found = set()
+    for module in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            if graph.find_shortest_chain(importer=imported, imported=module) is not None:
+                found.add((min(module, imported), max(module, imported)))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_imports_itself_through_others(package: str) -> None:
+    """Following a package's imports never leads back to where it started (grimp's import graph)."""
+    assert _cycles(package) == []
+
+
+def test_the_check_finds_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is not vacuous: two modules importing each other are reported."""
+    (tmp_path / "circular_pkg").mkdir()
+    (tmp_path / "circular_pkg" / "__init__.py").write_text("")
+    (tmp_path / "circular_pkg" / "a.py").write_text("from . import b\n")
+    (tmp_path / "circular_pkg" / "b.py").write_text("from . import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _cycles("circular_pkg") == [("circular_pkg.a", "circular_pkg.b")]
