@@ -17,7 +17,7 @@ from pyregistry_core.registry.importer import import_tree
 from pyregistry_core.settings import KEYS, s3_options
 from pyregistry_core.storage.fsck import find_orphans, remove_orphans
 
-from .serve import default_workers, run
+from .serve import check_tls, default_workers, run
 from .starter import MODES, starter_config
 
 __all__ = ["main"]
@@ -49,6 +49,8 @@ def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default="gunicorn",
         help="gunicorn sync workers + WSGI (default) or uvicorn + ASGI (no proxy needed for slow clients)",
     )
+    serve.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--keyfile", help="the certificate's PEM private key")
 
 
 def _token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -230,6 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ,
         access_log=args.access_log,
         server=args.server,
+        tls=check_tls(args.certfile, args.keyfile),
     )
     return 0
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pyregistry_core import Registry
+from pyregistry_core import ConfigError, Registry
 
-__all__ = ["DEFAULT_CONFIG", "build_registry", "is_loopback", "run"]
+__all__ = ["DEFAULT_CONFIG", "build_registry", "check_tls", "is_loopback", "run"]
 
 log = logging.getLogger("pyregistry")
 
@@ -62,7 +63,22 @@ def asgi_app_from_environment() -> Callable[..., Any]:
     return make_app(build_registry(os.environ.get(_CONFIG_ENV), os.environ.get(_HOST_ENV, ""), os.environ))
 
 
-def _run_uvicorn(config: str | None, host: str, port: int, workers: int, access_log: bool) -> None:
+def check_tls(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
+    """The certificate and key to serve HTTPS with, checked now so a bad pair refuses to start."""
+    if certfile is None and keyfile is None:
+        return None
+    if certfile is None or keyfile is None:
+        raise ConfigError("--certfile and --keyfile go together")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot serve TLS with {certfile} and {keyfile}: {exc}") from exc
+    return os.path.abspath(certfile), os.path.abspath(keyfile)
+
+
+def _run_uvicorn(
+    config: str | None, host: str, port: int, workers: int, access_log: bool, tls: tuple[str, str] | None
+) -> None:
     import uvicorn
 
     if config is not None:
@@ -76,6 +92,8 @@ def _run_uvicorn(config: str | None, host: str, port: int, workers: int, access_
         workers=workers,
         access_log=access_log,
         log_level="info",
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
 
 
@@ -88,8 +106,10 @@ def run(
     *,
     access_log: bool = False,
     server: str = "gunicorn",
+    tls: tuple[str, str] | None = None,
 ) -> None:
-    """Serve until interrupted; ``access_log`` logs one line per request on stdout."""
+    """Serve until interrupted; ``access_log`` logs one line per request on stdout;
+    ``tls`` (certificate and key files) serves HTTPS, which trusted publishing needs."""
     registry = build_registry(config, host, environ)  # fail fast on a bad config
     storage = registry.storage.url
     del registry
@@ -97,14 +117,22 @@ def run(
     # Off by default: a log line per request costs 15-40 % of warm-page throughput here
     # (benchmarks/); behind a reverse proxy its own access log usually suffices.
     logging.getLogger("pyregistry.access").setLevel(logging.INFO if access_log else logging.WARNING)
-    log.info("pyregistry serving %s on http://%s:%s/simple/ (%s)", storage, host, port, server)
+    scheme = "https" if tls else "http"
+    log.info("pyregistry serving %s on %s://%s:%s/simple/ (%s)", storage, scheme, host, port, server)
     if server == "uvicorn":
-        _run_uvicorn(config, host, port, workers, access_log)
+        _run_uvicorn(config, host, port, workers, access_log, tls)
         return
-    _run_gunicorn(config, host, port, workers, environ)
+    _run_gunicorn(config, host, port, workers, environ, tls)
 
 
-def _run_gunicorn(config: str | None, host: str, port: int, workers: int, environ: Mapping[str, str]) -> None:
+def _run_gunicorn(
+    config: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    environ: Mapping[str, str],
+    tls: tuple[str, str] | None = None,
+) -> None:
     """gunicorn's sync workers, each building its own registry from the config."""
     from gunicorn.app.base import BaseApplication
     from pyregistry_wsgi import make_app
@@ -122,6 +150,8 @@ def _run_gunicorn(config: str | None, host: str, port: int, workers: int, enviro
         # gunicorn 27's control socket would land in $HOME; nothing here uses it.
         "control_socket_disable": True,
     }
+    if tls is not None:
+        settings.update(certfile=tls[0], keyfile=tls[1])
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -89,10 +90,21 @@ def write_config(path: Path, storage_dir: Path, password_hash: str, **extra: str
 class Server:
     """A pyregistry server process on loopback (its own session, so its workers die with it)."""
 
-    def __init__(self, adapter: str, config: Path, log_path: Path, workdir: Path) -> None:
+    def __init__(
+        self,
+        adapter: str,
+        config: Path,
+        log_path: Path,
+        workdir: Path,
+        *,
+        tls: tuple[Path, Path, Path] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``tls`` is (CA, certificate, key): serve HTTPS, and trust the CA for requests."""
         self.adapter = adapter
         self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
+        self._tls_context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
         self.index_url = f"{self.url}/simple/"
         self.log_path = log_path
         if adapter == "wsgi":
@@ -144,7 +156,10 @@ class Server:
             ]
         else:
             raise ValueError(adapter)
-        self._launch(command, workdir, {CONFIG_VARIABLE: str(config)})
+        if tls is not None:
+            flags = ("--ssl-certfile", "--ssl-keyfile") if adapter == "asgi" else ("--certfile", "--keyfile")
+            command += [flags[0], str(tls[1]), flags[1], str(tls[2])]
+        self._launch(command, workdir, {CONFIG_VARIABLE: str(config), **(env or {})})
 
     def _launch(self, command: list[str], workdir: Path, env: Mapping[str, str]) -> None:
         """Start ``command`` in its own session with its own HOME, and wait until healthy."""
@@ -213,7 +228,11 @@ class Server:
         timeout: float = 30.0,
     ) -> Reply:
         """One request on a fresh connection; redirects are not followed."""
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        connection = (
+            http.client.HTTPSConnection(HOST, self.port, timeout=timeout, context=self._tls_context)
+            if self._tls_context is not None
+            else http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        )
         try:
             connection.request(method, path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()
