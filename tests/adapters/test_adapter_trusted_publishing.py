@@ -1,0 +1,92 @@
+"""Trusted publishing through both adapters, mounted under a path prefix."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from oidc_support import SigningKey, github_claims, jwks
+
+from pyregistry_core import Registry
+
+# conftest's types (conftest modules are not importable)
+Client = Any
+Builders = Any
+RegistryFactory = Callable[..., Registry]
+
+PREFIX = "/tools/pypi"
+
+
+@pytest.fixture(scope="module")
+def key() -> SigningKey:
+    """GitHub's (test) signing key."""
+    return SigningKey("ES256")
+
+
+@pytest.fixture
+def trusted(
+    tmp_path: Path, key: SigningKey, make_registry: RegistryFactory, make_client: Callable[[Registry], Client]
+) -> Client:
+    """A registry where only acme/tool's release workflow may upload acme-tool."""
+    (tmp_path / "github.jwks").write_text(json.dumps(jwks(key)))
+    settings = {
+        "pypi.default_write": "",
+        "oidc.github.jwks_file": str(tmp_path / "github.jwks"),
+        "publisher.acme-tool.1": "github repo=acme/tool workflow=release.yml",
+    }
+    return make_client(make_registry(settings=settings))
+
+
+def _mint(client: Client, token: str) -> dict[str, object]:
+    reply = client.request(
+        "POST",
+        "/_/oidc/mint-token",
+        {"Content-Type": "application/json"},
+        json.dumps({"token": token}).encode(),
+        prefix=PREFIX,
+    )
+    assert reply.status == 200, reply.body
+    document: dict[str, object] = json.loads(reply.body)
+    return document
+
+
+def test_audience_under_a_prefix_is_the_host(trusted: Client) -> None:
+    """The mounted index answers <prefix>/_/oidc/audience with the Host clients used."""
+    reply = trusted.get("/_/oidc/audience", prefix=PREFIX)
+    assert reply.status == 200
+    assert json.loads(reply.body) == {"audience": "testserver"}
+    assert reply.headers["Cache-Control"] == "no-store"
+
+
+def test_mint_then_upload_under_a_prefix(trusted: Client, key: SigningKey, build: Builders) -> None:
+    """A token minted under the prefix uploads there; a burnt one no longer does."""
+    minted = _mint(trusted, key.sign(github_claims(time.time(), "testserver", environment=None)))
+    assert minted["success"] is True
+    credentials = base64.b64encode(f"__token__:{minted['token']}".encode()).decode()
+    body, content_type = build.encode_upload(build.wheel("acme-tool", "1.0"))
+    headers = {"Content-Type": content_type, "Authorization": f"Basic {credentials}"}
+    assert trusted.request("POST", "/legacy/", headers, body, prefix=PREFIX).status == 200
+    assert trusted.get("/simple/acme-tool/", prefix=PREFIX).status == 200
+    burn = json.dumps({"token": minted["token"]}).encode()
+    assert trusted.request("POST", "/_/oidc/burn-token", {}, burn, prefix=PREFIX).status == 202
+    body, content_type = build.encode_upload(build.wheel("acme-tool", "1.1"))
+    headers["Content-Type"] = content_type
+    assert trusted.request("POST", "/legacy/", headers, body, prefix=PREFIX).status == 401
+
+
+def test_refusal_is_pypis_error_document(trusted: Client, key: SigningKey) -> None:
+    """A refused mint is 422 JSON with message and errors[code, description] through the adapter."""
+    token = key.sign(github_claims(time.time(), "testserver", repository="acme/other"))
+    reply = trusted.request(
+        "POST", "/_/oidc/mint-token", {}, json.dumps({"token": token}).encode(), prefix=PREFIX
+    )
+    assert reply.status == 422
+    assert reply.headers["Content-Type"] == "application/json"
+    document = json.loads(reply.body)
+    assert document["message"] == "Token request failed"
+    assert [e["code"] for e in document["errors"]] == ["invalid-publisher"]
