@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -390,3 +393,40 @@ def test_quickstart_configs_load_as_written(tmp_path: Path) -> None:
         assert trust.audience == "pypi.acme.internal"
         kinds |= {trust.issuers[p.issuer].kind for p in trust.publishers}
     assert kinds == {"github", "gitlab", "generic"}
+
+
+def test_minted_token_only_uploads(registry: Registry, github_key: SigningKey) -> None:
+    """The minted token cannot yank, delete or change a status, even on its own project."""
+    token = json.loads(body_bytes(mint(registry, _github_token(github_key))))["token"]
+    assert upload(registry, make_wheel("acme-tool", "1.0"), basic(token)).status == 200
+    as_json = {"Content-Type": "application/json", **basic(token)}
+    yank = send(registry, "POST", "/api/package/acme-tool/1.0/yank", b"{}", as_json)
+    assert (yank.status, text(yank)) == (403, "A token minted by trusted publishing may only upload.\n")
+    status = send(registry, "POST", "/api/package/acme-tool/status", b'{"status": "archived"}', as_json)
+    assert status.status == 403
+    assert send(registry, "DELETE", "/api/package/acme-tool/1.0", None, basic(token)).status == 403
+
+
+def test_quickstart_commands_run_as_written(tmp_path: Path) -> None:
+    """The quickstart's `publisher add` and `publisher list` work on its GitHub example config."""
+    page = (DOCS / "quickstart-trusted-publishing.md").read_text()
+    (tmp_path / "pyregistry.ini").write_text(_ini_blocks(DOCS / "quickstart-trusted-publishing.md")[0])
+    [block] = re.findall(r"^```sh\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
+    pyregistry = Path(sys.executable).parent / "pyregistry"
+    outputs = []
+    for line in block.splitlines():
+        words = shlex.split(line)
+        assert words[0] == "pyregistry"
+        result = subprocess.run(
+            [str(pyregistry), *words[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    added = outputs[0].strip()
+    assert added.startswith("acme-tool.")
+    assert f"{added} project=acme-tool issuer=github repo=acme/tool" in outputs[1]

@@ -25,12 +25,30 @@ __all__ = ["main"]
 OPERATOR = Identity(user="pyregistry-cli", operator=True)
 
 
+def _publisher_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``pyregistry publisher add|list|remove``."""
+    publisher = commands.add_parser("publisher", help="manage trusted publishers (CI uploads via OIDC)")
+    publisher_commands = publisher.add_subparsers(dest="publisher_command", required=True)
+    add = publisher_commands.add_parser("add", help="trust a CI identity to upload a project")
+    add.add_argument("--config", required=True)
+    add.add_argument("project")
+    add.add_argument(
+        "line", nargs="+", metavar="ISSUER [KEY=VALUE ...]", help="e.g. github repo=o/r workflow=r.yml"
+    )
+    listed = publisher_commands.add_parser("list", help="print every publisher, one per line")
+    listed.add_argument("--config", required=True)
+    remove = publisher_commands.add_parser("remove", help="remove a publisher added with 'publisher add'")
+    remove.add_argument("--config", required=True)
+    remove.add_argument("id")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyregistry", description="A private Python package index.")
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_command(commands)
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
     _token_commands(commands)
+    _publisher_commands(commands)
     _managing_commands(commands)
     _config_commands(commands)
     return parser
@@ -153,6 +171,23 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publisher(args: argparse.Namespace) -> int:
+    trusted = _registry(args).trusted_publishing
+    if args.publisher_command == "add":
+        print(trusted.add_publisher(args.project, " ".join(args.line)).id)
+    elif args.publisher_command == "list":
+        configured = {p.id for p in trusted.trust.publishers}
+        for publisher in trusted.publishers():
+            source = "config" if publisher.id in configured else "stored"
+            print(f"{publisher.describe()} source={source}")
+    elif not trusted.remove_publisher(args.id):
+        print(
+            f"pyregistry: no stored publisher {args.id!r} (config ones change in the config)", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
 def _manage(args: argparse.Namespace) -> int:
     registry = _registry(args)
     project = normalize(args.project)
@@ -241,6 +276,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "hash-password": _hash_password,
     "token": _token,
+    "publisher": _publisher,
     "delete": _manage,
     "yank": _manage,
     "unyank": _manage,

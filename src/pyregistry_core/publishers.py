@@ -36,6 +36,7 @@ __all__ = [
     "Publisher",
     "TrustConfig",
     "match_publisher",
+    "parse_publisher",
     "parse_trust",
 ]
 
@@ -70,6 +71,10 @@ class Publisher:
     project: NormalizedName
     issuer: str  # an Issuer's name
     claims: tuple[tuple[str, str], ...]
+
+    def line(self) -> str:
+        """The ``<issuer> key=value …`` line that declares this publisher."""
+        return " ".join((self.issuer, *(f"{k}={v}" for k, v in self.claims)))
 
     def describe(self) -> str:
         """One line for ``pyregistry publisher list``."""
@@ -147,6 +152,14 @@ def _publisher(key: str, value: str, issuers: Mapping[str, Issuer]) -> Publisher
     project_part, _, number = rest.rpartition(".")
     if not project_part or not number:
         raise ConfigError(f"{key}: expected publisher.<project>.<n> = <issuer> key=value …")
+    return parse_publisher(rest, project_part, value, issuers, where=key)
+
+
+def parse_publisher(
+    publisher_id: str, project_part: str, value: str, issuers: Mapping[str, Issuer], *, where: str
+) -> Publisher:
+    """A publisher from its line (``<issuer> key=value …``); ``where`` names it in errors."""
+    key = where
     try:
         project = normalize(project_part)
     except ValueError as exc:
@@ -174,7 +187,7 @@ def _publisher(key: str, value: str, issuers: Mapping[str, Issuer]) -> Publisher
         raise ConfigError(f"{key}: name at least one claim, or every token of {issuer.url} could upload")
     if issuer.kind == "github" and claims["repo"].count("/") != 1:
         raise ConfigError(f"{key}: repo must be owner/name, not {claims['repo']!r}")
-    return Publisher(rest, project, issuer.name, tuple(claims.items()))
+    return Publisher(publisher_id, project, issuer.name, tuple(claims.items()))
 
 
 def parse_trust(values: Mapping[str, Any], base_dir: str) -> TrustConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 
 from ..acl import Identity, Permission
-from ..errors import FileNotFoundInProject, InvalidUpload, ProjectNotFound
+from ..errors import FileNotFoundInProject, InvalidUpload, PermissionDenied, ProjectNotFound
 from ..names import NormalizedName
 from ..records import STATUS_RECORD, FileRecord, ProjectStatus, same_version
 from ..storage.base import Storage
@@ -42,6 +42,7 @@ class Management:
         self, identity: Identity, project: NormalizedName, target: str, *, yanked: bool, reason: str = ""
     ) -> list[FileRecord]:
         """Yank or un-yank a file or every file of a release (PEP 592); visible at once."""
+        _upload_only(identity)
         self.permissions.require(identity, Permission.WRITE, project)
         changed = []
         for record in self._targets(project, target):
@@ -72,6 +73,7 @@ class Management:
             raise InvalidUpload(
                 f"Unknown project status {status!r}; use one of {', '.join(ProjectStatus.STATES)}."
             )
+        _upload_only(identity)
         self.permissions.require(identity, Permission.WRITE, project)
         if not self.catalog.reload(project).stored:
             raise ProjectNotFound(project)
@@ -83,3 +85,9 @@ class Management:
             self.storage.delete_blob(f"quarantine/{project}")
         self.catalog.invalidate(project)
         return value
+
+
+def _upload_only(identity: Identity) -> None:
+    """A token minted by trusted publishing uploads; it never yanks or changes a status."""
+    if identity.publisher is not None:
+        raise PermissionDenied("A token minted by trusted publishing may only upload.")

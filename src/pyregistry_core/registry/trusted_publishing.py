@@ -17,8 +17,9 @@ from collections.abc import Callable
 import attrs
 
 from ..auth.oidc import JtiLedger, KeySets, OidcRejected, verify_identity_token
+from ..auth.publisher_store import PublisherStore
 from ..auth.tokens import TokenStore
-from ..publishers import TrustConfig, match_publisher
+from ..publishers import Publisher, TrustConfig, match_publisher
 from ..storage.base import Storage
 from ..upstream.client import HttpUpstream
 
@@ -72,9 +73,32 @@ class TrustedPublishing:
     ) -> None:
         self.trust = trust
         self._tokens = tokens
+        self.store = PublisherStore(storage)
         self._jti = JtiLedger(storage)
         self._keys = KeySets(fetch, clock=wall_clock)
         self._clock = wall_clock
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any publisher is configured or stored."""
+        return self.trust.enabled or self.store.exist()
+
+    def publishers(self) -> list[Publisher]:
+        """Every publisher: the config's, then the stored ones."""
+        return [*self.trust.publishers, *self.store.list(self.trust.issuers)]
+
+    def add_publisher(self, project: str, line: str) -> Publisher:
+        """Store a publisher of ``project`` (``<issuer> key=value …``, as in the config)."""
+        publisher = self.store.add(project, line, self.trust.issuers)
+        log.info("trusted publisher %s added: %s", publisher.id, publisher.line())
+        return publisher
+
+    def remove_publisher(self, publisher_id: str) -> bool:
+        """Remove a stored publisher (config ones stay until the config changes)."""
+        removed = self.store.remove(publisher_id)
+        if removed:
+            log.info("trusted publisher %s removed", publisher_id)
+        return removed
 
     def audience(self, host: str | None) -> str:
         """``oidc.audience``, else the host clients reach this index by."""
@@ -86,13 +110,13 @@ class TrustedPublishing:
 
     def mint(self, identity_token: str, host: str | None) -> MintedToken:
         """Verify ``identity_token`` and store an upload token for the publisher it matches."""
-        if not self.trust.enabled:
+        if not self.enabled:
             raise OidcRejected("not-enabled", "trusted publishing functionality not enabled")
         now = self._clock()
         issuer, claims = verify_identity_token(
             identity_token, self.trust, self.audience(host), self._keys, now
         )
-        matched = [p for p in self.trust.publishers if match_publisher(p, issuer, claims)]
+        matched = [p for p in self.publishers() if match_publisher(p, issuer, claims)]
         if not matched:
             log.info("trusted publishing: no publisher for %s claims %s", issuer.name, _audit(claims))
             raise OidcRejected(

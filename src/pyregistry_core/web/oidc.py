@@ -43,7 +43,7 @@ def _token_field(request: Request) -> str:
 def audience(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
     """``GET /_/oidc/audience``: the audience identity tokens must name (403 when off)."""
     trusted = registry.trusted_publishing
-    if not trusted.trust.enabled:
+    if not trusted.enabled:
         document = {"message": "Trusted publishing functionality not enabled"}
         return json_response(403, document, _NO_STORE)
     try:

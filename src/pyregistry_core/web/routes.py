@@ -7,7 +7,7 @@ known path asked with another method is a 405 with ``Allow`` (see ``routing.py``
 
 from __future__ import annotations
 
-from . import browse, files, health, management, oidc, pypi_json, simple, uploads
+from . import browse, files, health, management, oidc, publishers_api, pypi_json, simple, uploads
 from .routing import route
 
 __all__ = ["ROUTES"]
@@ -40,6 +40,9 @@ ROUTES = (
     route("GET", "/_/oidc/audience", oidc.audience),
     route("POST", "/_/oidc/mint-token", oidc.mint_token),
     route("POST", "/_/oidc/burn-token", oidc.burn_token),
+    route("GET", "/api/publisher" + _SLASH, publishers_api.list_publishers),
+    route("POST", "/api/publisher" + _SLASH, publishers_api.add_publisher),
+    route("DELETE", "/api/publisher/{publisher_id}", publishers_api.remove_publisher),
     # Operations.
     route("GET", "/health", health.health),
     route("GET", "/metrics", health.metrics),
