@@ -269,12 +269,17 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
 }
 # Commands another test runs, by the test that does.
 EXAMPLES_TEST = "tests/test_examples.py"
+TRUSTED_PUBLISHING_TEST = "tests/test_trusted_publishing.py"
 COVERED = {
     # tests/test_examples.py serves each example app with gunicorn/uvicorn, then twine and pip use it.
     "cd docs/examples": EXAMPLES_TEST,
     "PYREGISTRY_CONFIG=/srv/pyregistry.ini gunicorn --workers 2 flask_app:app": EXAMPLES_TEST,
     "twine upload --repository-url http://127.0.0.1:8000/pypi-private/ -u alice dist/*": EXAMPLES_TEST,
     "pip install --index-url http://127.0.0.1:8000/pypi-private/simple/ your-package": EXAMPLES_TEST,
+    # tests/test_trusted_publishing.py runs the quickstart's block on its GitHub example config.
+    "pyregistry publisher add --config pyregistry.ini acme-tool github repo=acme/tool workflow=release.yml "
+    "environment=pypi": TRUSTED_PUBLISHING_TEST,
+    "pyregistry publisher list --config pyregistry.ini": TRUSTED_PUBLISHING_TEST,
 }
 # Commands no test runs, and why.
 NOT_RUN = {
