@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config_values import parse_bool
 from .base import Storage
 from .fsspec_store import FsspecStorage
 from .local import LocalStorage
 from .s3 import S3Storage
+from .schemes import check_fsspec_scheme
 
 __all__ = ["open_storage"]
 
@@ -20,4 +22,6 @@ def open_storage(url: str, options: dict[str, Any] | None = None) -> Storage:
         return LocalStorage(url)
     if url.startswith(("s3://", "s3a://")):
         return S3Storage(url, options)
-    return FsspecStorage(url, options)
+    fs_options = dict(options or {})
+    check_fsspec_scheme(url, single_writer=parse_bool(fs_options.pop("single_writer", False)))
+    return FsspecStorage(url, fs_options)
