@@ -11,8 +11,9 @@ PACKAGES = ("pyregistry_core", "pyregistry_wsgi", "pyregistry_asgi", "pyregistry
 
 
 def _cycles(package: str) -> list[tuple[str, str]]:
-    """Pairs of modules that import each other, directly or through others (runtime imports)."""
-    graph = grimp.build_graph(package, exclude_type_checking_imports=True)
+    """Pairs of modules that import each other, directly or through others (``TYPE_CHECKING``
+    imports count too: a circle there is a circle for the reader)."""
+    graph = grimp.build_graph(package)
     found = set()
     for module in graph.modules:
         for imported in graph.find_modules_directly_imported_by(module):

@@ -47,7 +47,7 @@ __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
 
 
 class Registry:
-    """A package index: every use case, on one storage."""
+    """A package index: every use case, on one storage, each delegated to its part."""
 
     def __init__(
         self,
@@ -63,9 +63,9 @@ class Registry:
         self.policy = wiring.access_policy(settings)
         self.fallback = wiring.fallback_policy(settings)
         self.mirror = wiring.mirror(settings, self.storage, upstream, wall_clock)
-        self.tokens = TokenStore(self.storage, ttl=settings.index_ttl, clock=wall_clock)
+        self.tokens = tokens = TokenStore(self.storage, ttl=settings.index_ttl, clock=wall_clock)
         self.trusted_publishing = TrustedPublishing(
-            settings.trust, self.storage, self.tokens, wall_clock=wall_clock
+            settings.trust, self.storage, tokens, wall_clock=wall_clock
         )
         self.authenticator = wiring.authenticator(settings, self.tokens)
         self.permissions = Permissions(self.policy, self.authenticator, self.tokens)
@@ -101,8 +101,6 @@ class Registry:
             return cls(Settings.from_mapping(source, environ=environ))
         return cls(Settings.from_ini(source, environ=environ))
 
-    # -- identity and permissions (permissions.py) -------------------------------------
-
     def authenticate(self, authorization: str | None) -> Identity:
         """The caller named by an ``Authorization`` header (anonymous when there is none)."""
         return self.permissions.authenticate(authorization)
@@ -126,8 +124,6 @@ class Registry:
     def upstream_state(self) -> dict[str, object]:
         """What /health says of the upstream: configured or not, and the last outcome."""
         return self.views.upstream_state()
-
-    # -- reading (views.py, pages.py, files.py) -----------------------------------------
 
     def project_names(self) -> tuple[str, ...]:
         """Every stored project name, sorted."""
@@ -170,8 +166,6 @@ class Registry:
     def read_metadata(self, record: FileRecord) -> bytes:
         """The stored PEP 658 metadata of a wheel."""
         return self.files.metadata(record)
-
-    # -- writing (publish.py, manage.py) --------------------------------------------------
 
     def upload_limits(self) -> FormLimits:
         """Bounds for reading an upload form."""

@@ -27,7 +27,7 @@ from ..names import NormalizedName
 from ..settings import mask_url
 
 if TYPE_CHECKING:
-    from .pages import UpstreamFile
+    from .project import UpstreamFile
 
 __all__ = ["HASH_NAMES", "FileOrigins", "is_hex_digest", "vet_file", "vet_files"]
 

@@ -1,4 +1,4 @@
-"""Upstream project pages: the parsed model and the PEP 503 HTML / PEP 691 JSON parsers.
+"""Upstream project pages: the PEP 503 HTML and PEP 691 JSON parsers (values in ``project``).
 
 Invariant: a parser returns only files that ``fields.vet_files`` let through, so every
 ``UpstreamProject`` built from the network holds checked values (see ``fields``).
@@ -7,58 +7,16 @@ Invariant: a parser returns only files that ``fields.vet_files`` let through, so
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-import attrs
-
 from ..errors import UpstreamError
 from ..names import NormalizedName
-from ..settings import mask_url
 from .fields import HASH_NAMES, FileOrigins, vet_files
+from .project import UpstreamFile, UpstreamProject
 
 __all__ = ["UpstreamFile", "UpstreamProject", "parse_html_page", "parse_json_page"]
-
-
-@attrs.frozen
-class UpstreamFile:
-    """One file an upstream project page lists."""
-
-    filename: str
-    url: str = attrs.field(repr=mask_url)
-    hashes: Mapping[str, str] = attrs.field(factory=dict)
-    requires_python: str | None = None
-    yanked: bool = False
-    yanked_reason: str = ""
-    size: int | None = None
-    upload_time: str | None = None
-    metadata_sha256: str | None = None
-    has_metadata: bool = False
-
-    @property
-    def sha256(self) -> str | None:
-        """The advertised sha256, if any."""
-        return self.hashes.get("sha256")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (for the stored copy of a mirrored page)."""
-        return attrs.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> UpstreamFile:
-        """Read back ``to_dict``."""
-        names = {a.name for a in attrs.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
-
-
-@attrs.frozen
-class UpstreamProject:
-    """An upstream project page, parsed."""
-
-    name: str
-    files: tuple[UpstreamFile, ...]
 
 
 class _LinkParser(HTMLParser):
