@@ -20,6 +20,7 @@ from .config_keys import IGNORED_KEYS, IGNORED_PREFIXES, KEYS, PATTERN_KEYS, PYP
 from .config_values import Secret, conceal, mask_url, origin, parse_bool, parse_size, reveal_secrets, words
 from .errors import ConfigError
 from .publishers import TrustConfig, parse_trust
+from .storage_options import typed_storage_options
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
 __all__ = [
@@ -299,7 +300,9 @@ def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, A
     }
     if values.get("storage.url"):
         url = str(values["storage.url"])
-        return url, s3_options(options) if url.startswith(("s3://", "s3a://")) else options
+        return url, s3_options(options) if url.startswith(("s3://", "s3a://")) else typed_storage_options(
+            options
+        )
     backend = str(values.get("pypi.storage", "file")).strip()
     if backend == "s3":
         return _s3_storage(values, options)
@@ -338,7 +341,7 @@ def s3_options(options: Mapping[str, Any]) -> dict[str, Any]:
             s3_options[key] = value  # anything else goes to s3fs as it is
     if client_kwargs:
         s3_options["client_kwargs"] = client_kwargs
-    return s3_options
+    return typed_storage_options(s3_options)
 
 
 def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
