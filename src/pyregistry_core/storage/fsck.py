@@ -2,8 +2,9 @@
 
 Orphans are bytes under ``files/`` no live record points to (leftovers of an upload
 that died before its record was created, or of a delete that died halfway) and old
-scratch files under ``.staging/``. Young ones are left alone: they may belong to an
-upload in progress on another process.
+scratch files under ``.staging/``, and on S3 multipart uploads that never completed
+(the publish of a large file died halfway). Young ones are left alone: they may belong
+to an upload in progress on another process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import attrs
 from ..names import NormalizedName
 from ..records import FileRecord
 from .base import Storage
+from .multipart import abort_upload, incomplete_uploads
+from .s3 import S3Storage
 
 __all__ = ["Orphan", "find_orphans", "remove_orphans"]
 
@@ -28,6 +31,7 @@ class Orphan:
 
     key: str
     why: str
+    upload_id: str | None = None  # an incomplete multipart upload, aborted rather than deleted
 
 
 def _live_keys(storage: Storage, project: NormalizedName) -> set[str]:
@@ -63,10 +67,16 @@ def find_orphans(
     for key, modified in storage.walk_blobs(".staging/"):
         if modified <= cutoff:
             yield Orphan(key, "scratch file of an upload that never finished")
+    for key, upload_id, started in incomplete_uploads(storage):
+        if started <= cutoff:
+            yield Orphan(key, "multipart upload that never completed", upload_id)
 
 
 def remove_orphans(storage: Storage, orphans: list[Orphan]) -> int:
     """Delete the orphans; returns how many were removed."""
     for orphan in orphans:
-        storage.delete_blob(orphan.key)
+        if orphan.upload_id is not None and isinstance(storage, S3Storage):
+            abort_upload(storage, orphan.key, orphan.upload_id)
+        else:
+            storage.delete_blob(orphan.key)
     return len(orphans)
