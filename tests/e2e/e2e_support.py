@@ -90,6 +90,10 @@ def write_config(path: Path, storage_dir: Path, password_hash: str, **extra: str
 class Server:
     """A pyregistry server process on loopback (its own session, so its workers die with it)."""
 
+    # Plain HTTP unless __init__ is given TLS files (subclasses that launch their own
+    # command, as the replicas do, skip __init__).
+    _tls_context: ssl.SSLContext | None = None
+
     def __init__(
         self,
         adapter: str,
