@@ -8,8 +8,11 @@ startup; a missing bucket is a storage failure (503), never an empty index.
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from typing import IO, Any
+
+import fsspec
 
 from ..errors import StorageUnavailable
 from ..names import NormalizedName
@@ -45,8 +48,27 @@ class S3Storage(FsspecStorage):
             "config_kwargs",
             {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60},
         )
-        super().__init__(url, opts)
+        # No super().__init__: the filesystem is made on first use, per process (``fs``).
+        self.url = url
+        self._fs_options = opts
+        self._fs_of: tuple[int, Any] | None = None
+        self.root = fsspec.get_filesystem_class("s3")._strip_protocol(url).rstrip("/")
         self.bucket = self.root.split("/", 1)[0]
+
+    @property
+    def fs(self) -> Any:
+        """This process's s3fs filesystem, made on first use: s3fs refuses to run in a
+        forked child ("not fork-safe"), so a worker forked after startup (gunicorn
+        ``--preload``, a WSGI server forking an app built at import) gets its own."""
+        made = self._fs_of
+        if made is None or made[0] != os.getpid():
+            made = (os.getpid(), fsspec.filesystem("s3", **self._fs_options))
+            self._fs_of = made  # two threads racing here each make one; the last is kept
+        return made[1]
+
+    @fs.setter
+    def fs(self, value: Any) -> None:
+        self._fs_of = (os.getpid(), value)
 
     def probe(self) -> None:
         with storage_errors():
