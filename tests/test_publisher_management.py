@@ -143,3 +143,20 @@ def test_cli_adds_lists_and_removes(tmp_path: Path, key: SigningKey) -> None:
     bad = _cli("publisher", "add", "--config", str(ini), "acme-tool", "github", "repo=acme/tool")
     assert bad.returncode == 2
     assert "a github publisher needs workflow" in bad.stderr
+
+
+def test_fsck_clean_removes_expired_spent_token_ids(tmp_path: Path, key: SigningKey) -> None:
+    """Spent jti records outlive their token only until `pyregistry fsck --clean` removes them."""
+    config = {**_config(tmp_path, key), "publisher.acme-tool.1": LINE}
+    ini = tmp_path / "pyregistry.ini"
+    ini.write_text("[pyregistry]\n" + "".join(f"{k} = {v}\n" for k, v in config.items()))
+    past = 1_700_000_000.0
+    registry = Registry(Settings.from_ini(ini), wall_clock=lambda: past)
+    token = key.sign(github_claims(past, AUDIENCE, environment=None))
+    assert send(registry, "POST", "/_/oidc/mint-token", json.dumps({"token": token}).encode()).status == 200
+    assert registry.trusted_publishing.spent.expired(past) == []
+    report = _cli("fsck", "--config", str(ini))
+    assert "1 spent OIDC token ids have expired" in report.stdout
+    cleaned = _cli("fsck", "--config", str(ini), "--clean")
+    assert "removed 1 expired OIDC token ids" in cleaned.stdout
+    assert registry.trusted_publishing.spent.expired(time.time()) == []

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -430,3 +431,41 @@ def test_quickstart_commands_run_as_written(tmp_path: Path) -> None:
     added = outputs[0].strip()
     assert added.startswith("acme-tool.")
     assert f"{added} project=acme-tool issuer=github repo=acme/tool" in outputs[1]
+
+
+def test_quickstart_prefix_recipe_routes_oidc_to_a_mounted_index(
+    tmp_path: Path, github_key: SigningKey
+) -> None:
+    """The quickstart's WSGI wrapper answers /_/oidc/ at the host root for an index mounted under a prefix."""
+    import pyregistry_wsgi
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response as HostResponse
+
+    [block] = re.findall(
+        r"^```python\n(.*?)^```", (DOCS / "quickstart-trusted-publishing.md").read_text(), re.M | re.S
+    )
+    namespace: dict[str, Any] = {}
+    exec(block, namespace)  # noqa: S102 - the documented recipe, run as written
+    (tmp_path / "github.jwks").write_text(json.dumps(jwks(github_key)))
+    registry = Registry.from_config(
+        {
+            "storage.url": "memory://prefixed",
+            "oidc.github.jwks_file": str(tmp_path / "github.jwks"),
+            "publisher.acme-tool.1": "github repo=acme/tool workflow=release.yml",
+        }
+    )
+    registry_app = pyregistry_wsgi.make_app(registry)
+    host_app = DispatcherMiddleware(HostResponse("the host app"), {"/tools/pypi": registry_app})
+    client = Client(namespace["with_trusted_publishing"](host_app, registry_app))
+    audience = client.get("/_/oidc/audience", headers={"Host": "tools.acme.test"})
+    assert (audience.status_code, audience.json) == (200, {"audience": "tools.acme.test"})
+    token = github_key.sign(github_claims(time.time(), "tools.acme.test", environment=None))
+    assert (
+        client.post(
+            "/_/oidc/mint-token", json={"token": token}, headers={"Host": "tools.acme.test"}
+        ).status_code
+        == 200
+    )
+    assert client.get("/tools/pypi/simple/").status_code == 200
+    assert client.get("/elsewhere").get_data() == b"the host app"

@@ -7,6 +7,7 @@ import difflib
 import getpass
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -242,6 +243,12 @@ def _fsck(args: argparse.Namespace) -> int:
         print(f"removed {remove_orphans(registry.storage, orphans)} orphans")
     elif not orphans:
         print("no orphans")
+    spent = registry.trusted_publishing.spent
+    expired = spent.expired(time.time())
+    if expired:
+        print(f"{len(expired)} spent OIDC token ids have expired")
+        if args.clean:
+            print(f"removed {spent.remove(expired)} expired OIDC token ids")
     return 0
 
 

@@ -143,6 +143,27 @@ class JtiLedger:
         record = json.dumps({"issuer": issuer, "expires": expires}).encode()
         return self._storage.create_blob(f"oidc/jti/{digest}.json", record)
 
+    def expired(self, now: float) -> list[str]:
+        """Keys of spent identifiers whose token has expired (a replay fails on ``exp`` anyway)."""
+        found = []
+        for key, _modified in self._storage.walk_blobs("oidc/jti/"):
+            try:
+                with self._storage.open_blob(key) as handle:
+                    expires = float(json.loads(handle.read(4096))["expires"])
+            except FileNotFoundError:
+                continue
+            except (ValueError, KeyError, TypeError):
+                expires = 0.0  # unreadable: nothing to protect
+            if expires + LEEWAY < now:
+                found.append(key)
+        return found
+
+    def remove(self, keys: list[str]) -> int:
+        """Delete spent identifiers (from ``expired``); returns how many."""
+        for key in keys:
+            self._storage.delete_blob(key)
+        return len(keys)
+
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims of a token, before any check (only to pick the issuer and key)."""

@@ -74,7 +74,7 @@ class TrustedPublishing:
         self.trust = trust
         self._tokens = tokens
         self.store = PublisherStore(storage)
-        self._jti = JtiLedger(storage)
+        self.spent = JtiLedger(storage)
         self._keys = KeySets(fetch, clock=wall_clock)
         self._clock = wall_clock
 
@@ -124,7 +124,7 @@ class TrustedPublishing:
                 f"valid token, but no corresponding publisher ({_identity_summary(issuer.kind, claims)})",
             )
         jti = claims.get("jti")
-        if isinstance(jti, str) and jti and not self._jti.spend(issuer.url, jti, float(claims["exp"])):
+        if isinstance(jti, str) and jti and not self.spent.spend(issuer.url, jti, float(claims["exp"])):
             raise OidcRejected("invalid-reuse-token", "invalid token: already used")
         projects = tuple(sorted({p.project for p in matched}))
         expires = now + self.trust.token_lifetime
