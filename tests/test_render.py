@@ -289,6 +289,7 @@ def test_uploaded_file_renders_pep_700_fields(tmp_path: Any) -> None:
             "name": ("demo",),
             "version": ("1.0",),
             "filetype": ("bdist_wheel",),
+            "pyversion": ("py3",),
             "sha256_digest": (hashlib.sha256(data).hexdigest(),),
         },
         filename="demo-1.0-py3-none-any.whl",
