@@ -237,7 +237,24 @@ def _serve(port: int) -> None:
     threading.Thread(target=exit_with_parent, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
-        run_simple(HOST, port, create_backend_app("s3"), threaded=True, request_handler=Handler)
+        run_simple(
+            HOST, port, _atomic_conditions(create_backend_app("s3")), threaded=True, request_handler=Handler
+        )
+
+
+def _atomic_conditions(app: Any) -> Any:
+    """Serialize conditional PUTs, as S3 makes them atomic: moto checks ``If-Match`` /
+    ``If-None-Match`` and then writes, so two racing requests could both pass the check."""
+    lock = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        conditional = "HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ
+        if environ.get("REQUEST_METHOD") != "PUT" or not conditional:
+            return app(environ, start_response)
+        with lock:
+            return list(app(environ, start_response))
+
+    return serve
 
 
 if __name__ == "__main__":

@@ -522,7 +522,8 @@ def test_absent_name_without_default_read_is_refused(
 
 
 class UnavailableStorage:
-    """A store whose project listings fail (a disk or network error), delegating the rest."""
+    """A store whose project listings and manifests fail (a disk or network error),
+    delegating the rest."""
 
     def __init__(self, inner: Storage) -> None:
         self._inner = inner
@@ -534,6 +535,9 @@ class UnavailableStorage:
         raise StorageUnavailable("storage failed: [Errno 5] Input/output error")
 
     def project_token(self, project: str) -> Any:
+        raise StorageUnavailable("storage failed: [Errno 5] Input/output error")
+
+    def read_document(self, key: str, etag: str | None = None) -> Any:
         raise StorageUnavailable("storage failed: [Errno 5] Input/output error")
 
 

@@ -80,6 +80,8 @@ def test_registry_on_s3(s3_bucket: Bucket, tmp_path: Path, style: str):
             f"files/demo/{sdist.sha256}/{sdist.filename}.pkg-info",
             f"index/demo/{sdist.filename}.json",
             f"index/demo/{wheel.filename}.json",
+            "manifests/demo.json",
+            "projects.json",
         ]
     )
 

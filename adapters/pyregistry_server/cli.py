@@ -17,6 +17,7 @@ from pyregistry_core.names import normalize
 from pyregistry_core.registry.importer import import_tree
 from pyregistry_core.settings import KEYS, s3_options
 from pyregistry_core.storage.fsck import find_orphans, remove_orphans
+from pyregistry_core.storage.upgrade import upgrade
 
 from .serve import check_tls, default_workers, run
 from .starter import MODES, starter_config
@@ -116,6 +117,12 @@ def _config_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     fsck = commands.add_parser("fsck", help="report (and with --clean remove) orphaned stored bytes")
     fsck.add_argument("--config", required=True)
     fsck.add_argument("--clean", action="store_true")
+    fsck.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="give a layout v1 store its manifests and project list (resumable), repair lagging manifests",
+    )
+
     imp = commands.add_parser("import", help="load a pypiserver directory or pypicloud storage")
     imp.add_argument("--config", required=True)
     imp.add_argument("source", help="a directory or fsspec URL (s3://bucket/prefix)")
@@ -236,6 +243,12 @@ def _check(args: argparse.Namespace) -> int:
 
 def _fsck(args: argparse.Namespace) -> int:
     registry = _registry(args)
+    if args.upgrade:
+        report = upgrade(registry.storage, progress=_progress)
+        print(
+            f"upgraded {report.projects} projects: {len(report.created)} manifests written, "
+            f"{len(report.repaired)} records added to their manifest"
+        )
     orphans = list(find_orphans(registry.storage))
     for orphan in orphans:
         print(f"orphan: {orphan.key} ({orphan.why})")

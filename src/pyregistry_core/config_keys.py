@@ -48,7 +48,11 @@ KEYS: dict[str, KeyInfo] = {
     ),
     "pypi.realm": KeyInfo("pypi", "pypi.realm", "realm of WWW-Authenticate"),
     "pypi.max_upload_size": KeyInfo("100MiB", "(new)", "larger uploads get 413"),
-    "pypi.index_ttl": KeyInfo("5", "(new)", "seconds another process's view may be stale on object storage"),
+    "pypi.index_ttl": KeyInfo(
+        "0",
+        "(new)",
+        "0: every request revalidates (one conditional storage request); N: seconds a view may be stale",
+    ),
     "pypi.simple_max_age": KeyInfo("0", "(new)", "Cache-Control max-age of Simple pages"),
     "pypi.package_max_age": KeyInfo("31536000", "pypi.package_max_age", "Cache-Control max-age of downloads"),
     "pypi.stream_files": KeyInfo(

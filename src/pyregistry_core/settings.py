@@ -53,7 +53,7 @@ class Settings:
     allow_delete_groups: tuple[str, ...] = ("authenticated",)
     realm: str = "pypi"
     max_upload_size: int = 100 * 2**20
-    index_ttl: float = 5.0
+    index_ttl: float = 0.0
     simple_max_age: int = 0
     package_max_age: int = 31_536_000
     stream_files: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from ..acl import Identity, Permission
+from ..dists import DistFilename
 from ..errors import FileGone, FileNotFoundInProject
 from ..names import NormalizedName
 from ..records import FileRecord, Origin
@@ -63,8 +64,12 @@ class StoredFiles:
         self.permissions.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
         record = entry.record(filename)
-        if record is None:  # maybe published by another process since our last look
+        if record is None:  # maybe published since our last look, or listed late
             entry = self.catalog.reload(project, entry)
+            record = entry.record(filename)
+        if record is None and DistFilename.from_any_filename(filename) is not None:
+            # A crash between a record and its manifest: the record is the truth.
+            entry = self.catalog.repair(project, filename) or entry
             record = entry.record(filename)
         if record is not None and record.origin == Origin.UPSTREAM and entry.files.has_private_files:
             record = None  # converted to private: cached upstream files are gone for good

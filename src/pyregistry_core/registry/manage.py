@@ -1,19 +1,24 @@
 """Managing published files: yank and un-yank (PEP 592), delete, project status (PEP 792).
 
-Invariant: nothing is edited in place; each change writes a new record (a tombstone for
-a delete, so the filename stays burnt), so every process sees it on its next look.
+Invariant: every change is a pure function of the project's manifest, applied by
+compare-and-swap and retried on conflict (``storage/state.py``), so changes racing on
+any number of replicas end as one of their serial orders; a tombstone is never undone.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import attrs
 
 from ..acl import Identity, Permission
 from ..errors import FileNotFoundInProject, InvalidUpload, PermissionDenied, ProjectNotFound
 from ..names import NormalizedName
-from ..records import STATUS_RECORD, FileRecord, ProjectStatus, same_version
+from ..records import FileRecord, ProjectStatus, same_version
 from ..storage.base import Storage
 from ..storage.catalog import Catalog
+from ..storage.manifest import Manifest
+from ..storage.state import sync_root
 from .permissions import Permissions
 
 __all__ = ["Management"]
@@ -27,16 +32,22 @@ class Management:
     storage: Storage
     catalog: Catalog
 
-    def _targets(self, project: NormalizedName, target: str) -> list[FileRecord]:
-        """The live files a filename or a version names in ``project``."""
-        entry = self.catalog.reload(project)
-        record = entry.record(target)
-        if record is not None and not record.deleted:
-            return [record]
-        found = [r for _, r in entry.records.values() if not r.deleted and same_version(r.version, target)]
-        if not found:
-            raise FileNotFoundInProject(project, target)
-        return found
+    def _change_files(
+        self, project: NormalizedName, target: str, evolve: Callable[[FileRecord], FileRecord]
+    ) -> list[FileRecord]:
+        """Apply ``evolve`` to every live file ``target`` names, in one compare-and-swap."""
+        changed: list[FileRecord] = []
+
+        def change(manifest: Manifest) -> Manifest:
+            changed.clear()  # a retry starts again from a newer manifest
+            for record in _targets(manifest, project, target):
+                new = evolve(record)
+                manifest = manifest.with_record(new)
+                changed.append(new)
+            return manifest
+
+        self.catalog.update(project, change)
+        return changed
 
     def set_yanked(
         self, identity: Identity, project: NormalizedName, target: str, *, yanked: bool, reason: str = ""
@@ -44,25 +55,21 @@ class Management:
         """Yank or un-yank a file or every file of a release (PEP 592); visible at once."""
         _upload_only(identity)
         self.permissions.require(identity, Permission.WRITE, project)
-        changed = []
-        for record in self._targets(project, target):
-            new = attrs.evolve(record, yanked=yanked, yanked_reason=reason if yanked else "")
-            self.storage.replace_record(project, record.filename, new.to_json())
-            changed.append(new)
-        self.catalog.invalidate(project)
-        return changed
+        return self._change_files(
+            project,
+            target,
+            lambda r: attrs.evolve(r, yanked=yanked, yanked_reason=reason if yanked else ""),
+        )
 
     def delete(self, identity: Identity, project: NormalizedName, target: str) -> list[FileRecord]:
         """Delete a file or a release; the filenames stay burnt (a tombstone record remains)."""
         self.permissions.require(identity, Permission.DELETE, project)
-        deleted = []
-        for record in self._targets(project, target):
-            tombstone = attrs.evolve(record, deleted=True)
-            self.storage.replace_record(project, record.filename, tombstone.to_json())
+        deleted = self._change_files(project, target, lambda r: attrs.evolve(r, deleted=True))
+        for tombstone in deleted:
+            # The record says so too, so even a manifest rebuilt from records keeps it.
+            self.storage.replace_record(project, tombstone.filename, tombstone.to_json())
             for suffix in ("", ".metadata", ".pkg-info"):
-                self.storage.delete_blob(record.blob_key + suffix)
-            deleted.append(tombstone)
-        self.catalog.invalidate(project)
+                self.storage.delete_blob(tombstone.blob_key + suffix)
         return deleted
 
     def set_status(
@@ -75,14 +82,15 @@ class Management:
             )
         _upload_only(identity)
         self.permissions.require(identity, Permission.WRITE, project)
-        if not self.catalog.reload(project).stored:
-            raise ProjectNotFound(project)
         value = ProjectStatus(status, reason)
-        self.storage.replace_record(project, STATUS_RECORD, value.to_json())
-        if status == "quarantined":
-            self.storage.put_blob(f"quarantine/{project}", b"")
-        else:
-            self.storage.delete_blob(f"quarantine/{project}")
+
+        def change(manifest: Manifest) -> Manifest:
+            if not manifest.records:
+                raise ProjectNotFound(project)
+            return manifest.with_status(value)
+
+        self.catalog.update(project, change)
+        sync_root(self.storage, project)  # the project list hides quarantined projects
         self.catalog.invalidate(project)
         return value
 
@@ -91,3 +99,14 @@ def _upload_only(identity: Identity) -> None:
     """A token minted by trusted publishing uploads; it never yanks or changes a status."""
     if identity.publisher is not None:
         raise PermissionDenied("A token minted by trusted publishing may only upload.")
+
+
+def _targets(manifest: Manifest, project: NormalizedName, target: str) -> list[FileRecord]:
+    """The live files a filename or a version names in ``project``."""
+    record = manifest.records.get(target)
+    if record is not None and not record.deleted:
+        return [record]
+    found = [r for r in manifest.records.values() if not r.deleted and same_version(r.version, target)]
+    if not found:
+        raise FileNotFoundInProject(project, target)
+    return found

@@ -1,9 +1,11 @@
 """Publishing files: private uploads (the ``Publisher`` use case) and files cached from the upstream.
 
 Invariants:
-1. (storage/base.py rule 1) Bytes and metadata are stored first, the record is created
-   last and create-only, so a file is listed only once it is complete; when two writers
-   race on one filename, the loser answers as for an existing file.
+1. (storage/base.py rule 1) Bytes and metadata are stored first, then the record is
+   created create-only (the commit point: when two writers race on one filename, the
+   loser answers as for an existing file), and last the record joins the project's
+   manifest, so a file is listed only once it is complete. The manifest step runs for a
+   loser too: a retry after a crash between the two writes repairs the manifest.
 2. An upload is checked in PyPI's order: the form, write permission on its project,
    then the project's state (mirrored projects take uploads from admins only,
    archived ones from nobody), then the filename and the release.
@@ -26,6 +28,7 @@ from ..names import NormalizedName
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
 from ..storage.catalog import Catalog, ProjectEntry
+from ..storage.state import add_file
 from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import Upstream, UpstreamFile, verify_hashes
 from .permissions import Permissions, refusal
@@ -154,13 +157,14 @@ def _check_metadata_agrees(checked: ValidatedUpload, name: str, version: str) ->
 
 
 def _create(storage: Storage, record: FileRecord) -> tuple[FileRecord, bool]:
-    """Create the record; if another writer won, return theirs and False."""
+    """Create the record and list it; if another writer won, return theirs and False
+    (as the manifest holds it: yanked or deleted since, perhaps)."""
     if storage.create_record(record.project, record.filename, record.to_json()):
-        return record, True
+        return add_file(storage, record), True
     data = storage.read_record(record.project, record.filename)
     if data is None:
         raise InvalidUpload("File already exists (a concurrent upload is in progress).")
-    return FileRecord.from_json(data), False
+    return add_file(storage, FileRecord.from_json(data)), False
 
 
 def publish_upload(

@@ -16,8 +16,10 @@ Invariants:
 3. Every key reaching a store passes ``checked_key``: each component is a plain name
    (no ``..``, no ``/`` or ``\\`` inside it, no control character, no leading dot),
    whatever the router and packaging let through.
-4. Revalidation is cheap: on a local directory a project's change token is one ``stat``
-   of its index directory; object stores have no such token and rely on a TTL.
+4. Layout v2 (``manifest.py``) adds documents changed only by compare-and-swap:
+   ``read_document`` is conditional (one ``stat`` locally, one GET with ``If-None-Match``
+   on S3) and ``write_document`` succeeds only if the stored version is still the one
+   the writer read (``If-Match``; ``If-None-Match: *`` to create).
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
-from typing import IO, Protocol
+from typing import IO, Final, Protocol
+
+import attrs
 
 from ..errors import ConfigError, InvalidStorageKey, StorageUnavailable
 from ..names import NormalizedName
 
 __all__ = [
+    "NOT_MODIFIED",
+    "Document",
+    "NotModified",
     "Storage",
     "Token",
     "blob_key",
@@ -45,6 +52,24 @@ __all__ = [
 
 Token = tuple[int, ...]
 RECORD_SUFFIX = ".json"
+
+
+@attrs.frozen
+class Document:
+    """A document's bytes and the store's version of them (an ETag, or a stat locally)."""
+
+    data: bytes
+    etag: str
+
+
+class NotModified:
+    """The answer of a conditional read when the document is still the version held."""
+
+    def __repr__(self) -> str:
+        return "NOT_MODIFIED"
+
+
+NOT_MODIFIED: Final = NotModified()
 
 
 class Storage(Protocol):
@@ -82,6 +107,14 @@ class Storage(Protocol):
 
     def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
         """Atomically replace an existing record (yank, delete)."""
+
+    def read_document(self, key: str, etag: str | None = None) -> Document | NotModified | None:
+        """The document at ``key`` (None when absent); ``NOT_MODIFIED`` when its version
+        is still ``etag``, at the cost of one conditional request."""
+
+    def write_document(self, key: str, data: bytes, etag: str | None) -> str | None:
+        """Write ``key`` only if its version is still ``etag`` (None: only if absent);
+        the new version, or None when another writer got there first."""
 
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
         """A local scratch path, removed afterwards, cheap to publish from."""

@@ -1,35 +1,64 @@
-"""The catalog: cached views of what storage holds, revalidated on every use.
+"""The catalog: this process's snapshots of the root listing and of project manifests.
 
-Invariant: a cached view is used only while it is provably current: on a local
-directory its change token (one ``stat``) is unchanged; on object storage it is younger
-than ``pypi.index_ttl``. This process's own writes invalidate it at once.
+Invariants:
+1. A snapshot is immutable and swapped in by reference; readers never lock and never
+   see a view being built.
+2. With ``pypi.index_ttl = 0`` (the default) every use revalidates with one conditional
+   read (a ``stat`` locally, a GET with ``If-None-Match`` on S3), so a change
+   acknowledged anywhere is seen on the next request; a positive TTL reuses a snapshot
+   that young without asking.
+3. Never backwards: a snapshot replaces another only if its generation is not older,
+   and a read that raced an invalidation is kept only as "revalidate before use".
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 
 import attrs
 from cachetools import LRUCache
 
 from ..names import NormalizedName
-from ..records import STATUS_RECORD, FileRecord, ProjectFiles, ProjectStatus
-from .base import Storage, Token
+from ..records import FileRecord, ProjectFiles, ProjectStatus
+from .base import NotModified, Storage
+from .manifest import Manifest, RootListing
+from .state import add_file, read_manifest, read_root, sync_root, update_manifest
 
 __all__ = ["Catalog", "IndexEntry", "ProjectEntry"]
 
+_EMPTY: Mapping[str, FileRecord] = {}
 
-@attrs.define
+
+@attrs.frozen(eq=False)
 class ProjectEntry:
-    """One project's records as last read, plus pages rendered from them."""
+    """One project's manifest as last read, plus pages rendered from it."""
 
-    token: Token | None
+    etag: str | None
     checked_at: float
     files: ProjectFiles
-    records: dict[str, tuple[Token, FileRecord]]
+    manifest: Manifest | None
     pages: dict[Hashable, object] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(
+        cls, name: NormalizedName, manifest: Manifest | None, etag: str | None, now: float
+    ) -> ProjectEntry:
+        """The entry for a manifest just read (None: the project has nothing stored)."""
+        records = manifest.records.values() if manifest is not None else ()
+        status = manifest.status if manifest is not None else ProjectStatus()
+        return cls(etag, now, ProjectFiles.from_records(name, records, status), manifest)
+
+    @property
+    def generation(self) -> int:
+        """The manifest's generation (-1 when there is none)."""
+        return self.manifest.generation if self.manifest is not None else -1
+
+    @property
+    def records(self) -> Mapping[str, FileRecord]:
+        """Every record by filename, deleted ones included."""
+        return self.manifest.records if self.manifest is not None else _EMPTY
 
     @property
     def stored(self) -> bool:
@@ -38,22 +67,26 @@ class ProjectEntry:
 
     def record(self, filename: str) -> FileRecord | None:
         """The record of that filename, deleted or not."""
-        found = self.records.get(filename)
-        return found[1] if found is not None else None
+        return self.records.get(filename)
 
 
-@attrs.define
+@attrs.frozen(eq=False)
 class IndexEntry:
-    """The list of project names as last read, plus pages rendered from it."""
+    """The root listing as last read, plus pages rendered from it."""
 
-    token: Token | None
+    etag: str | None
     checked_at: float
-    names: tuple[str, ...]
+    listing: RootListing
     pages: dict[Hashable, object] = attrs.field(factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every listed project name, sorted."""
+        return self.listing.names
 
 
 class Catalog:
-    """Reads projects and the project list from storage through in-process caches."""
+    """Reads projects and the project list from storage through immutable snapshots."""
 
     def __init__(self, storage: Storage, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._storage = storage
@@ -62,66 +95,99 @@ class Catalog:
         self._lock = threading.Lock()
         self._projects: LRUCache[NormalizedName, ProjectEntry] = LRUCache(maxsize=4096)
         self._index: IndexEntry | None = None
+        self._epoch = 0  # bumped by every invalidation
 
-    def _fresh(self, token: Token | None, checked_at: float, current: Callable[[], Token | None]) -> bool:
-        if self._storage.has_change_tokens:
-            return current() == token
-        return self._clock() - checked_at < self._ttl
+    def _young(self, checked_at: float) -> bool:
+        return self._ttl > 0 and self._clock() - checked_at < self._ttl
+
+    def _stamp(self, epoch: int) -> float:
+        """When a read that started at ``epoch`` was current (never, if it raced an
+        invalidation: it may predate the write that invalidated)."""
+        return self._clock() if self._epoch == epoch else float("-inf")
 
     def index(self) -> IndexEntry:
-        """Every stored project name, sorted."""
+        """The root listing: every stored project name."""
         entry = self._index
-        if entry is not None and self._fresh(entry.token, entry.checked_at, self._storage.index_token):
+        if entry is not None and self._young(entry.checked_at):
             return entry
-        token = self._storage.index_token()
-        # PEP 792: quarantined projects are dropped from the list too.
-        hidden = {key.rsplit("/", 1)[-1] for key in self._storage.list_blobs("quarantine/")}
-        names = tuple(sorted(n for n in self._storage.list_projects() if n not in hidden))
-        entry = IndexEntry(token, self._clock(), names)
-        self._index = entry
-        return entry
+        epoch = self._epoch
+        found = read_root(self._storage, entry.etag if entry is not None else None)
+        if isinstance(found, NotModified):
+            assert entry is not None
+            fresh = attrs.evolve(entry, checked_at=self._stamp(epoch))
+        else:
+            fresh = IndexEntry(found[1], self._stamp(epoch), found[0])
+        with self._lock:
+            current = self._index
+            if current is None or current.listing.generation <= fresh.listing.generation:
+                self._index = fresh
+        return fresh
+
+    def _complete(self) -> bool:
+        """Whether every project has a manifest (a store upgraded from layout v1)."""
+        entry = self._index
+        return (entry if entry is not None else self.index()).listing.complete
 
     def project(self, name: NormalizedName) -> ProjectEntry:
-        """The project's current records (an empty entry when it has none)."""
+        """The project's current manifest (an empty entry when it has none)."""
         with self._lock:
             entry = self._projects.get(name)
-        if entry is not None and self._fresh(
-            entry.token, entry.checked_at, lambda: self._storage.project_token(name)
-        ):
+        if entry is not None and self._young(entry.checked_at):
             return entry
         return self.reload(name, entry)
 
     def reload(self, name: NormalizedName, previous: ProjectEntry | None = None) -> ProjectEntry:
-        """Read the project from storage, reusing unchanged records of ``previous``."""
-        token = self._storage.project_token(name)
-        listing = self._storage.list_records(name)
-        old = previous.records if previous is not None else {}
-        records: dict[str, tuple[Token, FileRecord]] = {}
-        status = ProjectStatus()
-        status_token = listing.pop(STATUS_RECORD, None)
-        if status_token is not None:
-            raw = self._storage.read_record(name, STATUS_RECORD)
-            status = ProjectStatus.from_json(raw) if raw is not None else status
-        changed = []
-        for filename, record_token in listing.items():
-            cached = old.get(filename)
-            if cached is not None and cached[0] == record_token:
-                records[filename] = cached
-            else:
-                changed.append(filename)
-        for filename, data in self._storage.read_records(name, changed).items():
-            records[filename] = (listing[filename], FileRecord.from_json(data))
-        files = ProjectFiles.from_records(name, (r for _, r in records.values()), status)
-        entry = ProjectEntry(token, self._clock(), files, records)
+        """Revalidate the project now (one conditional read), whatever its age."""
+        if previous is None:
+            with self._lock:
+                previous = self._projects.get(name)
+        epoch = self._epoch
+        complete = self._complete()
+        found = read_manifest(self._storage, name, previous.etag if previous else None, complete=complete)
+        if isinstance(found, NotModified):
+            assert previous is not None
+            entry = attrs.evolve(previous, checked_at=self._stamp(epoch))
+        else:
+            manifest, etag = found
+            if manifest is not None and not manifest.listed:
+                # The writer died before the project list named it (or is about to):
+                # readers repair it, idempotently.
+                sync_root(self._storage, name)
+                self.invalidate(name)
+            entry = ProjectEntry.of(name, manifest, etag, self._stamp(epoch))
+        return self._install(name, entry)
+
+    def _install(self, name: NormalizedName, entry: ProjectEntry) -> ProjectEntry:
         with self._lock:
+            current = self._projects.get(name)
+            if current is not None and current.generation > entry.generation:
+                return current  # a slower read of an older version: keep the newer one
             self._projects[name] = entry
         return entry
 
+    def update(self, name: NormalizedName, change: Callable[[Manifest], Manifest]) -> ProjectEntry:
+        """Change the project's manifest by compare-and-swap and keep the result."""
+        manifest, etag = update_manifest(self._storage, name, change)
+        self.invalidate(name)
+        return self._install(name, ProjectEntry.of(name, manifest, etag or None, float("-inf")))
+
+    def repair(self, name: NormalizedName, filename: str) -> ProjectEntry | None:
+        """A file whose record exists but which its manifest lacks (a crash between the
+        two writes) is added; None when there is no such record."""
+        data = self._storage.read_record(name, filename)
+        if data is None:
+            return None
+        add_file(self._storage, FileRecord.from_json(data))
+        self.invalidate(name)
+        return self.reload(name)
+
     def invalidate(self, name: NormalizedName) -> None:
-        """Mark the project (and the project list) stale after this process wrote to it;
-        its unchanged records are reused by the next reload (one GET each on S3)."""
+        """Revalidate the project and the project list on their next use (after this
+        process wrote to them); reads in flight are kept only as stale."""
         with self._lock:
+            self._epoch += 1
             entry = self._projects.get(name)
             if entry is not None:
-                self._projects[name] = attrs.evolve(entry, token=None, checked_at=float("-inf"), pages={})
-        self._index = None
+                self._projects[name] = attrs.evolve(entry, checked_at=float("-inf"))
+            if self._index is not None:
+                self._index = attrs.evolve(self._index, checked_at=float("-inf"))

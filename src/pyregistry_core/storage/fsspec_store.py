@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 import threading
@@ -14,7 +15,10 @@ import fsspec
 
 from ..names import NormalizedName
 from .base import (
+    NOT_MODIFIED,
     RECORD_SUFFIX,
+    Document,
+    NotModified,
     Token,
     checked_key,
     read_each,
@@ -126,6 +130,27 @@ class FsspecStorage:
             self._parent_dirs(path)
             self.fs.pipe_file(path, data)
 
+    def read_document(self, key: str, etag: str | None = None) -> Document | NotModified | None:
+        try:
+            with storage_errors():
+                data: bytes = self.fs.cat_file(self._path(key))
+        except FileNotFoundError:
+            return None
+        # A generic store offers no conditional read: the version is the content's hash.
+        version = hashlib.sha256(data).hexdigest()
+        return NOT_MODIFIED if version == etag else Document(data, version)
+
+    def write_document(self, key: str, data: bytes, etag: str | None) -> str | None:
+        # As create_record: exact within this process only (see there).
+        with _CREATE_LOCK:
+            current = self.read_document(key)
+            if (current.etag if isinstance(current, Document) else None) != etag:
+                return None
+            with write_errors():
+                self._parent_dirs(self._path(key))
+                self.fs.pipe_file(self._path(key), data)
+        return hashlib.sha256(data).hexdigest()
+
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
         fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
         os.close(fd)
@@ -169,4 +194,4 @@ class FsspecStorage:
         ]
 
 
-_CREATE_LOCK = threading.Lock()
+_CREATE_LOCK = threading.RLock()

@@ -1,9 +1,11 @@
-"""A directory on a local disk: create-only records by ``link``, change tokens by ``stat``."""
+"""A directory on a local disk: create-only records by ``link``, change tokens by ``stat``,
+compare-and-swap of documents under an ``flock`` on the document's lock file."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
 import tempfile
@@ -13,7 +15,18 @@ from typing import IO
 
 from ..errors import StorageUnavailable
 from ..names import NormalizedName
-from .base import RECORD_SUFFIX, Token, checked_key, read_each, record_key, removed_after, storage_errors
+from .base import (
+    NOT_MODIFIED,
+    RECORD_SUFFIX,
+    Document,
+    NotModified,
+    Token,
+    checked_key,
+    read_each,
+    record_key,
+    removed_after,
+    storage_errors,
+)
 
 __all__ = ["LocalStorage"]
 
@@ -26,6 +39,11 @@ def _stat_token(path: str) -> Token | None:
     except OSError as exc:
         raise StorageUnavailable(f"storage failed: {exc}") from exc
     return (st.st_mtime_ns, st.st_ino, st.st_size, st.st_nlink)
+
+
+def _version(st: os.stat_result) -> str:
+    # os.replace gives every version a new inode; the time and size tell reused ones apart.
+    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
 class LocalStorage:
@@ -125,6 +143,37 @@ class LocalStorage:
             except BaseException:
                 os.unlink(tmp)
                 raise
+
+    def read_document(self, key: str, etag: str | None = None) -> Document | NotModified | None:
+        path = self._path(key)
+        try:
+            with storage_errors():
+                if etag is not None and _version(os.stat(path)) == etag:
+                    return NOT_MODIFIED
+                with open(path, "rb") as handle:
+                    # The version of the very bytes read (a replace may land meanwhile).
+                    return Document(handle.read(), _version(os.fstat(handle.fileno())))
+        except FileNotFoundError:
+            return None
+
+    def write_document(self, key: str, data: bytes, etag: str | None) -> str | None:
+        path = self._path(key)
+        with storage_errors():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # held by one writer of any process
+                try:
+                    current: str | None = _version(os.stat(path))
+                except FileNotFoundError:
+                    current = None
+                if current != etag:
+                    return None
+                tmp = self._write_staged(data)
+                os.replace(tmp, path)
+                return _version(os.stat(path))
+            finally:
+                os.close(lock)  # closing releases the lock
 
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
         # Inside the store's directory, so publishing is a link, not a copy.
