@@ -1,9 +1,10 @@
 """Test data: a storage directory written in pyregistry's layout, and valid wheels.
 
 The index corpus is written straight into the layout ``pyregistry_core.storage``
-documents (``index/<project>/<filename>.json`` holding ``FileRecord.to_json()``): that
-is what an upload leaves behind, minus the fsync per record, so 10,000 projects take
-seconds. Listed files have no bytes; only pages are served from this corpus.
+documents (``index/<project>/<filename>.json`` holding ``FileRecord.to_json()``, each
+project's manifest and the project list of layout v2): that is what uploads leave
+behind, minus the fsync per record, so 10,000 projects take seconds. Listed files have
+no bytes; only pages are served from this corpus.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from pyregistry_core.records import FileRecord
 from pyregistry_core.storage import record_key
+from pyregistry_core.storage.manifest import ROOT_KEY, Manifest, RootListing, manifest_key
 
 __all__ = [
     "BIG_PROJECT",
@@ -28,6 +30,7 @@ __all__ = [
     "Wheel",
     "big_project_records",
     "build_wheel",
+    "manifest_documents",
     "wheel_bytes",
     "write_corpus",
 ]
@@ -97,15 +100,34 @@ def big_project_records(big_files: int) -> Iterator[FileRecord]:
 def write_corpus(root: Path, projects: int, big_files: int) -> Corpus:
     """Write ``projects`` projects (``projects - 1`` with one wheel, plus ``BIG_PROJECT``)."""
     made: set[Path] = set()
+    by_project: dict[str, list[FileRecord]] = {}
     for record in _records(projects, big_files):
         path = root.joinpath(*record_key(record.project, record.filename).split("/"))
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
         path.write_bytes(record.to_json())
+        by_project.setdefault(record.project, []).append(record)
+    for name, records in manifest_documents(by_project).items():
+        target = root.joinpath(*name.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(records)
     for directory in (".staging", "files"):
         (root / directory).mkdir(parents=True, exist_ok=True)
     return Corpus(root, projects, big_files)
+
+
+def manifest_documents(by_project: dict[str, list[FileRecord]]) -> dict[str, bytes]:
+    """Layout v2's documents for these records: key -> bytes."""
+    documents = {
+        manifest_key(records[0].project): attrs.evolve(
+            Manifest.from_records(records[0].project, records, Manifest(records[0].project).status),
+            listed=True,
+        ).to_json()
+        for records in by_project.values()
+    }
+    documents[ROOT_KEY] = RootListing(frozenset(by_project)).to_json()
+    return documents
 
 
 @attrs.frozen
