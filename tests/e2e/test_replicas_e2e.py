@@ -117,11 +117,11 @@ def local_replicas(tmp_path_factory: pytest.TempPathFactory, uploader_hash: str)
         replica.stop()
 
 
-def _s3_config(path: Path, bucket: Bucket, password_hash: str, ttl: float) -> Path:
+def _s3_config(path: Path, bucket: Bucket, password_hash: str, ttl: float | None) -> Path:
     lines = [
         "[pyregistry]",
         *(f"{key} = {value}" for key, value in bucket.url_config().items()),
-        f"pypi.index_ttl = {ttl}",
+        *([f"pypi.index_ttl = {ttl}"] if ttl is not None else []),
         "pypi.default_write = everyone",
         f"user.{UPLOADER} = {password_hash}",
     ]
@@ -259,6 +259,35 @@ def test_read_your_writes_on_the_replica_that_took_the_upload(replicas):
 
 
 @pytest.mark.parametrize("server", ["s3", "seaweedfs"])
+@pytest.fixture(scope="module")
+def s3_default_replicas(
+    tmp_path_factory: pytest.TempPathFactory, s3_store: Bucket, uploader_hash: str
+) -> Iterator[list[Replica]]:
+    """Two ``serve --workers 2`` on one bucket with the default ``pypi.index_ttl`` (0)."""
+    root = tmp_path_factory.mktemp("s3-default-replicas")
+    config = _s3_config(root / "default.ini", s3_store, uploader_hash, None)
+    replicas = start_all([lambda n=n: Replica(config, root, f"s3-default-{n}", workers=2) for n in "ab"])
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+def test_an_acknowledged_upload_is_on_the_next_request_to_any_worker(s3_default_replicas: list[Replica]):
+    """With the default settings, an upload answered 200 by one replica is listed by the
+    very next request to the other replica, whichever of its two workers takes it: 20
+    rounds, each on a fresh connection, checked once and never polled."""
+    a, b = s3_default_replicas
+    project = "next-request"
+    expected: dict[str, str] = {}
+    for round_ in range(20):
+        writer, reader = (a, b) if round_ % 2 == 0 else (b, a)
+        dist = make_wheel(project, f"1.{round_}")
+        assert writer.upload(dist).status == 200
+        expected[dist.filename] = dist.sha256
+        assert reader.listing(project) == expected, f"round {round_}"
+        assert reader.listing(project) == expected, f"round {round_}, the other worker"
+
+
 def test_twine_to_one_replica_pip_from_another_on_s3(
     server: str, request: pytest.FixtureRequest, clients: Clients, build_dists: DistBuilder, fresh_venv: Path
 ):

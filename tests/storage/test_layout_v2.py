@@ -104,10 +104,15 @@ def test_an_upload_costs_the_same_requests_whatever_the_file_count(s3_bucket: Bu
     assert [c.split(" ")[0] for c in costs[0]] == [c.split(" ")[0] for c in costs[1]]
 
 
-def test_fifty_concurrent_uploads_through_three_replicas_are_all_listed(s3_bucket: Bucket):
-    """50 different files uploaded at once through 3 replicas sharing one bucket are all
-    listed afterwards, on every replica: no compare-and-swap loses another's change."""
-    replicas = [_s3(s3_bucket) for _ in range(3)]
+@pytest.mark.parametrize("server", ["moto", "seaweedfs"])
+def test_fifty_concurrent_uploads_through_three_replicas_are_all_listed(
+    request: pytest.FixtureRequest, server: str
+):
+    """50 different files uploaded at once through 3 replicas sharing one bucket (moto's
+    and SeaweedFS's S3) are all listed afterwards, on every replica: no compare-and-swap
+    loses another's change."""
+    bucket = request.getfixturevalue("s3_bucket" if server == "moto" else "seaweed_bucket")
+    replicas = [_s3(bucket) for _ in range(3)]
     wheels = [make_wheel("demo", f"{n}.0") for n in range(50)]
     barrier = threading.Barrier(len(wheels), timeout=60)
 
@@ -125,11 +130,11 @@ def test_fifty_concurrent_uploads_through_three_replicas_are_all_listed(s3_bucke
     assert replicas[1].project_names() == ("demo",)
 
 
-@pytest.fixture(params=["memory", "local", "s3"])
+@pytest.fixture(params=["memory", "local", "s3", "s3-seaweedfs"])
 def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> list[Registry]:
     """Two registries on one store with the default ``pypi.index_ttl`` (0)."""
-    if request.param == "s3":
-        bucket = request.getfixturevalue("s3_bucket")
+    if request.param.startswith("s3"):
+        bucket = request.getfixturevalue("s3_bucket" if request.param == "s3" else "seaweed_bucket")
         return [_s3(bucket), _s3(bucket)]
     store = {"storage.url": f"memory://v2-{tmp_path.name}"} if request.param == "memory" else {}
     if request.param == "local":

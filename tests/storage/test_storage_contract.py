@@ -363,3 +363,48 @@ def test_other_handles_see_writes_at_once(storage, reopen):
     storage.delete_blob(key)
     with pytest.raises(FileNotFoundError):
         other.open_blob(key)
+
+
+def test_documents_change_only_by_compare_and_swap(storage):
+    """write_document creates only when absent, replaces only the version it names, and
+    read_document answers NOT_MODIFIED for the version held, the new bytes otherwise."""
+    from pyregistry_core.storage.base import NOT_MODIFIED, Document
+
+    key = "manifests/demo.json"
+    assert storage.read_document(key) is None
+    first = storage.write_document(key, b"one", None)
+    assert first is not None
+    assert storage.write_document(key, b"two", None) is None  # exists: create refused
+    assert storage.read_document(key) == Document(b"one", first)
+    assert storage.read_document(key, first) is NOT_MODIFIED
+    second = storage.write_document(key, b"two, longer", first)
+    assert second is not None
+    assert second != first
+    assert storage.write_document(key, b"stale", first) is None  # a lost update refused
+    assert storage.read_document(key, first) == Document(b"two, longer", second)
+    assert storage.read_document(key, second) is NOT_MODIFIED
+
+
+def test_racing_compare_and_swaps_lose_nothing(storage, reopen):
+    """Writers on separate handles incrementing one counter document by compare-and-swap,
+    retried on conflict, never lose an increment."""
+    from pyregistry_core.storage.base import Document
+
+    key = "manifests/counter.json"
+    storage.write_document(key, b"0", None)
+    handles = [reopen() for _ in range(4)]
+
+    def bump(number: int) -> int:
+        handle = handles[number % len(handles)]
+        for attempt in range(200):
+            found = handle.read_document(key)
+            assert isinstance(found, Document)
+            if handle.write_document(key, str(int(found.data) + 1).encode(), found.etag) is not None:
+                return attempt
+        raise AssertionError("no compare-and-swap succeeded in 200 attempts")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bump, range(24)))
+    found = storage.read_document(key)
+    assert isinstance(found, Document)
+    assert found.data == b"24"

@@ -132,7 +132,8 @@ class FsspecStorage:
 
     def read_document(self, key: str, etag: str | None = None) -> Document | NotModified | None:
         try:
-            with storage_errors():
+            # Under the write lock: a generic store may show a write half done.
+            with _CREATE_LOCK, storage_errors():
                 data: bytes = self.fs.cat_file(self._path(key))
         except FileNotFoundError:
             return None

@@ -19,7 +19,7 @@ from ..errors import StorageUnavailable
 from ..names import NormalizedName
 from .base import NOT_MODIFIED, Document, NotModified, record_key, storage_errors, write_errors
 from .fsspec_store import FsspecStorage
-from .preconditions import create_only_errors
+from .preconditions import create_only_errors, is_precondition_failure
 
 __all__ = ["S3Storage"]
 
@@ -188,7 +188,7 @@ class S3Storage(FsspecStorage):
             # 412: another writer got there first; 409: a concurrent conditional write
             # to the key is in flight (S3 asks to retry). A store that omits the
             # <Condition> element gets here as EINVAL rather than FileExistsError.
-            if isinstance(exc, FileExistsError) or _status(exc) in (409, 412):
+            if isinstance(exc, FileExistsError) or is_precondition_failure(exc) or _status(exc) == 409:
                 return None
             raise
         return str(response["ETag"])
