@@ -265,6 +265,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         dists=YOUR_PACKAGE, setup=PYPICLOUD_AND_STORES, s3_bucket="old-bucket"
     ),
     ("docs/migration.md", "From pypiserver"): Scenario(dists=YOUR_PACKAGE, setup=PYPISERVER_FILES),
+    ("docs/migration.md", "From layout v1"): Scenario(dists=YOUR_PACKAGE, setup=PUBLISHED),
     ("docs/benchmarks.md", "Reproducing"): Scenario(copy=("benchmarks",)),
 }
 # Commands another test runs, by the test that does.
