@@ -258,14 +258,13 @@ def test_read_your_writes_on_the_replica_that_took_the_upload(replicas):
     assert f"ryw-{kind}-new" in {p["name"] for p in index.json()["projects"]}
 
 
-@pytest.mark.parametrize("server", ["s3", "seaweedfs"])
 @pytest.fixture(scope="module")
 def s3_default_replicas(
-    tmp_path_factory: pytest.TempPathFactory, s3_store: Bucket, uploader_hash: str
+    tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server, uploader_hash: str
 ) -> Iterator[list[Replica]]:
     """Two ``serve --workers 2`` on one bucket with the default ``pypi.index_ttl`` (0)."""
     root = tmp_path_factory.mktemp("s3-default-replicas")
-    config = _s3_config(root / "default.ini", s3_store, uploader_hash, None)
+    config = _s3_config(root / "default.ini", s3_server.new_bucket("default"), uploader_hash, None)
     replicas = start_all([lambda n=n: Replica(config, root, f"s3-default-{n}", workers=2) for n in "ab"])
     yield replicas
     for replica in replicas:
@@ -288,6 +287,7 @@ def test_an_acknowledged_upload_is_on_the_next_request_to_any_worker(s3_default_
         assert reader.listing(project) == expected, f"round {round_}, the other worker"
 
 
+@pytest.mark.parametrize("server", ["s3", "seaweedfs"])
 def test_twine_to_one_replica_pip_from_another_on_s3(
     server: str, request: pytest.FixtureRequest, clients: Clients, build_dists: DistBuilder, fresh_venv: Path
 ):
