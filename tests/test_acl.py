@@ -248,3 +248,19 @@ def test_principals() -> None:
         "user:alice",
         "group:devs",
     }
+
+
+@pytest.mark.parametrize("word", ["developers", "group:developers"])
+def test_group_words_in_defaults_name_the_group(word: str) -> None:
+    """`developers` and `group:developers` are one group in a who-may list; `user:<u>` is that user."""
+    policy = AccessPolicy.from_settings(
+        default_read=["everyone"],
+        default_write=[word, "user:ci"],
+        cache_update=[],
+        allow_delete=[],
+        admins=[],
+        package_entries={},
+    )
+    assert is_allowed(policy, Identity("alice", groups=("developers",)), Permission.WRITE, "demo")
+    assert is_allowed(policy, Identity("ci"), Permission.WRITE, "demo")
+    assert not is_allowed(policy, Identity("bob"), Permission.WRITE, "demo")

@@ -25,7 +25,7 @@ from passlib.hash import (
     sha256_crypt,
 )
 
-from pyregistry_core import AuthenticationRequired, Identity, Registry, Request, handle
+from pyregistry_core import AuthenticationRequired, ConfigError, Identity, Registry, Request, handle
 from pyregistry_core.auth.authenticator import Authenticator, hash_password
 
 _INVALID = "Invalid or non-existent authentication information."
@@ -100,12 +100,24 @@ def test_hash_password_output_authenticates() -> None:
 
 @pytest.mark.parametrize(
     "stored",
-    ["plain-text-password", md5_crypt.hash("plain-text-password"), "$6$rounds=1000$broken", ""],
-    ids=["plain", "md5_crypt", "truncated", "empty"],
+    ["plain-text-password", md5_crypt.hash("plain-text-password"), ""],
+    ids=["plain", "md5_crypt", "empty"],
 )
-def test_unusable_stored_hash_never_authenticates(stored: str) -> None:
-    """A user.<name> value that is not a supported hash is a 401 for that user, never a 500."""
-    registry = make_registry({"user.alice": stored, "pypi.default_read": "authenticated"})
+def test_a_user_value_that_is_no_hash_refuses_to_start(stored: str) -> None:
+    """A user.<name> value that is not a supported hash (a pasted password) is a config error
+    naming the key, and the message never repeats the value."""
+    with pytest.raises(ConfigError) as info:
+        make_registry({"user.alice": stored})
+    assert info.value.message == (
+        "user.alice is not a password hash pyregistry recognises (argon2, sha512_crypt, sha256_crypt, "
+        "pbkdf2_sha256/512, bcrypt); put the output of `pyregistry hash-password` there, never the "
+        "password itself"
+    )
+
+
+def test_a_truncated_hash_never_authenticates() -> None:
+    """A user.<name> hash of a known scheme that is damaged is a 401 for that user, never a 500."""
+    registry = make_registry({"user.alice": "$6$rounds=1000$broken", "pypi.default_read": "authenticated"})
     status, headers, body = _get(registry, "/simple/", basic("alice", "plain-text-password"))
     assert (status, headers["www-authenticate"], body) == (
         401,

@@ -209,13 +209,15 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_check_names_a_misspelled_key(tmp_path: Path) -> None:
-    """``check`` exits 1 naming an unknown key and the key it probably meant."""
+    """``check`` exits 2 naming an unknown key and the key it probably meant."""
     path = tmp_path / "pyregistry.ini"
     path.write_text(f"[pyregistry]\nstorage.dir = {tmp_path / 'packages'}\npypi.fallbak = none\n")
     result = cli("check", "--config", str(path))
-    assert result.returncode == 1, shown(result)
-    assert result.stdout == "unknown key: pypi.fallbak (did you mean pypi.fallback?)\n"
-    assert "OK" not in result.stdout
+    assert result.returncode == 2, shown(result)
+    assert result.stderr == (
+        "pyregistry: configuration error: unknown key pypi.fallbak (did you mean pypi.fallback?)\n"
+    )
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -224,6 +226,16 @@ def test_check_names_a_misspelled_key(tmp_path: Path) -> None:
         ("pypi.fallback = redirect", "pypi.fallback = redirect needs pypi.fallback_base_url"),
         ("pypi.fallback = cache", "pypi.fallback = cache needs pypi.fallback_base_url"),
         ("pypi.auth = ldap", "pypi.auth = ldap is not supported"),
+        (
+            "pypi.default_raed = authenticated",
+            "unknown key pypi.default_raed (did you mean pypi.default_read?)",
+        ),
+        (
+            "pypi.default_write = develpers",
+            "pypi.default_write names group 'develpers', which no group.<name>",
+        ),
+        ("package.demo.user.alice = read", "package.demo.user.alice = 'read': permissions are r, w or rw"),
+        ("user.alice = hunter2", "user.alice is not a password hash pyregistry recognises"),
     ],
 )
 def test_check_refuses_configs_that_cannot_start(tmp_path: Path, line: str, message: str) -> None:

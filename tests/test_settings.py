@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -213,33 +212,100 @@ def test_environment_overrides_ini_files(tmp_path: Path) -> None:
     assert settings.simple_max_age == 5
 
 
-def test_unknown_keys_are_collected() -> None:
-    """Keys the registry does not know are listed in unknown_keys (for `pyregistry check`)."""
-    settings = Settings.from_mapping({"pypi.frobnicate": "1", "pypi.default_raed": "everyone"})
-    assert sorted(settings.unknown_keys) == ["pypi.default_raed", "pypi.frobnicate"]
+def test_unknown_keys_in_our_namespaces_are_refused() -> None:
+    """Unknown keys in pyregistry's namespaces are one error naming each key and the closest known one."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({"pypi.frobnicate": "1", "pypi.default_raed": "everyone"})
+    assert info.value.message == (
+        "unknown key pypi.frobnicate; unknown key pypi.default_raed (did you mean pypi.default_read?)"
+    )
 
 
-def test_misspelled_user_section_is_unknown() -> None:
-    """A typo like "users.alice" (for "user.alice") is reported, not silently ignored."""
-    settings = Settings.from_mapping({"users.alice": "hash", "useless": "1"})
-    assert sorted(settings.unknown_keys) == ["useless", "users.alice"]
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("users.alice", "unknown key users.alice (did you mean user.alice?)"),
+        ("pypy.default_read", "unknown key pypy.default_read (did you mean pypi.default_read?)"),
+        ("auth.admin", "unknown key auth.admin (did you mean auth.admins?)"),
+        ("grup.devs", "unknown key grup.devs (did you mean group.devs?)"),
+        ("storage.bukcet", "unknown key storage.bukcet (did you mean storage.bucket?)"),
+        ("publishr.demo.1", "unknown key publishr.demo.1 (did you mean publisher.demo.1?)"),
+    ],
+)
+def test_misspelled_keys_and_namespaces_are_refused(key: str, message: str) -> None:
+    """A typo in a key or in its namespace ("users.alice") is an error, never silently ignored."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({key: "x"})
+    assert info.value.message == message
 
 
-def test_ignored_pypicloud_keys_are_not_unknown(caplog: pytest.LogCaptureFixture) -> None:
-    """pypi.db, db.*, use, pyramid.*, session.* are ignored with a log line each, not unknown."""
+def test_foreign_keys_are_noted_not_refused() -> None:
+    """Keys outside pyregistry's namespaces (another app's, in a shared [app:main]) get a warning line."""
+    settings = Settings.from_mapping({"debug": "true", "retry.attempts": "3"})
+    assert settings.notes() == [
+        "ignoring debug: not a pyregistry key",
+        "ignoring retry.attempts: not a pyregistry key",
+    ]
+
+
+def test_ignored_pypicloud_keys_are_noted_not_refused() -> None:
+    """pypicloud's keys pyregistry does not need are accepted, with one note each saying why."""
     keys = {
         "pypi.db": "sql",
         "db.url": "sqlite://",
         "use": "egg:pypicloud",
         "pyramid.reload_templates": "true",
         "session.secret": "s",
+        "auth.scheme": "sha512_crypt",
+        "storage.redirect_urls": "true",
     }
-    with caplog.at_level(logging.INFO, logger="pyregistry_core.settings"):
-        settings = Settings.from_mapping(keys)
+    settings = Settings.from_mapping(keys)
     assert settings.unknown_keys == ()
-    logged = " ".join(record.getMessage() for record in caplog.records)
-    for key in keys:
-        assert key in logged
+    assert settings.notes() == [
+        "ignoring pypicloud setting pypi.db: pyregistry needs no cache database: storage is the database",
+        "ignoring pypicloud setting db.url: pyregistry needs no cache database: storage is the database",
+        "ignoring pypicloud setting use: the Pyramid app factory",
+        "ignoring pypicloud setting pyramid.reload_templates: Pyramid's own settings",
+        "ignoring pypicloud setting session.secret: pypicloud's web session",
+        "ignoring pypicloud setting auth.scheme: new password hashes are argon2 (pyregistry hash-password)",
+        "ignoring pypicloud setting storage.redirect_urls: downloads are streamed, never redirected to "
+        "signed URLs",
+    ]
+
+
+def test_storage_options_only_where_the_store_takes_them() -> None:
+    """Other storage.* keys are options of S3 or an fsspec URL; with a directory they are a typo."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({"storage.dri": "/srv/packages"})
+    assert info.value.message == "unknown key storage.dri (did you mean storage.dir?)"
+    settings = Settings.from_mapping({"storage.url": "memory://x", "storage.auto_mkdir": "true"})
+    assert settings.storage_options == {"auto_mkdir": "true"}
+
+
+@pytest.mark.parametrize("value", ["", "read", "rwx", "x", "admin"])
+def test_permissions_other_than_r_w_rw_are_refused(value: str) -> None:
+    """package.*.user/group entries take r, w or rw; anything else is an error naming the key."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping({"package.demo.user.alice": value})
+    assert info.value.message == f"package.demo.user.alice = {value!r}: permissions are r, w or rw"
+
+
+def test_undefined_groups_are_reported() -> None:
+    """A who-may list or package entry naming a group no group.* key defines is a problem."""
+    settings = Settings.from_mapping(
+        {
+            "group.developers": "alice",
+            "pypi.default_write": "develpers admin user:ci group:developers",
+            "pypi.default_read": "authenticated",
+            "package.demo.group.ops": "r",
+        }
+    )
+    assert settings.undefined_principals() == [
+        "pypi.default_write names group 'develpers', which no group.<name> key defines (did you mean "
+        "developers?); use everyone, authenticated, admin, user:<name> or a defined group",
+        "package.demo.group.ops names group 'ops', which no group.<name> key defines; use everyone, "
+        "authenticated, admin, user:<name> or a defined group",
+    ]
 
 
 def test_numbers_are_validated() -> None:
@@ -251,7 +317,7 @@ def test_numbers_are_validated() -> None:
 
 def test_users_are_secrets() -> None:
     """user.<name> values are wrapped so repr never shows them."""
-    settings = Settings.from_mapping({"user.alice": "$2b$hash"})
+    settings = Settings.from_mapping({"user.alice": "$2b$hash"})  # parsed; the authenticator checks it
     assert settings.users["alice"] == Secret("$2b$hash")
     assert "$2b$hash" not in repr(settings)
 
@@ -304,3 +370,25 @@ def test_storage_url_is_used_as_is() -> None:
     """storage.url is any fsspec URL and wins over storage.dir."""
     settings = Settings.from_mapping({"storage.url": "memory://x", "storage.dir": "/ignored"})
     assert settings.storage_url == "memory://x"
+
+
+def test_registry_from_config_refuses_unknown_keys() -> None:
+    """Registry.from_config refuses a misspelled key as serve does: a typo never opens an index."""
+    from pyregistry_core import Registry
+
+    with pytest.raises(ConfigError) as info:
+        Registry.from_config({"storage.url": "memory://strict", "pypi.default_raed": "authenticated"})
+    assert info.value.message == "unknown key pypi.default_raed (did you mean pypi.default_read?)"
+
+
+def test_registry_from_config_warns_of_groups_it_cannot_see(caplog: pytest.LogCaptureFixture) -> None:
+    """Embedded, a group no group.* key defines may come from identify=: one warning line, no error."""
+    from pyregistry_core import Registry
+
+    with caplog.at_level("WARNING", logger="pyregistry_core.registry.facade"):
+        Registry.from_config({"storage.url": "memory://groups", "pypi.default_write": "developers"})
+    assert [r.getMessage() for r in caplog.records] == [
+        "pypi.default_write names group 'developers', which no group.<name> key defines; use everyone, "
+        "authenticated, admin, user:<name> or a defined group (fine if the app's identify= supplies "
+        "that group)"
+    ]

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pyregistry_core import ConfigError, Registry
+from pyregistry_core import ConfigError, Registry, RegistryError, Settings
 
-__all__ = ["DEFAULT_CONFIG", "build_registry", "check_tls", "is_loopback", "run"]
+__all__ = ["DEFAULT_CONFIG", "build_registry", "check_tls", "is_loopback", "load_settings", "run"]
 
 log = logging.getLogger("pyregistry")
 
@@ -41,15 +41,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def load_settings(config: str | None, host: str, environ: Mapping[str, str]) -> Settings:
+    """The settings ``serve`` runs with: from ``config``, or the embedded default.
+
+    Stricter than ``Registry.from_config``: a who-may list naming a group that no
+    ``group.*`` key defines is refused (there is no ``identify=`` to supply one here).
+    """
+    if config is not None:
+        settings = Settings.from_ini(config, environ=environ)
+    else:
+        mapping: dict[str, str] = dict(DEFAULT_CONFIG)
+        if is_loopback(host):
+            # Only while nobody else can reach it: a first try of `twine upload` works.
+            mapping["pypi.default_write"] = "everyone"
+        settings = Settings.from_mapping(mapping, environ=environ)
+    problems = settings.undefined_principals()
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return settings
+
+
 def build_registry(config: str | None, host: str, environ: Mapping[str, str]) -> Registry:
     """The registry ``serve`` runs: from ``config``, or the embedded default."""
-    if config is not None:
-        return Registry.from_config(config, environ=environ)
-    settings: dict[str, str] = dict(DEFAULT_CONFIG)
-    if is_loopback(host):
-        # Only while nobody else can reach it: a first try of `twine upload` works.
-        settings["pypi.default_write"] = "everyone"
-    return Registry.from_config(settings, environ=environ)
+    return Registry(load_settings(config, host, environ))
 
 
 _CONFIG_ENV = "PYREGISTRY_SERVE_CONFIG_PATH"
@@ -110,10 +124,12 @@ def run(
 ) -> None:
     """Serve until interrupted; ``access_log`` logs one line per request on stdout;
     ``tls`` (certificate and key files) serves HTTPS, which trusted publishing needs."""
-    registry = build_registry(config, host, environ)  # fail fast on a bad config
-    storage = registry.storage.url
-    del registry
+    # Logging first: what the config says about itself must reach the operator.
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
+    settings = load_settings(config, host, environ)
+    for line in settings.notes():
+        log.warning("%s", line)
+    storage = Registry(settings).storage.url  # fail fast: the store opens and answers
     # Off by default: a log line per request costs 15-40 % of warm-page throughput here
     # (benchmarks/); behind a reverse proxy its own access log usually suffices.
     logging.getLogger("pyregistry.access").setLevel(logging.INFO if access_log else logging.WARNING)
@@ -122,18 +138,41 @@ def run(
     if server == "uvicorn":
         _run_uvicorn(config, host, port, workers, access_log, tls)
         return
-    _run_gunicorn(config, host, port, workers, environ, tls)
+    _run_gunicorn(_Reloadable(settings, config, host, environ), host, port, workers, tls)
+
+
+class _Reloadable:
+    """The settings gunicorn's workers run with; SIGHUP re-reads them in the master.
+
+    Workers are forked from the master and build their registry from what it read, so
+    the config is read (and its warnings logged) once, and a reload that would not start
+    is refused while the workers keep the previous configuration.
+    """
+
+    def __init__(self, settings: Settings, config: str | None, host: str, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self._config, self._host, self._environ = config, host, environ
+
+    def reread(self) -> None:
+        """Take the config file again, unless it would not start."""
+        if self._config is None:
+            return
+        try:
+            fresh = load_settings(self._config, self._host, self._environ)
+            Registry(fresh)
+        except (RegistryError, OSError) as error:
+            log.error("configuration reload refused, still serving the previous one: %s", error)
+            return
+        for line in fresh.notes():
+            log.warning("%s", line)
+        self.settings = fresh
+        log.info("configuration reloaded from %s", self._config)
 
 
 def _run_gunicorn(
-    config: str | None,
-    host: str,
-    port: int,
-    workers: int,
-    environ: Mapping[str, str],
-    tls: tuple[str, str] | None = None,
+    current: _Reloadable, host: str, port: int, workers: int, tls: tuple[str, str] | None = None
 ) -> None:
-    """gunicorn's sync workers, each building its own registry from the config."""
+    """gunicorn's sync workers, each building its registry from the master's settings."""
     from gunicorn.app.base import BaseApplication
     from pyregistry_wsgi import make_app
 
@@ -159,7 +198,11 @@ def _run_gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Callable[..., Any]:
-            return make_app(build_registry(config, host, environ))
+            return make_app(Registry(current.settings))
+
+        def reload(self) -> None:
+            current.reread()
+            super().reload()
 
     Server().run()
 

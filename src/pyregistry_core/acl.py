@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
-__all__ = ["AccessPolicy", "Identity", "Permission", "is_allowed"]
+__all__ = ["AccessPolicy", "Identity", "Permission", "is_allowed", "principal_of"]
 
 
 class Permission(str, enum.Enum):
@@ -54,9 +54,24 @@ class Identity:
         return frozenset({EVERYONE, AUTHENTICATED, f"user:{self.user}"} | {f"group:{g}" for g in self.groups})
 
 
+ADMIN = "admin"
+
+
+def principal_of(word: str) -> str:
+    """A who-may word as pypicloud reads it: ``everyone``, ``authenticated``, ``admin``,
+    ``group:<g>`` or ``user:<u>`` as written; any other word is a group name.
+
+    >>> principal_of("developers"), principal_of("group:developers"), principal_of("user:ci")
+    ('group:developers', 'group:developers', 'user:ci')
+    """
+    if word in (EVERYONE, AUTHENTICATED, ADMIN) or word.startswith(("group:", "user:")):
+        return word
+    return f"group:{word}"
+
+
 def _group_principals(names: Iterable[str]) -> frozenset[str]:
-    """``everyone``/``authenticated`` stay as they are; other names are groups."""
-    return frozenset(n if n in (EVERYONE, AUTHENTICATED) else f"group:{n}" for n in names)
+    """The principals a who-may list names (admins may everything anyway)."""
+    return frozenset(principal_of(n) for n in names)
 
 
 @attrs.frozen

@@ -1,14 +1,36 @@
-"""Every configuration key the registry reads, with its default and its pypicloud name.
+"""The configuration keys pyregistry knows, and what to say about any other key.
 
-``pyregistry check`` and the configuration reference (docs/configuration.md) are built
-from ``KEYS``; a key in pyregistry's namespaces that is not here is refused.
+Rule: in pyregistry's own namespaces (``NAMESPACES``) a key that is neither in ``KEYS``,
+nor matched by a ``PATTERNS`` entry, nor one of pypicloud's keys in ``PYPICLOUD_UNUSED``
+is an error naming the closest known key, so a typo (``pypi.default_raed``) can never
+leave a default in force. To add a key, add a ``KEYS`` entry (and a row to
+docs/configuration.md); to add a family of keys (``oidc.<provider>.<option>``), add a
+``PATTERNS`` entry.
 """
 
 from __future__ import annotations
 
+import difflib
+import enum
+import re
+
 import attrs
 
-__all__ = ["IGNORED_KEYS", "IGNORED_PREFIXES", "KEYS", "PATTERN_KEYS", "PYPICLOUD_DEFAULTS", "KeyInfo"]
+__all__ = [
+    "KEYS",
+    "NAMESPACES",
+    "PATTERNS",
+    "PYPICLOUD_DEFAULTS",
+    "PYPICLOUD_UNUSED",
+    "S3_OPTIONS",
+    "KeyInfo",
+    "KeyKind",
+    "KeyPattern",
+    "classify",
+    "closest_key",
+    "unknown_key_message",
+    "unused_reason",
+]
 
 
 @attrs.frozen
@@ -18,6 +40,31 @@ class KeyInfo:
     default: str | None
     pypicloud: str
     meaning: str
+
+
+# Project names may hold dots (zope.interface); other placeholders are one segment.
+_PLACEHOLDERS = {"<project>": ".+", "*": ".+"}
+
+
+@attrs.frozen
+class KeyPattern:
+    """A family of keys: ``example`` shows it, ``regex`` matches its members."""
+
+    example: str
+    regex: re.Pattern[str]
+    meaning: str
+
+    @classmethod
+    def of(cls, example: str, meaning: str) -> KeyPattern:
+        """A pattern from its example: each ``<placeholder>`` is one non-empty segment
+        (``<project>`` may hold dots), a final ``*`` any rest."""
+        parts = re.split(r"(<[a-z_]+>|\*$)", example)
+        body = "".join(
+            _PLACEHOLDERS.get(p, "[^.]+") if p.startswith("<") or p == "*" else re.escape(p)
+            for p in parts
+            if p
+        )
+        return cls(example, re.compile(body + r"\Z"), meaning)
 
 
 # Every key the registry reads, with its default (None: no default) and the pypicloud
@@ -90,11 +137,124 @@ KEYS: dict[str, KeyInfo] = {
     "oidc.token_lifetime": KeyInfo("900", "(new)", "seconds a token minted by trusted publishing lives"),
 }
 
-# pypicloud keys that only made sense for its own machinery: accepted, ignored, logged.
-IGNORED_PREFIXES = ("pypi.db", "db.", "pyramid.", "session.", "pypi.allow_overwrite")
-IGNORED_KEYS = ("use",)
-PATTERN_KEYS = ("user.", "group.", "package.", "storage.", "oidc.", "publisher.")
+# The S3 options pyregistry itself reads (pypicloud's names where it had them).
+S3_OPTIONS = (
+    "storage.bucket",
+    "storage.prefix",
+    "storage.region_name",
+    "storage.endpoint_url",
+    "storage.access_key",
+    "storage.secret_key",
+    "storage.session_token",
+    "storage.single_writer",
+)
 
+# Families of keys. ``storage.<option>`` is matched only after the fixed storage keys:
+# whether an option is acceptable depends on the store (see settings._storage).
+PATTERNS: tuple[KeyPattern, ...] = (
+    KeyPattern.of("user.<name>", "the password hash of a user"),
+    KeyPattern.of("group.<name>", "the members of a group"),
+    KeyPattern.of("package.<project>.user.<name>", "what a user may do on a project: r, w or rw"),
+    KeyPattern.of("package.<project>.group.<name>", "what a group may do on a project: r, w or rw"),
+    KeyPattern.of("oidc.<issuer>.<field>", "an OpenID Connect issuer for trusted publishing"),
+    KeyPattern.of("publisher.<project>.<n>", "a trusted publisher of a project"),
+)
+
+# Namespaces where an unknown key is an error, not a curiosity.
+NAMESPACES = ("pypi.", "storage.", "auth.", "user.", "group.", "package.", "oidc.", "publisher.")
+
+# pypicloud's keys that pyregistry does not need: each is ignored with one warning line.
+PYPICLOUD_UNUSED: dict[str, str] = {
+    "use": "the Pyramid app factory",
+    "pyramid.*": "Pyramid's own settings",
+    "session.*": "pypicloud's web session",
+    "pypi.db": "pyregistry needs no cache database: storage is the database",
+    "db.*": "pyregistry needs no cache database: storage is the database",
+    "pypi.allow_overwrite": "published files never change (a conflict is 400)",
+    "pypi.allow_overwrite_groups": "published files never change (a conflict is 400)",
+    "pypi.use_fallback": "replaced by pypi.fallback",
+    "pypi.use_json_scraper": "the upstream's Simple API is read directly",
+    "pypi.calculate_package_hashes": "hashes are always computed",
+    "auth.scheme": "new password hashes are argon2 (pyregistry hash-password)",
+    "auth.rounds": "new password hashes are argon2 (pyregistry hash-password)",
+    "auth.signing_key": "there is no user registration",
+    "auth.token_expire": "there is no user registration",
+    "auth.allow_register": "there is no user registration",
+    "auth.ldap.*": "only the config backend is supported",
+    "auth.db.*": "only the config backend is supported",
+    "storage.expire_after": "downloads are streamed, never redirected to signed URLs",
+    "storage.redirect_urls": "downloads are streamed, never redirected to signed URLs",
+    "storage.cloud_front_domain": "downloads are streamed, never redirected to signed URLs",
+    "storage.cloud_front_key_file": "downloads are streamed, never redirected to signed URLs",
+    "storage.cloud_front_key_string": "downloads are streamed, never redirected to signed URLs",
+    "storage.cloud_front_key_id": "downloads are streamed, never redirected to signed URLs",
+    "storage.public_url": "downloads are streamed, never redirected to signed URLs",
+}
+
+
+class KeyKind(enum.Enum):
+    """What a key is to pyregistry."""
+
+    KNOWN = "known"  # in KEYS, S3_OPTIONS or PATTERNS
+    STORAGE_OPTION = "storage option"  # another storage.* key: an option of the store
+    PYPICLOUD_UNUSED = "pypicloud, unused"
+    UNKNOWN = "unknown"  # in our namespaces, and nothing we know: an error
+    FOREIGN = "foreign"  # outside our namespaces (another app's key in [app:main])
+
+
+def _pypicloud_unused(key: str) -> str | None:
+    for name, why in PYPICLOUD_UNUSED.items():
+        if key == name or (name.endswith("*") and key.startswith(name[:-1])):
+            return why
+    return None
+
+
+def classify(key: str) -> KeyKind:
+    """What ``key`` is: known, a storage option, pypicloud's and unused, unknown, foreign."""
+    if key in KEYS or key in S3_OPTIONS or any(p.regex.match(key) for p in PATTERNS):
+        return KeyKind.KNOWN
+    if _pypicloud_unused(key) is not None:
+        return KeyKind.PYPICLOUD_UNUSED
+    if key.startswith("storage.") and len(key) > len("storage."):
+        return KeyKind.STORAGE_OPTION
+    if key.startswith(NAMESPACES) or _namespace_typo(key) is not None:
+        return KeyKind.UNKNOWN
+    return KeyKind.FOREIGN
+
+
+def _namespace_typo(key: str) -> str | None:
+    """``key`` in the namespace it misspells (``users.alice`` → ``user.alice``), if any."""
+    head, dot, rest = key.partition(".")
+    spaces = [space[:-1] for space in NAMESPACES]
+    if not dot or head in spaces:
+        return None
+    near = difflib.get_close_matches(head, spaces, n=1, cutoff=0.7)
+    return f"{near[0]}.{rest}" if near else None
+
+
+def unused_reason(key: str) -> str:
+    """Why pypicloud's ``key`` is not needed here."""
+    return _pypicloud_unused(key) or "pyregistry does not read it"
+
+
+def closest_key(key: str) -> str | None:
+    """The known key (or key pattern) ``key`` is most likely a misspelling of."""
+    fixed = _namespace_typo(key)
+    if fixed is not None and classify(fixed) is KeyKind.KNOWN:
+        return fixed
+    candidates = [*KEYS, *S3_OPTIONS, *(p.example for p in PATTERNS)]
+    close = difflib.get_close_matches(fixed or key, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def unknown_key_message(key: str) -> str:
+    """``unknown key pypi.default_raed (did you mean pypi.default_read?)``."""
+    close = closest_key(key)
+    hint = f" (did you mean {close}?)" if close else ""
+    return f"unknown key {key}{hint}"
+
+
+# pypicloud's defaults where they differ from pyregistry's: an [app:main] section starts here.
 PYPICLOUD_DEFAULTS = {
     "pypi.fallback": "redirect",
     "pypi.default_read": "authenticated",

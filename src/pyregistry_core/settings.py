@@ -8,7 +8,7 @@ Nothing here reads the environment unless the caller passes ``environ=``.
 from __future__ import annotations
 
 import configparser
-import logging
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,11 +16,12 @@ from typing import Any
 
 import attrs
 
-from .config_keys import IGNORED_KEYS, IGNORED_PREFIXES, KEYS, PATTERN_KEYS, PYPICLOUD_DEFAULTS
+from .acl import principal_of
+from .config_keys import KEYS, PYPICLOUD_DEFAULTS, KeyKind, classify, unknown_key_message, unused_reason
 from .config_values import Secret, conceal, mask_url, origin, parse_bool, parse_size, reveal_secrets, words
 from .errors import ConfigError
 from .publishers import TrustConfig, parse_trust
-from .storage_options import typed_storage_options
+from .storage_settings import s3_options, storage_from_keys, store_takes_options
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
 __all__ = [
@@ -33,8 +34,6 @@ __all__ = [
     "reveal_secrets",
     "s3_options",
 ]
-
-log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -73,7 +72,47 @@ class Settings:
     upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
     browse_image_origins: tuple[str, ...] = ()
     trust: TrustConfig = attrs.field(factory=TrustConfig)  # trusted publishing (publishers.py)
+    # Keys outside pyregistry's namespaces (another app's, in a shared [app:main]).
     unknown_keys: tuple[str, ...] = ()
+    # pypicloud's keys that pyregistry does not need, with the reason.
+    ignored_keys: tuple[tuple[str, str], ...] = ()
+
+    def notes(self) -> list[str]:
+        """One warning line per key that is accepted but has no effect (log them once)."""
+        lines = [f"ignoring pypicloud setting {key}: {why}" for key, why in self.ignored_keys]
+        lines += [f"ignoring {key}: not a pyregistry key" for key in self.unknown_keys]
+        return lines
+
+    def undefined_principals(self) -> list[str]:
+        """Problems with who-may lists: group names no ``group.*`` key defines.
+
+        ``serve`` and ``check`` refuse them (groups come only from the config there); an
+        embedding app's ``identify=`` may supply groups of its own, so it is only warned.
+        """
+        defined = set(self.groups)
+        problems = []
+        lists = {
+            "pypi.default_read": self.default_read,
+            "pypi.default_write": self.default_write,
+            "pypi.cache_update": self.cache_update,
+            "pypi.allow_delete_groups": self.allow_delete_groups,
+        }
+        for package, entries in self.package_acl.items():
+            for principal in entries:
+                kind, _, name = principal.partition(":")
+                if kind == "group":
+                    lists[f"package.{package}.group.{name}"] = (name,)
+        for key, names in lists.items():
+            for word in names:
+                kind, _, name = principal_of(word).partition(":")
+                if kind == "group" and name not in defined:
+                    close = difflib.get_close_matches(name, sorted(defined), n=1)
+                    hint = f" (did you mean {close[0]}?)" if close else ""
+                    problems.append(
+                        f"{key} names group {name!r}, which no group.<name> key defines{hint}; "
+                        "use everyone, authenticated, admin, user:<name> or a defined group"
+                    )
+        return problems
 
     @classmethod
     def from_ini(cls, path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Settings:
@@ -137,9 +176,9 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
     def number(key: str) -> float:
         return _number(key, get(key))
 
-    unknown = _unknown_keys(values)
+    ignored, foreign = _sort_keys(values)
     _check_auth_backend(get)
-    storage_url, storage_options = _storage(values, base_dir)
+    storage_url, storage_options = storage_from_keys(values, base_dir)
     storage_options = conceal(storage_options)
     fallback, base_url, always_value = _fallback(get)
     htpasswd = get("auth.htpasswd")
@@ -178,7 +217,8 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         upstream_policy=_upstream_policy(get),
         browse_image_origins=tuple(origin(o) for o in words(get("pypi.browse_image_origins"))),
         trust=parse_trust(values, base_dir),
-        unknown_keys=tuple(unknown),
+        unknown_keys=foreign,
+        ignored_keys=ignored,
     )
 
 
@@ -189,21 +229,25 @@ def _number(key: str, value: Any) -> float:
         raise ConfigError(f"{key} must be a number, not {value!r}") from exc
 
 
-def _unknown_keys(values: dict[str, Any]) -> list[str]:
-    """Keys in pyregistry's namespaces that mean nothing (the caller refuses them); pypicloud's
-    keys that pyregistry does not need are logged and dropped."""
+def _sort_keys(values: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """pypicloud's unused keys and foreign keys; an unknown key in our namespaces is an error."""
+    ignored: list[tuple[str, str]] = []
+    foreign: list[str] = []
     unknown: list[str] = []
+    store_options = store_takes_options(values)
     for key in values:
-        if key in KEYS or key.startswith(PATTERN_KEYS):
-            continue
-        if key.startswith("pypi.allow_overwrite"):
-            log.warning("ignoring %s: published files never change (a conflict is 400)", key)
-            continue
-        if key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
-            log.info("ignoring pypicloud setting %s: pyregistry does not need it", key)
-            continue
-        unknown.append(key)
-    return unknown
+        if key.startswith(("package.", "oidc.", "publisher.")):
+            continue  # _package_entries and publishers.parse_trust name the expected shape
+        kind = classify(key)
+        if kind is KeyKind.PYPICLOUD_UNUSED:
+            ignored.append((key, unused_reason(key)))
+        elif kind is KeyKind.FOREIGN:
+            foreign.append(key)
+        elif kind is KeyKind.UNKNOWN or (kind is KeyKind.STORAGE_OPTION and not store_options):
+            unknown.append(key)
+    if unknown:
+        raise ConfigError("; ".join(unknown_key_message(key) for key in unknown))
+    return tuple(ignored), tuple(foreign)
 
 
 def _check_auth_backend(get: Callable[[str], Any]) -> None:
@@ -292,58 +336,6 @@ def _delete_groups(values: Mapping[str, Any]) -> tuple[str, ...]:
     return words(str(KEYS["pypi.allow_delete_groups"].default))
 
 
-def _storage(values: Mapping[str, Any], base_dir: str) -> tuple[str, dict[str, Any]]:
-    options = {
-        k[len("storage.") :]: v
-        for k, v in values.items()
-        if k.startswith("storage.") and k not in ("storage.dir", "storage.url")
-    }
-    if values.get("storage.url"):
-        url = str(values["storage.url"])
-        return url, s3_options(options) if url.startswith(("s3://", "s3a://")) else typed_storage_options(
-            options
-        )
-    backend = str(values.get("pypi.storage", "file")).strip()
-    if backend == "s3":
-        return _s3_storage(values, options)
-    if backend == "file":
-        directory = str(values.get("storage.dir", "./packages"))
-        return os.path.normpath(os.path.join(base_dir, directory)), {}
-    if backend == "memory":
-        return "memory://" + str(values.get("storage.dir", "/pyregistry")).lstrip("/"), {}
-    raise ConfigError(f"pypi.storage = {backend} is not supported yet; use storage.url")
-
-
-def _s3_storage(values: Mapping[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """pypicloud's S3 keys → an ``s3://bucket/prefix`` URL and s3fs options."""
-    bucket = values.get("storage.bucket")
-    if not bucket:
-        raise ConfigError("pypi.storage = s3 needs storage.bucket")
-    prefix = str(values.get("storage.prefix", "")).strip("/")
-    return f"s3://{bucket}/{prefix}".rstrip("/"), s3_options(options)
-
-
-def s3_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """``storage.*`` keys (pypicloud's names) → s3fs keyword arguments."""
-    s3_options: dict[str, Any] = {}
-    client_kwargs: dict[str, Any] = {}
-    renames = {"access_key": "key", "secret_key": "secret", "session_token": "token"}
-    for key, value in options.items():
-        if key in ("bucket", "prefix"):
-            continue
-        if key == "region_name":
-            client_kwargs["region_name"] = value
-        elif key == "endpoint_url":
-            s3_options["endpoint_url"] = value
-        elif key in renames:
-            s3_options[renames[key]] = value
-        else:
-            s3_options[key] = value  # anything else goes to s3fs as it is
-    if client_kwargs:
-        s3_options["client_kwargs"] = client_kwargs
-    return typed_storage_options(s3_options)
-
-
 def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """``package.<pkg>.user.<u> = rw`` → ``{pkg: {"user:u": "rw"}}`` (names raw here)."""
     entries: dict[str, dict[str, str]] = {}
@@ -355,8 +347,16 @@ def _package_entries(values: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             marker = f".{kind}."
             if marker in rest:
                 package, _, principal = rest.rpartition(marker)
-                entries.setdefault(package, {})[f"{kind}:{principal}"] = str(value).strip()
+                entries.setdefault(package, {})[f"{kind}:{principal}"] = _permissions(key, value)
                 break
         else:
             raise ConfigError(f"{key}: expected package.<name>.user.<u> or package.<name>.group.<g>")
     return entries
+
+
+def _permissions(key: str, value: Any) -> str:
+    """``r``, ``w`` or ``rw`` (pypicloud also took ``wr``); anything else is a mistake."""
+    text = str(value).strip().lower()
+    if text not in ("r", "w", "rw", "wr"):
+        raise ConfigError(f"{key} = {value!r}: permissions are r, w or rw")
+    return text

@@ -25,7 +25,7 @@ from passlib.context import CryptContext
 from werkzeug.datastructures import Authorization
 
 from ..acl import Identity
-from ..errors import BadCredentials
+from ..errors import BadCredentials, ConfigError
 from ..shared_cache import SharedTTLCache
 from .tokens import TOKEN_USERNAME, TokenStore
 
@@ -54,6 +54,14 @@ def hash_password(password: str) -> str:
     return str(PASSWORD_CONTEXT.hash(password))
 
 
+def _is_password_hash(value: str) -> bool:
+    """Whether ``value`` is a hash of a scheme ``user.<name>`` entries may use."""
+    try:
+        return PASSWORD_CONTEXT.identify(value, required=False) is not None
+    except (ValueError, TypeError):
+        return False
+
+
 @attrs.frozen
 class _CacheEntry:
     identity: Identity | None
@@ -73,6 +81,14 @@ class Authenticator:
         timer: Callable[[], float] | None = None,
     ) -> None:
         self._users = dict(users)
+        for name, stored in self._users.items():
+            if not _is_password_hash(stored):
+                # Never echo the value: it is most likely a pasted password.
+                raise ConfigError(
+                    f"user.{name} is not a password hash pyregistry recognises (argon2, "
+                    "sha512_crypt, sha256_crypt, pbkdf2_sha256/512, bcrypt); put the output of "
+                    "`pyregistry hash-password` there, never the password itself"
+                )
         self._htpasswd_path = htpasswd_path
         self._htpasswd: dict[str, str] = {}
         self._htpasswd_mtime: float | None = None
@@ -87,7 +103,8 @@ class Authenticator:
         )
         self.verifications = 0  # slow hash verifications done, for tests and metrics
 
-    def _user_exists(self, user: str) -> bool:
+    def user_exists(self, user: str) -> bool:
+        """Whether ``user`` is a configured user (``user.*`` or the htpasswd file)."""
         return user in self._users or user in self._htpasswd_entries()
 
     def _equalize(self, password: str) -> None:
@@ -150,7 +167,7 @@ class Authenticator:
                     token_scope=token.scope,
                     publisher=token.publisher,
                 )
-            if token is None or not self._user_exists(token.user):
+            if token is None or not self.user_exists(token.user):
                 return None  # revoked, unknown, or its user has been removed
             return attrs.evolve(
                 self.identity_for(token.user),

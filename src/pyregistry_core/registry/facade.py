@@ -14,6 +14,7 @@ Invariants (kept by the parts):
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -44,6 +45,8 @@ from .upstream_metadata import CoreMetadataFile
 from .views import Views
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
+
+log = logging.getLogger(__name__)
 
 
 class Registry:
@@ -98,8 +101,14 @@ class Registry:
         'none'
         """
         if isinstance(source, Mapping):
-            return cls(Settings.from_mapping(source, environ=environ))
-        return cls(Settings.from_ini(source, environ=environ))
+            settings = Settings.from_mapping(source, environ=environ)
+        else:
+            settings = Settings.from_ini(source, environ=environ)
+        for line in settings.notes():
+            log.warning("%s", line)
+        for line in settings.undefined_principals():  # serve refuses these; identify= may supply groups
+            log.warning("%s (fine if the app's identify= supplies that group)", line)
+        return cls(settings)
 
     def authenticate(self, authorization: str | None) -> Identity:
         """The caller named by an ``Authorization`` header (anonymous when there is none)."""

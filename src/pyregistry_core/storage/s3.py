@@ -8,6 +8,8 @@ startup; a missing bucket is a storage failure (503), never an empty index.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import inspect
 import os
 import uuid
 from typing import IO, Any
@@ -15,13 +17,33 @@ from typing import IO, Any
 import fsspec
 from fsspec.asyn import sync
 
-from ..errors import StorageUnavailable
+from ..errors import ConfigError, StorageUnavailable
 from ..names import NormalizedName
 from .base import NOT_MODIFIED, Document, NotModified, record_key, storage_errors, write_errors
 from .fsspec_store import FsspecStorage
 from .preconditions import create_only_errors, is_precondition_failure
 
 __all__ = ["S3Storage"]
+
+
+# fsspec's own filesystem options, which s3fs passes on.
+_FSSPEC_OPTIONS = ("use_listings_cache", "listings_expiry_time", "max_paths", "skip_instance_cache")
+# pypicloud's names for what s3fs calls key, secret and token (settings.s3_options).
+_PYPICLOUD_NAMES = ("bucket", "prefix", "region_name", "access_key", "secret_key", "session_token")
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Refuse a ``storage.*`` key that neither pyregistry nor s3fs reads (a typo would
+    otherwise be dropped silently, and ``storage.endpoint_ulr`` would reach AWS)."""
+    import s3fs
+
+    known = [*inspect.signature(s3fs.S3FileSystem.__init__).parameters, *_FSSPEC_OPTIONS]
+    known += [*_PYPICLOUD_NAMES, "single_writer"]
+    for name in options:
+        if name not in known or name in ("self", "kwargs", "loop", "asynchronous"):
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean storage.{close[0]}?)" if close else ""
+            raise ConfigError(f"unknown key storage.{name}{hint}")
 
 
 class S3Storage(FsspecStorage):
@@ -37,6 +59,7 @@ class S3Storage(FsspecStorage):
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
+        _check_options(opts)
         self.single_writer = str(opts.pop("single_writer", "false")).lower() in ("1", "true", "yes", "on")
         opts.setdefault("use_listings_cache", False)
         opts.setdefault("skip_instance_cache", True)
