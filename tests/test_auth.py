@@ -494,6 +494,27 @@ def test_malformed_authorization_is_401(guarded: Registry, header: str, message:
     assert (status, headers["www-authenticate"], body) == (401, 'Basic realm="pypi"', f"{message}\n".encode())
 
 
+def test_empty_basic_credentials_are_anonymous(guarded: Registry) -> None:
+    """`Basic Og==` (empty user name and password) is anonymous: 401 asking for credentials where
+    anonymous may not read, and no hash is verified for it."""
+    before = guarded.authenticator.verifications
+    assert guarded.authenticate("Basic Og==") == Identity()
+    status, headers, body = _get(guarded, "/simple/", "Basic Og==")
+    assert (status, headers["www-authenticate"], body) == (
+        401,
+        'Basic realm="pypi"',
+        b"Authentication required.\n",
+    )
+    assert guarded.authenticator.verifications == before
+
+
+def test_credentials_are_401_where_nobody_can_log_in() -> None:
+    """With no users and no tokens, credentials that match nobody are 401 on every request."""
+    registry = make_registry({"pypi.default_write": "everyone"})
+    assert _get(registry, "/simple/")[0] == 200
+    assert _get(registry, "/simple/", basic("any", "any"))[0] == 401
+
+
 def test_malformed_authorization_on_an_open_index_is_still_401() -> None:
     """Bad credentials are refused even where anonymous callers may read: never silently anonymous."""
     registry = make_registry({"user.alice": fast_hash("pw")})

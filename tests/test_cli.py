@@ -316,6 +316,43 @@ def test_token_create_list_revoke(on_disk: OnDisk) -> None:
         on_disk.registry().authenticate(basic("__token__", secret))
 
 
+def test_token_create_for_an_unknown_user_fails(on_disk: OnDisk) -> None:
+    """``token create --user <unknown>`` exits 2 naming the user, prints no token and stores none."""
+    config = str(on_disk.config)
+    result = cli("token", "create", "--config", config, "--user", "nobody")
+    assert (result.returncode, result.stdout) == (2, ""), shown(result)
+    assert result.stderr == (
+        f"pyregistry: no user 'nobody' in {config}: a token acts as a user, so add user.nobody "
+        "(or an auth.htpasswd entry) first\n"
+    )
+    assert cli("token", "list", "--config", config).stdout == ""
+
+
+def test_token_create_warns_when_the_scope_exceeds_the_user(on_disk: OnDisk) -> None:
+    """An upload token for a user who may not upload is still printed, with a warning on stderr."""
+    config = on_disk.config
+    config.write_text(
+        config.read_text()
+        + f"user.reader = {fast_hash('pw')}\n"
+        + "package.secret-tool.user.reader = r\npackage.other.user.reader = w\n"
+    )
+    upload = cli("token", "create", "--config", str(config), "--user", "reader", "--project", "secret-tool")
+    assert upload.returncode == 0, shown(upload)
+    assert re.fullmatch(r"pyreg-[0-9a-f]+-\S+\n", upload.stdout), shown(upload)
+    assert upload.stderr == (
+        "pyregistry: warning: user 'reader' may not upload to 'secret-tool'; this token cannot either\n"
+    )
+    anywhere = cli("token", "create", "--config", str(config), "--user", "reader", "--project", "other")
+    assert (
+        anywhere.stderr
+        == "pyregistry: warning: user 'reader' may not read 'other'; this token cannot either\n"
+    )
+    read = cli("token", "create", "--config", str(config), "--user", "reader", "--scope", "read")
+    assert (read.returncode, read.stderr) == (0, ""), shown(read)
+    admin = cli("token", "create", "--config", str(config), "--user", ADMIN)
+    assert (admin.returncode, admin.stderr) == (0, ""), shown(admin)
+
+
 def test_token_revoke_unknown_id(on_disk: OnDisk) -> None:
     """Revoking a token id that does not exist exits 1 and says so."""
     result = cli("token", "revoke", "--config", str(on_disk.config), "0123456789abcdef")

@@ -147,10 +147,10 @@ def test_every_example_app_is_run_by_the_examples_test() -> None:
     assert sorted(m for m in modules if f'"{m}:' not in tested) == []
 
 
-def test_readme_first_try_uploads_with_any_credentials(
+def test_readme_first_try_uploads_with_empty_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`pyregistry serve` with no config on loopback takes the README's `twine upload -u any -p any`."""
+    """`pyregistry serve` with no config on loopback takes the README's `twine upload -u '' -p ''`."""
     import base64
     import io
 
@@ -172,7 +172,7 @@ def test_readme_first_try_uploads_with_any_credentials(
         "sha256_digest": digests(data).sha256,
     }
     body, content_type = multipart_body(fields, [("content", "first_try-1.0-py3-none-any.whl", data, None)])
-    credentials = base64.b64encode(b"any:any").decode()
+    credentials = base64.b64encode(b":").decode()
     response = handle(
         registry,
         Request(

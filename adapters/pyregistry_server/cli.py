@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pyregistry_core import ConfigError, Identity, Registry, RegistryError
+from pyregistry_core import ConfigError, Identity, Permission, Registry, RegistryError
 from pyregistry_core.auth.authenticator import hash_password
 from pyregistry_core.names import normalize
 from pyregistry_core.registry.importer import import_tree
@@ -167,6 +167,15 @@ def _hash_password(_args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     registry = _registry(args)
     if args.token_command == "create":
+        if not registry.authenticator.user_exists(args.user):
+            print(
+                f"pyregistry: no user {args.user!r} in {args.config}: a token acts as a user, so add "
+                f"user.{args.user} (or an auth.htpasswd entry) first",
+                file=sys.stderr,
+            )
+            return 2
+        for warning in _scope_warnings(registry, args.user, args.project, args.scope):
+            print(f"pyregistry: warning: {warning}", file=sys.stderr)
         secret = registry.tokens.create(args.user, args.project, args.scope)[1]
         print(secret)
     elif args.token_command == "list":
@@ -193,6 +202,31 @@ def _publisher(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+_NOR_TOKEN = "this token cannot either"
+
+
+def _scope_warnings(registry: Registry, user: str, projects: list[str], scope: str) -> list[str]:
+    """What a new token's scope promises that its user may not do (its requests would get 403)."""
+    identity = registry.authenticator.identity_for(user)
+    wanted = [Permission.READ] if scope == "read" else [Permission.READ, Permission.WRITE]
+    verbs = {Permission.READ: "read", Permission.WRITE: "upload to"}
+    warnings = []
+    for permission in wanted:
+        if projects:
+            refused = [p for p in projects if not registry.may(identity, permission, p)]
+            if refused:
+                names = ", ".join(repr(p) for p in refused)
+                warnings.append(f"user {user!r} may not {verbs[permission]} {names}; {_NOR_TOKEN}")
+        elif permission is Permission.WRITE:
+            try:
+                registry.require_upload_somewhere(identity)
+            except RegistryError:
+                warnings.append(f"user {user!r} may not upload to any project; {_NOR_TOKEN}")
+        elif not registry.may(identity, permission):
+            warnings.append(f"user {user!r} may not read this index; {_NOR_TOKEN}")
+    return warnings
 
 
 def _manage(args: argparse.Namespace) -> int:

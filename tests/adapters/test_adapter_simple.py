@@ -280,10 +280,17 @@ def test_bad_credentials_are_401(make_registry, make_client, wheel):
     assert reply.body == b"Invalid or non-existent authentication information.\n"
 
 
-def test_placeholder_credentials_are_anonymous_where_nobody_can_log_in(populated):
-    """With no users and no tokens (serve's embedded default), twine's placeholder
-    credentials count as anonymous, so `twine upload -u any -p any` works."""
+def test_credentials_that_match_nobody_are_401_even_where_nobody_can_log_in(populated):
+    """With no users and no tokens (serve's embedded default), credentials that match nobody
+    still get 401: the day a user or token is added, nothing changes for a client."""
     reply = populated.get("/simple/demo/", {"Authorization": "Basic dXNlcjpwYXNz"})
+    assert reply.status == 401
+    assert reply.body == b"Invalid or non-existent authentication information.\n"
+
+
+def test_empty_username_and_password_are_anonymous(populated):
+    """An empty user name and password (`Basic Og==`, what `twine -u '' -p ''` sends) is anonymous."""
+    reply = populated.get("/simple/demo/", {"Authorization": "Basic Og=="})
     assert reply.status == 200
 
 

@@ -54,6 +54,10 @@ def hash_password(password: str) -> str:
     return str(PASSWORD_CONTEXT.hash(password))
 
 
+# An empty user name and password, base64 of ":" (what `twine -u '' -p ''` sends).
+_EMPTY_BASIC = "Og=="
+
+
 def _is_password_hash(value: str) -> bool:
     """Whether ``value`` is a hash of a scheme ``user.<name>`` entries may use."""
     try:
@@ -137,6 +141,9 @@ class Authenticator:
         if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
             raise BadCredentials("Only HTTP Basic credentials are accepted.")
         username, password = auth.username, auth.password
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() == "basic" and token.strip() == _EMPTY_BASIC:
+            return Identity()  # twine -u '' -p '': explicitly anonymous
         if username == TOKEN_USERNAME:
             # Not cached here: a token check is one fast hash, and a revocation must
             # take effect at once (the token store re-reads within pypi.index_ttl).

@@ -44,10 +44,6 @@ class Permissions:
         try:
             return self._authenticator.authenticate(authorization)
         except BadCredentials as error:
-            if not self._authenticator.has_users and not self._tokens.exist():
-                # Nobody can log in here (serve's embedded default): twine's placeholder
-                # credentials are as anonymous as none at all.
-                return ANONYMOUS
             raise AuthenticationRequired(error.message) from error
 
     def may(self, identity: Identity, permission: Permission, project: str | None = None) -> bool:
