@@ -279,7 +279,7 @@ def test_storage_options_only_where_the_store_takes_them() -> None:
         Settings.from_mapping({"storage.dri": "/srv/packages"})
     assert info.value.message == "unknown key storage.dri (did you mean storage.dir?)"
     settings = Settings.from_mapping({"storage.url": "memory://x", "storage.auto_mkdir": "true"})
-    assert settings.storage_options == {"auto_mkdir": "true"}
+    assert settings.storage_options == {"auto_mkdir": True}
 
 
 @pytest.mark.parametrize("value", ["", "read", "rwx", "x", "admin"])
