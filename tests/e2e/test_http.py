@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 
@@ -125,3 +126,18 @@ def test_sdist_is_served_without_content_encoding(published: Server, acme: dict[
     assert reply.header("Content-Encoding") is None
     assert reply.header("Content-Type") == "application/octet-stream"
     assert reply.body == sdist.read_bytes()
+
+
+def test_refusals_carry_their_message_in_the_reason_phrase(published: Server) -> None:
+    """twine prints only the reason phrase of a 401: WSGI puts the message there; ASGI has no
+    custom reason phrase, so uvicorn sends the standard one (the body still says why)."""
+    bad = "Basic " + base64.b64encode(b"e2e:wrong-password").decode()
+    reply = published.request("GET", "/simple/", {"Authorization": bad})
+    assert reply.status == 401
+    assert reply.body == b"Invalid or non-existent authentication information.\n"
+    expected = (
+        "Invalid or non-existent authentication information."
+        if published.adapter == "wsgi"
+        else "Unauthorized"
+    )
+    assert reply.reason == expected

@@ -36,9 +36,12 @@ def error_response(error: RegistryError, realm: str) -> Response:
         return text_response(502, f"The upstream index failed: {error.message}")
     if isinstance(error, AuthenticationRequired):
         realm = realm.replace('"', "")
-        return text_response(401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'))
+        # twine shows only the reason phrase of a 401/403: put the message there too.
+        return text_response(
+            401, error.message, ("WWW-Authenticate", f'Basic realm="{realm}"'), reason=_reason(error.message)
+        )
     if isinstance(error, PermissionDenied):
-        return text_response(403, error.message)
+        return text_response(403, error.message, reason=_reason(error.message))
     if isinstance(error, (ProjectNotFound, FileNotFoundInProject, InvalidProjectName)):
         return text_response(404, error.message)
     if isinstance(error, NotAcceptable):
