@@ -558,3 +558,26 @@ def test_fsck_reports_the_bytes_of_a_deleted_file_left_behind(demo: OnDisk) -> N
     result = cli("fsck", "--config", str(demo.config))
     key = kept.relative_to(demo.storage).as_posix()
     assert result.stdout == f"orphan: {key} (no live record publishes it)\n", shown(result)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--port", "99999", "argument --port: 99999 is not between 1 and 65535"),
+        ("--port", "-1", "argument --port: -1 is not between 1 and 65535"),
+        ("--port", "http", "argument --port: 'http' is not a whole number"),
+        ("--workers", "0", "argument --workers: 0 is not between 1 and 1024"),
+    ],
+)
+def test_serve_refuses_bad_flags_naming_them(flag: str, value: str, message: str) -> None:
+    """A bad --port or --workers exits 2 with a line naming the flag, before anything starts."""
+    result = cli("serve", flag, value)
+    assert result.returncode == 2, shown(result)
+    assert result.stderr.splitlines()[-1] == f"pyregistry serve: error: {message}"
+    assert "Traceback" not in result.stderr
+
+
+def test_version() -> None:
+    """``--version`` prints the installed version."""
+    result = cli("--version")
+    assert (result.returncode, result.stdout) == (0, "pyregistry 0.1.0\n"), shown(result)

@@ -45,6 +45,7 @@ def _publisher_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyregistry", description="A private Python package index.")
+    parser.add_argument("--version", action="version", version=f"pyregistry {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_command(commands)
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
@@ -55,12 +56,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyregistry-core")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (argparse names the flag)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the index with gunicorn")
     serve.add_argument("--config", help="INI file ([pyregistry] or pypicloud's [app:main])")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=default_workers())
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    serve.add_argument("--port", type=_bounded(1, 65535), default=8080, help="TCP port (default: 8080)")
+    serve.add_argument(
+        "--workers",
+        type=_bounded(1, 1024),
+        default=default_workers(),
+        help=f"worker processes (default: two per core, here {default_workers()})",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request on stdout")
     serve.add_argument(
         "--server",
