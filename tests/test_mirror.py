@@ -321,6 +321,24 @@ def test_new_upstream_release_appears_after_the_ttl(
     assert page(registry, "ufo-core")["versions"] == ["1.0", "1.1", "2.0"]
 
 
+def test_a_refresh_by_one_worker_is_served_by_the_others(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock
+) -> None:
+    """Two workers on one store: once one has refreshed an expired listing, the other's next
+    request serves that refresh (read from storage), not its own older copy, and asks no one."""
+    first, second = make_registry({"pypi.upstream_ttl": "300"}), make_registry({"pypi.upstream_ttl": "300"})
+    listed(first, "ufo-core")
+    listed(second, "ufo-core")  # the stored listing: no second upstream request
+    (new,) = upstream.add("ufo-core", "2.0", kinds=("wheel",))
+    clock.advance(301)
+    listed(first, "ufo-core")
+    settle(first)
+    assert new.filename in listed(first, "ufo-core")
+    assert new.filename in listed(second, "ufo-core")
+    settle(second)
+    assert upstream.page_requests("ufo-core") == 2
+
+
 def test_mirrored_project_with_cached_files_still_follows_the_upstream(
     registry: Registry, upstream: UpstreamIndex, clock: FakeClock
 ) -> None:

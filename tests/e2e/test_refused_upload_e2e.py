@@ -20,10 +20,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module", params=["wsgi", "serve-uvicorn"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, uploader_hash: str
+) -> Iterator[Server]:
     """``pyregistry serve`` with its default server (gunicorn) and with ``--server uvicorn``."""
     root = tmp_path_factory.mktemp(f"refused-{request.param}")
-    config = write_config(root / "pyregistry.ini", root / "packages", "unused-hash-no-logins-here")
+    config = write_config(root / "pyregistry.ini", root / "packages", uploader_hash)
     running = Server(str(request.param), config, root / "server.log", root)
     try:
         yield running

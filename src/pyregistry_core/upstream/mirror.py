@@ -146,12 +146,15 @@ class Mirror:
             return current
         if self._is_missing(name):
             return None
-        if current is None:
-            current = self._stored(name)  # once per process and name: then it is in memory
-            if current is not None:
-                self._remember(name, current)
-                if self._is_fresh(current):
-                    return current
+        # Past the TTL (or never seen): another worker or replica may have refreshed it
+        # already; one storage read per expiry, so every process serves the same listing.
+        stored = self._stored(name)
+        if stored is not None and (current is None or stored.fetched_at > current.fetched_at):
+            current = stored
+            self._remember(name, current)
+            if self._is_fresh(current):
+                self._remember(name, attrs.evolve(current, stale=False))
+                return self._fresh[name]
         future = self._refresh(name)
         if current is not None:
             return current  # the last listing at once; the refresh replaces it when it lands
