@@ -97,7 +97,14 @@ def _to_request(scope: Scope, body: _BodyReader | None, identity: Identity | Non
         root_url=f"{scope.get('scheme', 'http')}://{host}{root_path}",
         script_root=root_path,
         identity=identity,
+        client=_client_address(scope),
     )
+
+
+def _client_address(scope: Scope) -> str:
+    """The peer's host from the scope's ``client`` pair ("" when the server gives none)."""
+    peer = scope.get("client")
+    return str(peer[0]) if peer else ""
 
 
 async def _send_response(response: Response, send: Send) -> None:

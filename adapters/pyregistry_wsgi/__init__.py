@@ -61,6 +61,7 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
         root_url=f"{scheme}://{host}{script_root}",
         script_root=script_root,
         identity=identity,
+        client=str(environ.get("REMOTE_ADDR") or ""),
     )
 
 

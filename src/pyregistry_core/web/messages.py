@@ -53,6 +53,9 @@ class Request:
     script_root: str = ""
     # Set by an embedding app's ``identify``; else taken from the Authorization header.
     identity: Identity | None = None
+    # The peer's address as the server saw it (REMOTE_ADDR, the ASGI ``client``), for the
+    # audit trail; "" when unknown. Never taken from X-Forwarded-For: a client can write that.
+    client: str = ""
 
     def header(self, name: str) -> str | None:
         """A header value by lowercase name."""
