@@ -45,11 +45,8 @@ from s3_server import Bucket, S3Server  # noqa: E402
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A local S3 API server (moto) for the whole session, stopped at the end."""
-    server = S3Server(tmp_path_factory.mktemp("s3-server") / "s3.log")
-    try:
+    with S3Server(tmp_path_factory.mktemp("s3-server") / "s3.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -68,11 +65,8 @@ from seaweedfs_server import SeaweedServer  # noqa: E402
 @pytest.fixture(scope="session")
 def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
     """SeaweedFS's S3 gateway (``weed mini``) for the whole session, stopped at the end."""
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
-    try:
+    with SeaweedServer(tmp_path_factory.mktemp("seaweedfs")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -41,8 +41,6 @@ class S3Proxy(S3Server):
         rewrite_412: bytes | None = None,
     ) -> None:
         self.upstream = upstream
-        self._fs = None
-        self._session = None
         target = urlsplit(upstream.endpoint_url)
         strip = {h.lower() for h in strip_request_headers}
 
@@ -98,8 +96,5 @@ class S3Proxy(S3Server):
 @contextmanager
 def s3_proxy(upstream: S3Server, **options: Any) -> Iterator[S3Proxy]:
     """An ``S3Proxy`` for the duration of a block."""
-    proxy = S3Proxy(upstream, **options)
-    try:
+    with S3Proxy(upstream, **options) as proxy:
         yield proxy
-    finally:
-        proxy.stop()

@@ -1,6 +1,6 @@
 """A local S3 API server for the test suite: moto's S3 backend in its own process.
 
-``S3Server.start`` runs this module as a script (``python s3_server.py PORT``), which
+``S3Server(log_path)`` runs this module as a script (``python s3_server.py PORT``), which
 serves moto's S3 app with werkzeug's threaded server on 127.0.0.1; it waits (bounded)
 until the server answers. The script serves S3 only, not every AWS service as
 ``moto_server`` does: moto's multi-service dispatcher costs ~10 ms per request, which
@@ -14,30 +14,20 @@ Credentials are dummies: moto checks no signatures. Nothing here touches ``os.en
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-HOST = "127.0.0.1"
+from local_server import HOST, LocalServer, NotReady, free_port, get_status
+
 REGION = "us-east-1"
 ACCESS_KEY = "testing-access-key"
 SECRET_KEY = "testing-secret-key"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -110,71 +100,28 @@ class Bucket:
         return sorted(path[len(root) + 1 :] for path in found)
 
 
-class S3Server:
+class S3Server(LocalServer):
     """moto's S3 server in a subprocess on a free loopback port."""
 
+    name = "S3 server"
     # The dummy credentials clients sign with (moto checks none; other servers may).
     access_key = ACCESS_KEY
     secret_key = SECRET_KEY
+    # The s3fs filesystem and aiobotocore session, made on first use.
+    _fs: Any = None
+    _session: Any = None
 
     def __init__(self, log_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.endpoint_url = f"http://{HOST}:{self.port}"
-        self.log_path = log_path
-        self._fs: Any = None
-        self._session: Any = None
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # The server exits when this pipe closes: also when the test run is killed.
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        # The server exits when its stdin pipe closes: also when the test run is killed.
+        command = [sys.executable, str(Path(__file__).resolve()), str(self.port)]
+        self._start(command, log_path, stdin=subprocess.PIPE)
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        last = "no attempt"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"S3 server exited with {self.process.returncode}:\n{self.log_text()}")
-            connection = http.client.HTTPConnection(HOST, self.port, timeout=1.0)
-            try:
-                connection.request("GET", "/")  # ListBuckets
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    return
-                last = f"status {response.status}"
-            except OSError as error:
-                last = repr(error)
-            finally:
-                connection.close()
-            time.sleep(0.1)
-        raise RuntimeError(f"S3 server not ready after {START_TIMEOUT} s ({last}):\n{self.log_text()}")
-
-    def stop(self) -> None:
-        """Stop the server process."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
-        self._log.close()
-
-    def log_text(self) -> str:
-        """What the server printed."""
-        return self.log_path.read_text(errors="replace")
+    def _probe(self) -> None:
+        status = get_status(self.port)  # ListBuckets
+        if status != 200:
+            raise NotReady(f"status {status}")
 
     def session(self) -> Any:
         """One aiobotocore session for in-process clients (see ``Bucket.storage_options``)."""

@@ -14,20 +14,16 @@ dummies as moto's (``s3_server.py``), so ``Bucket`` works on either server.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from s3_server import ACCESS_KEY, HOST, REGION, SECRET_KEY, S3Server
+from local_server import HOST, get_status
+from s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 3.0
 # weed derives each component's gRPC port as its HTTP port + 10000 (the mini worker
 # does even when told otherwise), so both must be free.
 _GRPC_OFFSET = 10000
@@ -62,6 +58,15 @@ def _free_port_pair(taken: set[int]) -> int:
 class SeaweedServer(S3Server):
     """``weed mini`` in a subprocess on free loopback ports, data in ``workdir``."""
 
+    name = "weed"
+    start_timeout = 60.0
+    poll_interval = 0.2
+    not_ready = (Exception,)  # any failure of the probe means "not yet"
+    # Ctrl+C as its banner says (it ignores SIGTERM for ~10 s), then SIGKILL after a
+    # bound; its data is a temporary directory anyway.
+    stop_signal = signal.SIGINT
+    stop_timeout = 3.0
+
     def __init__(self, workdir: Path) -> None:
         binary = weed_binary()
         if binary is None:
@@ -73,9 +78,6 @@ class SeaweedServer(S3Server):
             taken.update((ports[component], ports[component] + _GRPC_OFFSET))
         self.port = ports["s3"]
         self.endpoint_url = f"http://{HOST}:{self.port}"
-        self.log_path = workdir / "weed.log"
-        self._fs = None
-        self._session = None
         data = workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
         args = [
@@ -101,51 +103,10 @@ class SeaweedServer(S3Server):
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_DEFAULT_REGION": REGION,
         }
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            cwd=workdir,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._start(args, workdir / "weed.log", cwd=workdir, env=env)
 
-    def _wait_ready(self) -> None:
+    def _probe(self) -> None:
         """Ready when the S3 gateway answers a signed ListBuckets (the filer behind it
         comes up last)."""
-        deadline = time.monotonic() + START_TIMEOUT
-        last = "no attempt"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"weed exited with {self.process.returncode}:\n{self.log_text()}")
-            connection = http.client.HTTPConnection(HOST, self.port, timeout=1.0)
-            try:
-                connection.request("GET", "/")
-                connection.getresponse().read()
-                self.fs().ls("")
-                return
-            except Exception as error:  # any failure means "not yet"
-                last = repr(error)
-            finally:
-                connection.close()
-            time.sleep(0.2)
-        raise RuntimeError(f"weed not ready after {START_TIMEOUT} s ({last}):\n{self.log_text()}")
-
-    def stop(self) -> None:
-        """Stop weed: Ctrl+C as its banner says (it ignores SIGTERM for ~10 s), then
-        SIGKILL after a bound; its data is a temporary directory anyway."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT)
-        self._log.close()
+        get_status(self.port)
+        self.fs().ls("")

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_server import free_port
 from registry_http import listed, make_wheel, text, upload
-from s3_server import Bucket, _free_port
+from s3_server import Bucket
 from s3rver_server import S3rverServer
 
 from pyregistry_core import ConfigError, Registry
@@ -32,11 +33,8 @@ def _refusal(url: str) -> str:
 @pytest.fixture(scope="module")
 def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3rverServer]:
     """s3rver on loopback for this module."""
-    server = S3rverServer(tmp_path_factory.mktemp("s3rver"))
-    try:
+    with S3rverServer(tmp_path_factory.mktemp("s3rver")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -80,7 +78,7 @@ def test_serve_refuses_to_start(fake_bucket: Bucket, tmp_path: Path):
             "--host",
             "127.0.0.1",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         capture_output=True,
         text=True,
