@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from cache_mode import FakeClock, cache_mode_config, release_upstream
 from distfiles import multipart_body
-from upstream_app import JSON_TYPE, HostedFile, UpstreamIndex, collect_unclosed_sockets, wheel_file
+from upstream_app import JSON_TYPE, HostedFile, UpstreamIndex, wheel_file
 
 from pyregistry_core import ConfigError, Identity, Registry, Request, Settings, StorageUnavailable, handle
 from pyregistry_core.names import NormalizedName
@@ -25,27 +26,12 @@ from pyregistry_core.storage import LocalStorage, Storage
 from pyregistry_core.web.messages import FileBody
 
 ROOT = "http://testserver"
-START = 1_700_000_000.0
 ANONYMOUS = None
 ALICE = Identity(user="alice")
 BOB = Identity(user="bob")
 ROOT_USER = Identity(user="root")  # an admin in every registry made here
 ONE_MIB = 2**20
 UFO_CORE = NormalizedName("ufo-core")
-
-
-class FakeClock:
-    """A wall clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
 
 
 class Reply(NamedTuple):
@@ -177,10 +163,7 @@ def make_registry(upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path) -> 
 
     def factory(settings: dict[str, str | None] | None = None, storage: Storage | None = None) -> Registry:
         mapping = {
-            "storage.dir": str(tmp_path / "store"),
-            "pypi.fallback": "cache",
-            "pypi.fallback_base_url": upstream.url,
-            "pypi.cache_update": "everyone",
+            **cache_mode_config(upstream, tmp_path / "store"),
             "pypi.default_write": "everyone",
             "auth.admins": "root",
             **(settings or {}),
@@ -191,10 +174,7 @@ def make_registry(upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path) -> 
         return registry
 
     yield factory
-    for registry in made:
-        if registry.mirror is not None:
-            registry.mirror.upstream._pool.clear()  # type: ignore[attr-defined]
-    collect_unclosed_sockets()
+    release_upstream(made)
 
 
 @pytest.fixture

@@ -11,29 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cache_mode import START, FakeClock, cache_mode_config, release_upstream
 from registry_http import SIMPLE_JSON, body_bytes, send, text
-from upstream_app import UpstreamIndex, collect_unclosed_sockets
+from upstream_app import UpstreamIndex
 
 from pyregistry_core import Registry, Settings
 from pyregistry_core.upstream.breaker import CircuitBreaker
 
-START = 1_700_000_000.0
 BURST = 12
 ROUNDS = 5
-
-
-class FakeClock:
-    """A wall clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
 
 
 @pytest.fixture
@@ -61,10 +47,7 @@ def make_registry(upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path) -> 
 
     def factory(**settings: str) -> Registry:
         mapping = {
-            "storage.dir": str(tmp_path / "store"),
-            "pypi.fallback": "cache",
-            "pypi.fallback_base_url": upstream.url,
-            "pypi.cache_update": "everyone",
+            **cache_mode_config(upstream, tmp_path / "store"),
             "pypi.upstream_timeout": "5",
             **{key.replace("__", "."): value for key, value in settings.items()},
         }
@@ -77,8 +60,7 @@ def make_registry(upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path) -> 
     for registry in made:
         assert registry.mirror is not None
         registry.mirror.settle(60)
-        registry.mirror.upstream._pool.clear()  # type: ignore[attr-defined]
-    collect_unclosed_sockets()
+    release_upstream(made)
 
 
 def page_files(registry: Registry, project: str) -> tuple[int, list[str]]:

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cache_mode import cache_registry
 from registry_http import SIMPLE_JSON, body_bytes, send, text
-from upstream_app import JSON_TYPE, UpstreamIndex, collect_unclosed_sockets
+from upstream_app import JSON_TYPE, UpstreamIndex
 
-from pyregistry_core import Registry, Settings
+from pyregistry_core import Registry
 
 HOSTILE_SHA = 'aa"><script>alert(1)</script>'
 
@@ -27,20 +28,8 @@ def upstream() -> Iterator[UpstreamIndex]:
 @pytest.fixture
 def registry(upstream: UpstreamIndex, tmp_path: Path) -> Iterator[Registry]:
     """A cache-mode registry of ``upstream`` that anyone may read and cache through."""
-    made = Registry(
-        Settings.from_mapping(
-            {
-                "storage.dir": str(tmp_path / "store"),
-                "pypi.fallback": "cache",
-                "pypi.fallback_base_url": upstream.url,
-                "pypi.cache_update": "everyone",
-            }
-        )
-    )
-    yield made
-    assert made.mirror is not None
-    made.mirror.upstream._pool.clear()  # type: ignore[attr-defined]
-    collect_unclosed_sockets()
+    with cache_registry(upstream, tmp_path / "store") as made:
+        yield made
 
 
 def _page(upstream: UpstreamIndex, *entries: dict[str, object]) -> None:
