@@ -71,7 +71,7 @@ class Registry:
             settings.trust, self.storage, tokens, wall_clock=wall_clock
         )
         self.authenticator = wiring.authenticator(settings, self.tokens)
-        self.permissions = Permissions(self.policy, self.authenticator, self.tokens)
+        self.permissions = Permissions(self.policy, self.authenticator)
         self.catalog = Catalog(self.storage, settings.index_ttl, clock)
         self.metrics = Metrics(settings.metrics)
         self.wall_clock = wall_clock

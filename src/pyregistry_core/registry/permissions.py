@@ -14,7 +14,6 @@ from collections.abc import Hashable, Iterable
 
 from ..acl import AUTHENTICATED, EVERYONE, AccessPolicy, Identity, Permission, is_allowed
 from ..auth.authenticator import Authenticator
-from ..auth.tokens import TokenStore
 from ..errors import AuthenticationRequired, BadCredentials, PermissionDenied, RegistryError
 
 __all__ = ["ANONYMOUS", "Permissions", "refusal"]
@@ -32,10 +31,9 @@ def refusal(identity: Identity, message: str) -> RegistryError:
 class Permissions:
     """Authentication and the access policy, asked by every use case before it reveals anything."""
 
-    def __init__(self, policy: AccessPolicy, authenticator: Authenticator, tokens: TokenStore) -> None:
+    def __init__(self, policy: AccessPolicy, authenticator: Authenticator) -> None:
         self.policy = policy
         self._authenticator = authenticator
-        self._tokens = tokens
 
     def authenticate(self, authorization: str | None) -> Identity:
         """The caller named by an ``Authorization`` header (anonymous when there is none)."""
