@@ -14,14 +14,9 @@ import pytest
 import urllib3.util.connection
 from upstream_app import UpstreamIndex, collect_unclosed_sockets
 
+from pyregistry_core.config_values import mask_url
 from pyregistry_core.errors import UpstreamError
-from pyregistry_core.upstream.client import (
-    HttpUpstream,
-    mask_url,
-    parse_html_page,
-    parse_json_page,
-    verify_hashes,
-)
+from pyregistry_core.upstream.client import HttpUpstream, parse_html_page, parse_json_page, verify_hashes
 
 PAGE = "https://mirror.example/simple/foo/"
 SHA = "ab" * 32

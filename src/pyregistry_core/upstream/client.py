@@ -20,8 +20,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import urllib3
 from werkzeug.http import parse_options_header
 
+from ..config_values import mask_url
 from ..errors import UpstreamError
-from ..settings import mask_url
 from .addresses import AddressGuard, AddressRefused, guarded_pool_manager
 from .fields import HASH_NAMES, FileOrigins
 from .pages import UpstreamFile, UpstreamProject, parse_html_page, parse_json_page
@@ -32,7 +32,6 @@ __all__ = [
     "Upstream",
     "UpstreamFile",
     "UpstreamProject",
-    "mask_url",
     "parse_html_page",
     "parse_json_page",
     "verify_hashes",

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import attrs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from ..config_values import mask_url
 from ..dists import DistFilename
 from ..names import NormalizedName
-from ..settings import mask_url
 
 if TYPE_CHECKING:
     from .project import UpstreamFile
