@@ -233,7 +233,7 @@ def bench_s3_pages(ctx: BenchContext) -> Section:
     local_root = ctx.scratch("s3-local-twin")
     write_corpus(local_root, 1, files)  # the big project alone, same records as on S3
     local_config = ctx.registry_config(local_root, "s3-local-twin")
-    with moto_s3(ctx.log_dir / "moto-s3.log") as new_bucket:
+    with moto_s3(ctx.log_dir) as new_bucket:
         bucket = new_bucket("bench-pages")
         populate_seconds = _populate(bucket, files)
         s3_config = ctx.ini("s3-pages", {**bucket.config(), "pypi.simple_max_age": "0"})

@@ -11,10 +11,7 @@ ACKs), and requests are not logged. Credentials are dummies: moto checks no sign
 from __future__ import annotations
 
 import contextlib
-import http.client
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +19,13 @@ from typing import Any
 
 import attrs
 
-from .servers import HOST, free_port
+from .servers import HOST, free_port, running
 
 __all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3"]
 
 REGION = "us-east-1"
 ACCESS_KEY = "bench-access-key"
 SECRET_KEY = "bench-secret-key"  # a dummy: moto checks no signatures
-_START_TIMEOUT = 60.0
-_REPO = Path(__file__).resolve().parent.parent
 
 
 @attrs.frozen
@@ -66,43 +61,15 @@ class S3Bucket:
         }
 
 
-def _ready(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=2.0)
-    try:
-        connection.request("GET", "/")  # ListBuckets
-        response = connection.getresponse()
-        response.read()
-        return response.status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 @contextlib.contextmanager
-def moto_s3(log: Path) -> Iterator[Any]:
+def moto_s3(log_dir: Path) -> Iterator[Any]:
     """A running S3 server; yields a ``new_bucket(label) -> S3Bucket`` function."""
     port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.s3_server", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=_REPO,
-            start_new_session=True,
-        )
-    endpoint = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not _ready(port):
-            if process.poll() is not None:
-                raise RuntimeError(f"the S3 server exited with {process.returncode}; see {log}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the S3 server did not answer within {_START_TIMEOUT:.0f} s; see {log}")
-            time.sleep(0.1)
+    command = [sys.executable, "-m", "benchmarks.s3_server", str(port)]
+    with running("moto S3", command, port, log_dir, ready_path="/"):  # GET /: ListBuckets
         import s3fs
 
+        endpoint = f"http://{HOST}:{port}"
         fs = s3fs.S3FileSystem(
             key=ACCESS_KEY,
             secret=SECRET_KEY,
@@ -118,14 +85,6 @@ def moto_s3(log: Path) -> Iterator[Any]:
             return S3Bucket(endpoint, name)
 
         yield new_bucket
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(15)
 
 
 def _serve(port: int) -> None:

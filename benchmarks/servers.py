@@ -194,9 +194,15 @@ def rss_kib(pid: int) -> int:
 
 
 def start(
-    name: str, command: list[str], port: int, log_dir: Path, env: Mapping[str, str] | None = None
+    name: str,
+    command: list[str],
+    port: int,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    ready_path: str = "/health",
 ) -> Server:
-    """Spawn ``command`` and return once ``GET /health`` answers 200."""
+    """Spawn ``command`` and return once ``GET ready_path`` answers 200."""
     log = log_dir / f"{name.replace(' ', '_').replace('/', '_')}-{port}.log"
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), environment.get("PYTHONPATH", "")]))
@@ -216,20 +222,26 @@ def start(
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if http_get(port, "/health", timeout=5)[0] == 200:
+            if http_get(port, ready_path, timeout=5)[0] == 200:
                 server.startup_seconds = time.perf_counter() - began
                 return server
         time.sleep(0.005)
     server.stop()
-    raise RuntimeError(f"{name} did not answer /health within {_READY_TIMEOUT:.0f} s; see {log}")
+    raise RuntimeError(f"{name} did not answer {ready_path} within {_READY_TIMEOUT:.0f} s; see {log}")
 
 
 @contextlib.contextmanager
 def running(
-    name: str, command: list[str], port: int, log_dir: Path, env: Mapping[str, str] | None = None
+    name: str,
+    command: list[str],
+    port: int,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    ready_path: str = "/health",
 ) -> Iterator[Server]:
     """A started server, stopped on exit."""
-    server = start(name, command, port, log_dir, env)
+    server = start(name, command, port, log_dir, env, ready_path=ready_path)
     try:
         yield server
     finally:
