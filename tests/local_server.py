@@ -8,7 +8,9 @@ bounded, so a server that never comes up fails the run with its log instead of h
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import signal
 import socket
 import subprocess
@@ -49,11 +51,13 @@ def get_status(port: int, path: str = "/", timeout: float = 1.0) -> int:
 class LocalServer:
     """A subprocess in its own session, its output in ``log_path``, ready once ``_probe`` passes."""
 
-    name: ClassVar[str] = "server"
+    name: str = "server"  # in messages: "<name> exited with …"
     start_timeout: ClassVar[float] = 30.0
     stop_timeout: ClassVar[float] = 10.0
     poll_interval: ClassVar[float] = 0.1
     stop_signal: ClassVar[int] = signal.SIGTERM
+    # Signal the whole process group (a master and its workers), not the leader alone.
+    stop_group: ClassVar[bool] = False
     # What a probe may raise while the server is still coming up.
     not_ready: ClassVar[tuple[type[BaseException], ...]] = (OSError, NotReady)
 
@@ -111,13 +115,24 @@ class LocalServer:
         if self.process.stdin is not None:
             self.process.stdin.close()
         if self.process.poll() is None:
-            self.process.send_signal(self.stop_signal)
+            self._signal(self.stop_signal)
             try:
                 self.process.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal(signal.SIGKILL)
                 self.process.wait(self.stop_timeout)
+        if self.stop_group:
+            # Workers left behind by a killed master: the group outlives its leader.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self._log.close()
+
+    def _signal(self, number: int) -> None:
+        if not self.stop_group:
+            self.process.send_signal(number)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, number)
 
     def log_text(self) -> str:
         """What the server printed so far."""

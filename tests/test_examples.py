@@ -10,30 +10,24 @@ and sdist with twine to ``<prefix>/`` and installs the project with pip from
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
 import pytest
 from distbuild import BuiltDists, DistBuilder
-from e2e.e2e_support import BIN, UPLOADER, UPLOADER_PASSWORD, Clients, free_port, output
+from e2e.e2e_support import BIN, UPLOADER, UPLOADER_PASSWORD, Clients, output
+from local_server import HOST, LocalServer, NotReady, free_port
 
 pytestmark = pytest.mark.e2e
 
-HOST = "127.0.0.1"
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 ALICE_PASSWORD = "alice-example-secret"
 BOB_PASSWORD = "bob-example-secret"
 
@@ -68,10 +62,17 @@ class Reply:
     body: bytes
 
 
-class ExampleServer:
-    """An example served by gunicorn or uvicorn on loopback, in its own process group."""
+class ExampleServer(LocalServer):
+    """An example served by gunicorn or uvicorn on loopback, in its own process group,
+    ready once ``health`` answers 200."""
 
-    def __init__(self, server: str, target: str, env: dict[str, str], workdir: Path, *extra: str) -> None:
+    name = "server"
+    stop_group = True
+
+    def __init__(
+        self, server: str, target: str, env: dict[str, str], workdir: Path, health: str, *extra: str
+    ) -> None:
+        self.health = health
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         if server == "gunicorn":
@@ -110,29 +111,14 @@ class ExampleServer:
             for k, v in os.environ.items()
             if not k.startswith(("PYREGISTRY_", "PPC_", "DJANGO_", "SCRIPT_NAME"))
         }
-        self.log_path = workdir / "server.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env={**clean, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+        self._start(
+            command, workdir / "server.log", cwd=workdir, env={**clean, **env, "PYTHONUNBUFFERED": "1"}
         )
 
-    def wait_healthy(self, path: str) -> None:
-        """Wait (bounded) until ``path`` answers 200."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
-            with contextlib.suppress(OSError):
-                if self.request("GET", path, timeout=2.0).status == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{path} not healthy after {START_TIMEOUT} s:\n{self.log_text()}")
+    def _probe(self) -> None:
+        status = self.request("GET", self.health, timeout=2.0).status
+        if status != 200:
+            raise NotReady(f"{self.health} answered {status}")
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, timeout: float = 30.0
@@ -146,34 +132,12 @@ class ExampleServer:
         finally:
             connection.close()
 
-    def log_text(self) -> str:
-        """What the server printed."""
-        return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
-        """Stop the server and every worker in its process group."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(STOP_TIMEOUT)
-        self._log.close()
-
-
-@contextlib.contextmanager
 def serving(
     server: str, target: str, env: dict[str, str], workdir: Path, health: str, *extra: str
-) -> Iterator[ExampleServer]:
-    """An example server, healthy, stopped afterwards."""
-    running = ExampleServer(server, target, env, workdir, *extra)
-    try:
-        running.wait_healthy(health)
-        yield running
-    finally:
-        running.stop()
+) -> ExampleServer:
+    """An example server, healthy, to use in ``with`` (stopped afterwards)."""
+    return ExampleServer(server, target, env, workdir, health, *extra)
 
 
 def basic(user: str, password: str) -> dict[str, str]:

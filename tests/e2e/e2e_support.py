@@ -7,14 +7,11 @@ environment so they talk to our server and nothing else.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import http.client
 import json
 import os
 import re
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-HOST = "127.0.0.1"
+from local_server import HOST, LocalServer, NotReady, free_port
+
 HEALTH_TIMEOUT = 20.0
 CLIENT_TIMEOUT = 180.0
 STOP_TIMEOUT = 10.0
@@ -64,13 +62,6 @@ class Reply:
         return json.loads(self.body)
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 # -- the server process ----------------------------------------------------------------
 
 
@@ -87,8 +78,12 @@ def write_config(path: Path, storage_dir: Path, password_hash: str, **extra: str
     return path
 
 
-class Server:
+class Server(LocalServer):
     """A pyregistry server process on loopback (its own session, so its workers die with it)."""
+
+    start_timeout = HEALTH_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
+    stop_group = True
 
     # Plain HTTP unless __init__ is given TLS files (subclasses that launch their own
     # command, as the replicas do, skip __init__).
@@ -167,59 +162,14 @@ class Server:
 
     def _launch(self, command: list[str], workdir: Path, env: Mapping[str, str]) -> None:
         """Start ``command`` in its own session with its own HOME, and wait until healthy."""
+        self.name = f"{self.adapter} server"
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(workdir), **env}
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
+        self._start(command, self.log_path, cwd=workdir, env=full_env)
 
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        last_error = "no attempt"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"{self.adapter} server exited with {code}:\n{self.log_text()}")
-            try:
-                reply = self.request("GET", "/health", timeout=1.0)
-                if reply.status == 200:
-                    return
-                last_error = f"status {reply.status}"
-            except OSError as error:
-                last_error = repr(error)
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.adapter} server not healthy after {HEALTH_TIMEOUT} s ({last_error}):\n" + self.log_text()
-        )
-
-    def stop(self) -> None:
-        """Stop the server and every process in its session."""
-        if self.process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-                try:
-                    os.killpg(self.process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        # Workers left behind by a killed master: the group outlives its leader.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self._log.close()
+    def _probe(self) -> None:
+        reply = self.request("GET", "/health", timeout=1.0)
+        if reply.status != 200:
+            raise NotReady(f"status {reply.status}")
 
     # -- requests and logs ---------------------------------------------------------------
 
@@ -243,10 +193,6 @@ class Server:
             return Reply(response.status, response.reason, response.headers, response.read())
         finally:
             connection.close()
-
-    def log_text(self) -> str:
-        """Everything the server printed so far."""
-        return self.log_path.read_text(errors="replace")
 
     def log_size(self) -> int:
         """The current length of the server's log, to read what follows later."""
