@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pyregistry_core import FileBody, Identity, Registry, Request, Response, handle
+from pyregistry_core import FileBody, Identity, Registry, Request, Response, handle, handle_cached
 
 __all__ = ["make_app"]
 
@@ -153,7 +153,10 @@ def make_app(
         loop = asyncio.get_running_loop()
         reader = _BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
         request = _to_request(scope, reader, identity)
-        response = await asyncio.to_thread(handle, registry, request)
+        # A warm page is answered on the event loop; only what needs I/O hops to a thread.
+        response = handle_cached(registry, request)
+        if response is None:
+            response = await asyncio.to_thread(handle, registry, request)
         await _send_response(response, send)
 
     return app

@@ -21,7 +21,7 @@ from .errors import (
 )
 from .registry.facade import Registry
 from .settings import Settings
-from .web.handle import handle
+from .web.handle import handle, handle_cached
 from .web.messages import FileBody, Request, Response
 
 __all__ = [
@@ -43,4 +43,5 @@ __all__ = [
     "Settings",
     "StorageUnavailable",
     "handle",
+    "handle_cached",
 ]

@@ -6,6 +6,7 @@ Invariants:
    expire between a membership test and a read (a ``KeyError``, so a 500).
 2. ``get_or_load`` loads a missing key once at a time: concurrent callers for one key
    wait for the first load and reuse its value (a burst costs one slow load).
+3. ``peek`` never waits: when another thread holds the lock it answers "not cached".
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ class SharedTTLCache(Generic[K, V]):
         """A snapshot of the live entries."""
         with self._lock, self._cache.timer:
             return list(self._cache.items())
+
+    def peek(self, key: K) -> V | None:
+        """The cached value, or None when absent or when asking would mean waiting."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            with self._cache.timer:
+                return self._cache.get(key)
+        finally:
+            self._lock.release()
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` for the cache's TTL."""

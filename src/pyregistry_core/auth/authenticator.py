@@ -66,6 +66,11 @@ def _is_password_hash(value: str) -> bool:
         return False
 
 
+def _is_empty_basic(header: str) -> bool:
+    scheme, _, token = header.strip().partition(" ")
+    return scheme.lower() == "basic" and token.strip() == _EMPTY_BASIC
+
+
 @attrs.frozen
 class _CacheEntry:
     identity: Identity | None
@@ -141,8 +146,7 @@ class Authenticator:
         if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
             raise BadCredentials("Only HTTP Basic credentials are accepted.")
         username, password = auth.username, auth.password
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() == "basic" and token.strip() == _EMPTY_BASIC:
+        if _is_empty_basic(header):
             return Identity()  # twine -u '' -p '': explicitly anonymous
         if username == TOKEN_USERNAME:
             # Not cached here: a token check is one fast hash, and a revocation must
@@ -151,15 +155,30 @@ class Authenticator:
             if identity is None:
                 raise BadCredentials("Invalid or non-existent authentication information.")
             return identity
-        digest = hmac.new(
-            self._key, f"{username}\0{password}".encode("utf-8", "surrogateescape"), hashlib.sha256
-        ).digest()
+        digest = self._digest(username, password)
         # A burst of one client's requests (a CI job's parallel downloads) waits for one
         # verification of its credentials instead of each paying for the slow hash.
         cached = self._cache.get_or_load(digest, lambda: _CacheEntry(self._verify(username, password)))
         if cached.identity is None:
             raise BadCredentials("Invalid or non-existent authentication information.")
         return cached.identity
+
+    def cached(self, header: str) -> Identity | None:
+        """The identity of credentials verified already (still in the cache), else None;
+        never verifies a password or a token and never waits for a lock."""
+        auth = Authorization.from_header(header)
+        if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
+            return None
+        if _is_empty_basic(header):
+            return Identity()
+        if auth.username == TOKEN_USERNAME:
+            return None  # tokens are checked on every request (a revocation is immediate)
+        entry = self._cache.peek(self._digest(auth.username, auth.password))
+        return entry.identity if entry is not None else None
+
+    def _digest(self, username: str, password: str) -> bytes:
+        credentials = f"{username}\0{password}".encode("utf-8", "surrogateescape")
+        return hmac.new(self._key, credentials, hashlib.sha256).digest()
 
     def _verify(self, username: str, password: str) -> Identity | None:
         if username == TOKEN_USERNAME:

@@ -6,6 +6,8 @@ Invariants:
 2. Callers share a page only when they see the same thing: ``/simple/`` by visibility
    key, a project page by the identity of the ``ProjectFiles`` it shows.
 3. Every cache is bounded (cleared past a fixed size), whatever callers ask for.
+4. The ``cached_*`` lookups answer what the ordinary ones would, or None; they never
+   render, read the store or wait (the non-blocking fast path, ``web/fast_path.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..negotiate import SimpleFormat
 from ..storage.catalog import Catalog
 from .permissions import Permissions
 from .results import Page, UpstreamRedirect
-from .views import Views
+from .views import View, Views
 
 __all__ = ["PageCache"]
 
@@ -60,16 +62,40 @@ class PageCache:
         view = self.views.view(identity, project)
         if isinstance(view, UpstreamRedirect):
             return view
-        key = (fmt, id(view.files))
-        cached = view.entry.pages.get(key)
-        if isinstance(cached, tuple) and cached[0] is view.files:
-            self.metrics.count_cache(hit=True)
-            page: Page = cached[1]
-            return page
+        cached = self._rendered(view, fmt)
+        if cached is not None:
+            return cached
         self.metrics.count_cache(hit=False)
         body = render.project_json(view.files) if fmt.is_json else render.project_html(view.files)
         page = Page.of(body)
         if len(view.entry.pages) > _MAX_PROJECT_PAGES:
             view.entry.pages.clear()
-        view.entry.pages[key] = (view.files, page)
+        view.entry.pages[(fmt, id(view.files))] = (view.files, page)
         return page
+
+    def cached_index_page(self, identity: Identity, fmt: SimpleFormat) -> Page | None:
+        """``index_page``'s answer when it is rendered already for a current snapshot, else None."""
+        self.permissions.require(identity, Permission.READ)
+        entry = self.catalog.fresh_index()
+        if entry is None:
+            return None
+        page = entry.pages.get((fmt, self.permissions.visibility_key(identity)))
+        return page if isinstance(page, Page) else None
+
+    def cached_project_page(
+        self, identity: Identity, project: NormalizedName, fmt: SimpleFormat
+    ) -> Page | UpstreamRedirect | None:
+        """``project_page``'s answer when it needs no I/O and no rendering, else None."""
+        view = self.views.cached_view(identity, project)
+        if view is None or isinstance(view, UpstreamRedirect):
+            return view
+        return self._rendered(view, fmt)
+
+    def _rendered(self, view: View, fmt: SimpleFormat) -> Page | None:
+        """The page already rendered from exactly ``view.files`` (a hit is counted)."""
+        cached = view.entry.pages.get((fmt, id(view.files)))
+        if isinstance(cached, tuple) and cached[0] is view.files:
+            self.metrics.count_cache(hit=True)
+            page: Page = cached[1]
+            return page
+        return None

@@ -44,6 +44,12 @@ class Permissions:
         except BadCredentials as error:
             raise AuthenticationRequired(error.message) from error
 
+    def cached_identity(self, authorization: str | None) -> Identity | None:
+        """What ``authenticate`` would answer, when that needs no verification; else None."""
+        if authorization is None:
+            return ANONYMOUS
+        return self._authenticator.cached(authorization)
+
     def may(self, identity: Identity, permission: Permission, project: str | None = None) -> bool:
         """Whether the caller may do ``permission`` on ``project``."""
         return is_allowed(self.policy, identity, permission, project)

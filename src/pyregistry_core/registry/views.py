@@ -8,6 +8,8 @@ Invariants:
    its failure is the answer.
 3. A merged view depends only on the stored entry and one upstream listing, so it is
    built once per listing (until the release cooldown lets another file in).
+4. ``cached_view`` decides exactly as ``view`` does, from a snapshot the catalog calls
+   current without I/O; whatever would need the store or the upstream is None.
 """
 
 from __future__ import annotations
@@ -58,13 +60,7 @@ class Views:
         """What the caller sees of ``project`` (raises 401/403/404 as DESIGN.md's table)."""
         self.permissions.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
-        action = decide(
-            self.fallback,
-            project,
-            stored=entry.stored,
-            private=entry.files.has_private_files,
-            may_cache_update=self.permissions.may(identity, Permission.CACHE_UPDATE, project),
-        )
+        action = self._action(identity, project, entry)
         if action is Action.LOCAL and entry.stored:
             return View(entry.files, entry)
         if action is Action.REDIRECT and self.mirror is not None:
@@ -74,6 +70,29 @@ class Views:
         if action is not Action.MERGE or self.mirror is None:
             raise ProjectNotFound(project)
         return self._with_upstream(project, entry, self.mirror)
+
+    def cached_view(self, identity: Identity, project: NormalizedName) -> View | UpstreamRedirect | None:
+        """What ``view`` answers when that needs no I/O (local files of a snapshot that is
+        current without asking the store, or a redirect); None otherwise."""
+        self.permissions.require(identity, Permission.READ, project)
+        entry = self.catalog.fresh_project(project)
+        if entry is None:
+            return None
+        action = self._action(identity, project, entry)
+        if action is Action.LOCAL and entry.stored:
+            return View(entry.files, entry)
+        if action is Action.REDIRECT and self.mirror is not None:
+            return UpstreamRedirect.to_project(project, self.mirror.upstream)
+        return None
+
+    def _action(self, identity: Identity, project: NormalizedName, entry: ProjectEntry) -> Action:
+        return decide(
+            self.fallback,
+            project,
+            stored=entry.stored,
+            private=entry.files.has_private_files,
+            may_cache_update=self.permissions.may(identity, Permission.CACHE_UPDATE, project),
+        )
 
     def files(self, identity: Identity, project: NormalizedName) -> ProjectFiles | UpstreamRedirect:
         """The files the caller sees in ``project``."""

@@ -9,6 +9,9 @@ Invariants:
    that young without asking.
 3. Never backwards: a snapshot replaces another only if its generation is not older,
    and a read that raced an invalidation is kept only as "revalidate before use".
+4. ``fresh_index`` and ``fresh_project`` never wait and never ask the store: a snapshot
+   is theirs only when it is young or one lock-free local ``stat`` (a store's
+   ``document_version``) shows the version it was read from; else None.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from cachetools import LRUCache
 from ..names import NormalizedName
 from ..records import FileRecord, ProjectFiles, ProjectStatus
 from .base import NotModified, Storage
-from .manifest import Manifest, RootListing
+from .manifest import ROOT_KEY, Manifest, RootListing, manifest_key
 from .state import add_file, read_manifest, read_root, sync_root, update_manifest
 
 __all__ = ["Catalog", "IndexEntry", "ProjectEntry"]
@@ -122,6 +125,30 @@ class Catalog:
             if current is None or current.listing.generation <= fresh.listing.generation:
                 self._index = fresh
         return fresh
+
+    def fresh_index(self) -> IndexEntry | None:
+        """The root listing's snapshot if it is current without a storage request, else None."""
+        entry = self._index
+        return entry if entry is not None and self._current(entry.checked_at, entry.etag, ROOT_KEY) else None
+
+    def fresh_project(self, name: NormalizedName) -> ProjectEntry | None:
+        """The project's snapshot if it is current without a storage request, else None."""
+        if not self._lock.acquire(blocking=False):
+            return None  # a writer is swapping snapshots: the ordinary path will wait for it
+        try:
+            entry = self._projects.get(name)
+        finally:
+            self._lock.release()
+        if entry is None or not self._current(entry.checked_at, entry.etag, manifest_key(name)):
+            return None
+        return entry
+
+    def _current(self, checked_at: float, etag: str | None, key: str) -> bool:
+        """Young, or the version a revalidation would find by one local ``stat``."""
+        if self._young(checked_at):
+            return True
+        version = getattr(self._storage, "document_version", None)
+        return etag is not None and version is not None and version(key) == etag
 
     def _complete(self) -> bool:
         """Whether every project has a manifest (a store upgraded from layout v1)."""

@@ -156,6 +156,14 @@ class LocalStorage:
         except FileNotFoundError:
             return None
 
+    def document_version(self, key: str) -> str | None:
+        """The version ``read_document`` would report, by one ``stat`` and no lock (None
+        when absent or unreadable: the caller then reads it the ordinary way)."""
+        try:
+            return _version(os.stat(self._path(key)))
+        except OSError:
+            return None
+
     def write_document(self, key: str, data: bytes, etag: str | None) -> str | None:
         path = self._path(key)
         with storage_errors():

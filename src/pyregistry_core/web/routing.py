@@ -18,7 +18,7 @@ from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from .messages import Request, Response, not_found, redirect_response, text_response
 
-__all__ = ["Handler", "Route", "dispatch", "route"]
+__all__ = ["Handler", "Route", "dispatch", "path_pattern", "route"]
 
 Handler = Callable[[Registry, Request, Mapping[str, str]], "Response | UpstreamRedirect"]
 
@@ -42,13 +42,18 @@ class Route:
 def route(methods: str, path: str, handler: Handler) -> Route:
     """A route for ``"GET POST"``-style methods and a path whose ``{name}`` (one path
     segment) or ``{name:regex}`` placeholders become the handler's parameters."""
+    return Route(frozenset(methods.split()), path_pattern(path), handler)
+
+
+def path_pattern(path: str) -> re.Pattern[str]:
+    """The regex of a route path: ``{name}`` is one segment, ``{name:regex}`` that regex."""
     pattern, end = "", 0
     for match in _PLACEHOLDER.finditer(path):
         pattern += re.escape(path[end : match.start()])
         pattern += f"(?P<{match[1]}>{match[2] or '[^/]+'})"
         end = match.end()
     pattern += re.escape(path[end:])
-    return Route(frozenset(methods.split()), re.compile(pattern), handler)
+    return re.compile(pattern)
 
 
 def dispatch(routes: Iterable[Route], registry: Registry, request: Request) -> Response:

@@ -10,14 +10,21 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from ..errors import InvalidProjectName
-from ..names import normalize
+from ..names import NormalizedName, normalize
 from ..negotiate import select_format
 from ..registry.facade import Registry
 from ..registry.results import Page, UpstreamRedirect
 from .caching import etag_matches
 from .messages import Request, Response, not_found, redirect_response
 
-__all__ = ["index_page", "project_page", "simple_slash"]
+__all__ = [
+    "cached_index_page",
+    "cached_project_page",
+    "canonical_project",
+    "index_page",
+    "project_page",
+    "simple_slash",
+]
 
 
 def simple_slash(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
@@ -37,6 +44,39 @@ def project_page(
 ) -> Response | UpstreamRedirect:
     """``/simple/<project>/``; other spellings (and no trailing slash) redirect to it."""
     fmt = select_format(request.header("accept"), request.query.get("format"))
+    project = canonical_project(request, params)
+    if isinstance(project, Response):
+        return project
+    page = registry.project_page(request.caller, project, fmt)
+    if isinstance(page, UpstreamRedirect):
+        return page
+    return _page_response(registry, request, page, fmt.content_type)
+
+
+def cached_index_page(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | None:
+    """``index_page``'s answer from a current snapshot without I/O, else None (fast path)."""
+    fmt = select_format(request.header("accept"), request.query.get("format"))
+    page = registry.pages.cached_index_page(request.caller, fmt)
+    return None if page is None else _page_response(registry, request, page, fmt.content_type)
+
+
+def cached_project_page(
+    registry: Registry, request: Request, params: Mapping[str, str]
+) -> Response | UpstreamRedirect | None:
+    """``project_page``'s answer from a current snapshot without I/O, else None (fast path)."""
+    fmt = select_format(request.header("accept"), request.query.get("format"))
+    project = canonical_project(request, params)
+    if isinstance(project, Response):
+        return project
+    page = registry.pages.cached_project_page(request.caller, project, fmt)
+    if page is None or isinstance(page, UpstreamRedirect):
+        return page
+    return _page_response(registry, request, page, fmt.content_type)
+
+
+def canonical_project(request: Request, params: Mapping[str, str]) -> NormalizedName | Response:
+    """The project a ``/simple/<name>/`` path names, or the 404 or the redirect to its
+    canonical spelling (normalized, with the trailing slash) that answers it instead."""
     name = params["project"]
     try:
         project = normalize(name)
@@ -45,10 +85,7 @@ def project_page(
     if name != project or not params["slash"]:
         query = f"?format={quote(request.query['format'], safe='')}" if "format" in request.query else ""
         return redirect_response(301, f"{request.script_root}/simple/{project}/{query}")
-    page = registry.project_page(request.caller, project, fmt)
-    if isinstance(page, UpstreamRedirect):
-        return page
-    return _page_response(registry, request, page, fmt.content_type)
+    return project
 
 
 # A Simple page is data (links), never an app: no script, style or frame, no sniffing.
