@@ -144,7 +144,19 @@ def _s3_requests(registry: Registry) -> Counter[str]:
         raise TypeError(f"{storage.url} is not on S3")
     client = sync(storage.fs.loop, storage.fs.set_session)  # the client exists once a session does
     client.meta.events.register("before-call.s3", count)
+    _count_presigned(storage, sent)
     return sent
+
+
+def _count_presigned(storage: S3Storage, sent: Counter[str]) -> None:
+    """Also count the conditional GETs sent over presigned URLs (not through botocore)."""
+    send = storage.presigned.send
+
+    def counted(url: str, headers: dict[str, str]) -> Any:
+        sent["GetObject (presigned URL)"] += 1
+        return send(url, headers)
+
+    storage.presigned.send = counted  # type: ignore[method-assign]
 
 
 def _describe(counts: Counter[str]) -> str:

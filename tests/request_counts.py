@@ -21,6 +21,16 @@ class S3Requests:
         self._lock = threading.Lock()
         client = sync(storage.fs.loop, storage.fs.set_session)
         client.meta.events.register("before-send.s3", self._record)
+        reads = storage.presigned
+        send = reads.send
+
+        def presigned_send(url: str, headers: dict[str, str]) -> Any:
+            path = url.split("?", 1)[0].split("/", 4)[-1]
+            with self._lock:
+                self.sent.append(f"GET {path}")
+            return send(url, headers)
+
+        reads.send = presigned_send  # type: ignore[method-assign]
 
     def _record(self, request: Any, **_: Any) -> None:
         path = request.url.split("?", 1)[0].split("/", 4)[-1]

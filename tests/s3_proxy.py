@@ -4,7 +4,9 @@ It turns moto into the S3 servers pyregistry meets in the wild without faking th
 client side: ``strip_request_headers`` drops headers before they reach the server
 (``If-None-Match``: a store that ignores conditional writes), and ``rewrite_412``
 replaces the body of every 412 answer (SeaweedFS and Ceph RGW do not name the failed
-condition, as AWS and moto do). Requests are forwarded one by one over a fresh
+condition, as AWS and moto do), and ``refuse_presigned`` answers every request signed in
+its query string (a presigned URL) with that status, as a store does to an expired or
+revoked signature. Requests are forwarded one by one over a fresh
 connection, bodies read whole: it serves tests, not load.
 """
 
@@ -39,6 +41,7 @@ class S3Proxy(S3Server):
         *,
         strip_request_headers: tuple[str, ...] = (),
         rewrite_412: bytes | None = None,
+        refuse_presigned: int | None = None,
     ) -> None:
         self.upstream = upstream
         target = urlsplit(upstream.endpoint_url)
@@ -48,6 +51,11 @@ class S3Proxy(S3Server):
             protocol_version = "HTTP/1.1"
 
             def _forward(self) -> None:
+                if refuse_presigned is not None and "X-Amz-Signature=" in self.path:
+                    self.send_response(refuse_presigned)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in strip}

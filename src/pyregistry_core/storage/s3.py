@@ -22,6 +22,7 @@ from ..names import NormalizedName
 from .base import NOT_MODIFIED, Document, NotModified, record_key, storage_errors, write_errors
 from .fsspec_store import FsspecStorage
 from .preconditions import create_only_errors, is_precondition_failure
+from .presigned_reads import PresignedReads, Unanswered
 
 __all__ = ["S3Storage"]
 
@@ -72,12 +73,16 @@ class S3Storage(FsspecStorage):
             "config_kwargs",
             {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60},
         )
+        # Presigned URLs (presigned_reads.py) in SigV4, as every region accepts; botocore
+        # would presign in the deprecated SigV2 otherwise.
+        opts["config_kwargs"] = {"signature_version": "s3v4", **opts["config_kwargs"]}
         # No super().__init__: the filesystem is made on first use, per process (``fs``).
         self.url = url
         self._fs_options = opts
         self._fs_of: tuple[int, Any] | None = None
         self.root = fsspec.get_filesystem_class("s3")._strip_protocol(url).rstrip("/")
         self.bucket = self.root.split("/", 1)[0]
+        self.presigned = PresignedReads(opts, lambda path, expires: str(self.fs.url(path, expires=expires)))
 
     @property
     def fs(self) -> Any:
@@ -197,6 +202,9 @@ class S3Storage(FsspecStorage):
 
     def read_document(self, key: str, etag: str | None = None) -> Document | NotModified | None:
         """One GET, conditional on ``etag`` (``If-None-Match``): a 304 costs no body."""
+        fast = self.presigned.read(self._path(key), etag)
+        if not isinstance(fast, Unanswered):
+            return fast
         with storage_errors():
             result: Document | NotModified | None = sync(self.fs.loop, self._get_document, key, etag)
             return result
