@@ -125,7 +125,10 @@ class FsspecStorage:
         return True
 
     def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
-        path = self._path(record_key(project, filename))
+        self._pipe(self._path(record_key(project, filename)), data)
+
+    def _pipe(self, path: str, data: bytes) -> None:
+        """Write ``data`` whole to ``path``, overwriting what is there."""
         with write_errors():
             self._parent_dirs(path)
             self.fs.pipe_file(path, data)
@@ -147,9 +150,7 @@ class FsspecStorage:
             current = self.read_document(key)
             if (current.etag if isinstance(current, Document) else None) != etag:
                 return None
-            with write_errors():
-                self._parent_dirs(self._path(key))
-                self.fs.pipe_file(self._path(key), data)
+            self._pipe(self._path(key), data)
         return hashlib.sha256(data).hexdigest()
 
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
@@ -163,9 +164,7 @@ class FsspecStorage:
             self.fs.put_file(local_path, self._path(key))
 
     def put_blob(self, key: str, data: bytes) -> None:
-        with write_errors():
-            self._parent_dirs(self._path(key))
-            self.fs.pipe_file(self._path(key), data)
+        self._pipe(self._path(key), data)
 
     def open_blob(self, key: str) -> IO[bytes]:
         with storage_errors():

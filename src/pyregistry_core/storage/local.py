@@ -135,8 +135,12 @@ class LocalStorage:
         return True
 
     def replace_record(self, project: NormalizedName, filename: str, data: bytes) -> None:
-        target = self._path(record_key(project, filename))
+        self._replace(self._path(record_key(project, filename)), data)
+
+    def _replace(self, target: str, data: bytes) -> None:
+        """Write ``data`` whole to ``target``: staged, then renamed over it (atomic)."""
         with storage_errors():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
             tmp = self._write_staged(data)
             try:
                 os.replace(tmp, target)
@@ -205,11 +209,7 @@ class LocalStorage:
                 os.replace(tmp, target)
 
     def put_blob(self, key: str, data: bytes) -> None:
-        target = self._path(key)
-        with storage_errors():
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            tmp = self._write_staged(data)
-            os.replace(tmp, target)
+        self._replace(self._path(key), data)
 
     def open_blob(self, key: str) -> IO[bytes]:
         with storage_errors():

@@ -137,9 +137,6 @@ class S3Storage(FsspecStorage):
     def _parent_dirs(self, path: str) -> None:
         """Object stores have no directories to create."""
 
-    def create_record(self, project: NormalizedName, filename: str, data: bytes) -> bool:
-        return self.create_blob(record_key(project, filename), data)
-
     def create_blob(self, key: str, data: bytes) -> bool:
         try:
             with write_errors():
