@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .auth import bench_auth_pages
-from .cold import bench_cold_http, bench_cold_in_process
+from .cold import bench_cold_http, bench_cold_in_process, bench_cold_render
 from .context import BenchConfig, BenchContext, environ_snapshot
 from .outage import bench_upstream_outage
 from .pages import bench_asgi_pages_gunicorn, bench_asgi_pages_uvicorn, bench_wsgi_pages
@@ -31,6 +31,7 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_asgi_pages_uvicorn,
     bench_asgi_pages_gunicorn,
     bench_cold_in_process,
+    bench_cold_render,
     bench_cold_http,
     bench_startup,
     bench_upload_rss,

@@ -8,27 +8,37 @@ compared with the warm latency of the same page on the same kind of server.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pyregistry_core import Identity, Registry
-from pyregistry_core.negotiate import SimpleFormat
+import attrs
 
+from pyregistry_core import Identity, Registry, render
+from pyregistry_core.fragments import FileFragments
+from pyregistry_core.negotiate import SimpleFormat
+from pyregistry_core.records import FileRecord, ProjectFiles
+
+from . import previous_render
 from .client import upload
 from .context import BenchContext
 from .corpus import BIG_PROJECT, wheel_bytes
 from .report import Figure, Section
 from .servers import Server, free_port, pyregistry_serve_command, running, start
 
-__all__ = ["bench_cold_http", "bench_cold_in_process"]
+__all__ = ["bench_cold_http", "bench_cold_in_process", "bench_cold_render"]
 
 _WARM_SAMPLES = 30
 
 
-def _timed(action: Callable[[], object]) -> float:
+def _timed(action: Callable[[], object], *, collected: bool = False) -> float:
+    """Milliseconds ``action`` takes; ``collected``: after a full garbage collection, so a
+    collection another step made due does not land in the timed call."""
+    if collected:
+        gc.collect()
     began = time.perf_counter()
     action()
     return (time.perf_counter() - began) * 1000
@@ -79,6 +89,55 @@ def bench_cold_in_process(ctx: BenchContext) -> Section:
         "the projects) and renders; the warm call revalidates with one stat and returns the "
         f"cached bytes. Medians of {ctx.config.repeats} fresh registries (warm: of 50 calls each).",
         tuple(figures),
+    )
+
+
+def _reread(files: ProjectFiles) -> ProjectFiles:
+    """The same project as after an upload elsewhere: every record read again (new
+    objects, equal values) and one of them changed (yanked)."""
+    records = [FileRecord.from_json(r.to_json()) for r in files.files]
+    records[0] = attrs.evolve(records[0], yanked=True, yanked_reason="bench")
+    return ProjectFiles.from_records(files.name, records, files.status)
+
+
+def bench_cold_render(ctx: BenchContext) -> Section:
+    """Rendering the big project's page once its records are read: per-file fragments vs
+    the previous whole-page template renderer, cold and after a change."""
+    corpus = ctx.large_corpus()
+    samples: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(ctx.config.repeats):
+        registry = Registry.from_config({"storage.dir": str(corpus.root)})
+        files = registry.project_entry(BIG_PROJECT).files  # the records are read here, untimed
+        changed = _reread(files)
+        for fmt, new, old, kept_of in (
+            ("HTML", render.project_html, previous_render.project_html, lambda k: k.anchor),
+            ("JSON", render.project_json, previous_render.project_json, lambda k: k.entry),
+        ):
+            kept = FileFragments().project(files.name)
+            cold = _timed(lambda: new(files, kept_of(kept)), collected=True)  # noqa: B023 - called at once
+            after = _timed(lambda: new(changed, kept_of(kept)), collected=True)  # noqa: B023
+            baseline = _timed(lambda: old(files), collected=True)  # noqa: B023
+            samples.setdefault(f"{fmt}, first render", []).append((cold, baseline))
+            samples.setdefault(f"{fmt}, after one file changed", []).append((after, baseline))
+    label = f"{BIG_PROJECT} ({ctx.config.big_files:,} files)"
+    return Section(
+        "Cold page rendering, in process (records already read)",
+        "A fresh `Registry` per repeat reads the big project's records (untimed); then the "
+        "page is rendered from per-file fragments with nothing kept (first render), and again "
+        "from the same fragments after every record was read again and one yanked (after a "
+        "change). Baseline: the previous renderer (a template over the whole page, "
+        f"`benchmarks/previous_render.py`) on the same records. Medians of {ctx.config.repeats}.",
+        tuple(
+            Figure(
+                f"{label}, {what}",
+                statistics.median(s for s, _ in pairs),
+                "previous renderer",
+                statistics.median(b for _, b in pairs),
+                "ms",
+                note="target: first render <= 10 ms",
+            )
+            for what, pairs in samples.items()
+        ),
     )
 
 

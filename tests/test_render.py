@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
+from attrs import evolve
 from distfiles import core_metadata, wheel_bytes
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,10 +19,12 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 from strategies import file_records, project_names
 
+from benchmarks import previous_render
 from pyregistry_core import render
 from pyregistry_core.acl import Identity
+from pyregistry_core.fragments import FileFragments
 from pyregistry_core.negotiate import SimpleFormat
-from pyregistry_core.records import FileRecord, ProjectFiles
+from pyregistry_core.records import FileRecord, ProjectFiles, ProjectStatus
 from pyregistry_core.registry.facade import Registry
 from pyregistry_core.settings import Settings
 from pyregistry_core.upload import UploadForm
@@ -349,3 +352,63 @@ def test_json_file_size_is_present_whenever_api_version_is_1_1() -> None:
     document = json.loads(render.project_json(project))
     if api_version(document["meta"]["api-version"]) >= (1, 1):
         assert all(isinstance(entry.get("size"), int) for entry in document["files"]), document
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@st.composite
+def odd_records(draw: st.DrawFn, project: str) -> FileRecord:
+    """A record with any text in its free-form fields, unknown sizes and times, or an
+    upstream file's external URL and no hash."""
+    record = draw(file_records(project, hostile=True))
+    changes: dict[str, Any] = {
+        "filename": record.filename + draw(_TEXT),
+        "size": draw(st.one_of(st.none(), st.integers(0, 2**40))),
+        "upload_time": draw(st.one_of(st.none(), _TEXT)),
+        "requires_python": draw(st.one_of(st.none(), _TEXT)),
+        "metadata_sha256": draw(st.one_of(st.none(), st.just(""), _TEXT)),
+    }
+    if record.yanked:
+        changes["yanked_reason"] = draw(_TEXT)
+    if draw(st.booleans()):
+        changes.update(sha256="-", external_url="https://files.example/" + draw(_TEXT))
+    return evolve(record, **changes)
+
+
+@st.composite
+def odd_projects(draw: st.DrawFn) -> ProjectFiles:
+    """A project of odd records, in any PEP 792 status."""
+    name = draw(project_names(max_size=20))
+    records = draw(st.lists(odd_records(name), max_size=6, unique_by=lambda r: r.filename))
+    status = ProjectStatus(draw(st.sampled_from(ProjectStatus.STATES)), draw(st.one_of(st.just(""), _TEXT)))
+    return ProjectFiles.from_records(canonicalize_name(name), records, status)
+
+
+@given(odd_projects(), st.data())
+def test_fragment_pages_equal_the_template_renderer(project: ProjectFiles, data: st.DataObject) -> None:
+    """Pages rendered from kept per-file fragments are byte-identical to the whole-page
+    template renderer, on first render and again after a file changed (yanked)."""
+    kept = FileFragments().project(project.name)
+    for _ in range(2):
+        assert render.project_html(project, kept.anchor) == previous_render.project_html(project)
+        assert render.project_json(project, kept.entry) == previous_render.project_json(project)
+        assert render.project_html(project) == previous_render.project_html(project)
+        assert render.project_json(project) == previous_render.project_json(project)
+        if not project.files:
+            break
+        index = data.draw(st.integers(0, len(project.files) - 1))
+        changed = evolve(project.files[index], yanked=True, yanked_reason=data.draw(_TEXT))
+        files = (*project.files[:index], changed, *project.files[index + 1 :])
+        project = evolve(project, files=files)
+
+
+def test_fragments_are_rendered_once_per_record() -> None:
+    """A second page of the same (equal, re-read) records reuses every kept fragment."""
+    records = [_record(filename=f"demo-1.{i}-py3-none-any.whl", version=f"1.{i}") for i in range(3)]
+    kept = FileFragments().project(canonicalize_name("demo"))
+    project = ProjectFiles.from_records(canonicalize_name("demo"), records)
+    first = [kept.anchor(r) for r in project.files]
+    reread = [FileRecord.from_json(r.to_json()) for r in project.files]
+    assert all(a is not b for a, b in zip(reread, project.files, strict=True))
+    assert all(kept.anchor(r) is fragment for r, fragment in zip(reread, first, strict=True))

@@ -1,19 +1,32 @@
 """Rendering Simple API pages (PEP 503 HTML and PEP 691 JSON) from one model.
 
-Invariant: pages use URLs relative to the page itself, so the rendered bytes do not
-depend on the host or the mount prefix and can be cached and shared by every request.
+Invariants:
+1. Pages use URLs relative to the page itself, so the rendered bytes do not depend on
+   the host or the mount prefix and can be cached and shared by every request.
+2. A project page is one pass over per-file fragments (``file_anchor``, ``file_json``):
+   a fragment depends only on its file's record, so callers may keep fragments per
+   record (``fragments.py``) and a page after a change re-renders only the new files.
+   The bytes are exactly those of a template over the whole page (the tests pin that).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
-from typing import Any
+from json.encoder import encode_basestring_ascii as _json_string
 
 from .records import FileRecord, ProjectFiles
 
-__all__ = ["API_VERSION", "index_html", "index_json", "project_html", "project_json"]
+__all__ = [
+    "API_VERSION",
+    "file_anchor",
+    "file_json",
+    "index_html",
+    "index_json",
+    "project_html",
+    "project_json",
+]
 
 # PEP 700 fields (versions, size, upload-time) are served, so 1.1.
 API_VERSION = "1.1"
@@ -21,6 +34,7 @@ API_VERSION = "1.1"
 _HEAD = (
     f'<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
 )
+_TAIL = "  </body>\n</html>\n"
 
 
 def _file_href(record: FileRecord) -> str:
@@ -34,7 +48,7 @@ def index_html(names: Iterable[str]) -> bytes:
     """The project list as PEP 503 HTML."""
     parts = [_HEAD, "    <title>Simple index</title>\n  </head>\n  <body>\n"]
     parts.extend(f'    <a href="{escape(n)}/">{escape(n)}</a><br>\n' for n in names)
-    parts.append("  </body>\n</html>\n")
+    parts.append(_TAIL)
     return "".join(parts).encode()
 
 
@@ -46,8 +60,58 @@ def index_json(names: Iterable[str]) -> bytes:
     ).encode()
 
 
-def project_html(project: ProjectFiles) -> bytes:
-    """A project page as PEP 503 HTML with PEP 592/629/658/714 attributes."""
+def file_anchor(record: FileRecord) -> str:
+    """One file's ``<a>`` line (PEP 503/592/629/658/714 attributes).
+
+    Every attribute value is escaped, whatever its source (an upstream's values are
+    checked at parse time, and escaped here all the same).
+    """
+    href = _file_href(record)
+    if record.sha256 != "-":
+        href += f"#sha256={record.sha256}"
+    python = f' data-requires-python="{escape(record.requires_python)}"' if record.requires_python else ""
+    metadata = ""
+    if record.metadata_sha256:
+        value = escape(f"sha256={record.metadata_sha256}")
+        metadata = f' data-core-metadata="{value}" data-dist-info-metadata="{value}"'
+    yanked = f' data-yanked="{escape(record.yanked_reason)}"' if record.yanked else ""
+    # Not standard, but uv reads them from HTML pages too.
+    size = f' data-size="{escape(str(record.size))}"' if record.size is not None else ""
+    uploaded = f' data-upload-time="{escape(record.upload_time)}"' if record.upload_time is not None else ""
+    return (
+        f'    <a href="{escape(href)}"{python}{metadata}{yanked}{size}{uploaded}>'
+        f"{escape(record.filename)}</a><br>\n"
+    )
+
+
+def _json_value(value: object) -> str:
+    """What ``json.dumps`` writes for a scalar (strings ASCII-escaped, as by default)."""
+    if isinstance(value, str):
+        return _json_string(value)
+    return str(value) if type(value) is int else json.dumps(value)
+
+
+def file_json(record: FileRecord) -> str:
+    """One file's PEP 691/700 JSON object, written as ``json.dumps`` writes it compactly."""
+    # PEP 691: hashes MUST be present, even if empty.
+    hashes = f'{{"sha256":{_json_value(record.sha256)}}}' if record.sha256 != "-" else "{}"
+    yanked = "false"
+    if record.yanked:
+        yanked = _json_value(record.yanked_reason) if record.yanked_reason else "true"
+    # PEP 714: JSON uses core-metadata only (dist-info-metadata crashes old pips).
+    metadata = f'{{"sha256":{_json_value(record.metadata_sha256)}}}' if record.metadata_sha256 else "false"
+    # Known for every stored file; an upstream (HTML) page may not have told us.
+    size = f',"size":{_json_value(record.size)}' if record.size is not None else ""
+    uploaded = f',"upload-time":{_json_value(record.upload_time)}' if record.upload_time is not None else ""
+    return (
+        f'{{"filename":{_json_value(record.filename)},"url":{_json_value(_file_href(record))}'
+        f',"hashes":{hashes},"requires-python":{_json_value(record.requires_python)}'
+        f',"yanked":{yanked},"core-metadata":{metadata}{size}{uploaded}}}'
+    )
+
+
+def project_html(project: ProjectFiles, anchor: Callable[[FileRecord], str] = file_anchor) -> bytes:
+    """A project page as PEP 503 HTML; ``anchor`` may return kept fragments."""
     title = escape(project.name)
     status = ""
     if project.status.status != "active":
@@ -62,63 +126,24 @@ def project_html(project: ProjectFiles) -> bytes:
         f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
         f"    <h1>Links for {title}</h1>\n",
     ]
-    parts.extend(_file_anchor(record) for record in project.files)
-    parts.append("  </body>\n</html>\n")
+    parts.extend(map(anchor, project.files))
+    parts.append(_TAIL)
     return "".join(parts).encode()
 
 
-def _file_anchor(record: FileRecord) -> str:
-    """One file's ``<a>``; every attribute value is escaped, whatever its source (an
-    upstream's values are checked at parse time, and escaped here all the same)."""
-    fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
-    attributes = [("href", f"{_file_href(record)}{fragment}")]
-    if record.requires_python:
-        attributes.append(("data-requires-python", record.requires_python))
-    if record.metadata_sha256:
-        value = f"sha256={record.metadata_sha256}"
-        attributes += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
-    if record.yanked:
-        attributes.append(("data-yanked", record.yanked_reason))
-    # Not standard, but uv reads them from HTML pages too.
-    if record.size is not None:
-        attributes.append(("data-size", str(record.size)))
-    if record.upload_time is not None:
-        attributes.append(("data-upload-time", record.upload_time))
-    written = " ".join(f'{name}="{escape(str(value), quote=True)}"' for name, value in attributes)
-    return f"    <a {written}>{escape(record.filename)}</a><br>\n"
-
-
-def _file_json(record: FileRecord) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "filename": record.filename,
-        "url": _file_href(record),
-        # PEP 691: hashes MUST be present, even if empty.
-        "hashes": {"sha256": record.sha256} if record.sha256 != "-" else {},
-        "requires-python": record.requires_python,
-        "yanked": (record.yanked_reason or True) if record.yanked else False,
-        # PEP 714: JSON uses core-metadata only (dist-info-metadata crashes old pips).
-        "core-metadata": {"sha256": record.metadata_sha256} if record.metadata_sha256 else False,
-    }
-    # Known for every stored file; an upstream (HTML) page may not have told us.
-    if record.size is not None:
-        entry["size"] = record.size
-    if record.upload_time is not None:
-        entry["upload-time"] = record.upload_time
-    return entry
-
-
-def project_json(project: ProjectFiles) -> bytes:
-    """A project page as PEP 691 JSON with PEP 700 fields."""
+def project_json(project: ProjectFiles, entry: Callable[[FileRecord], str] = file_json) -> bytes:
+    """A project page as PEP 691 JSON with PEP 700 fields; ``entry`` may return kept fragments."""
     # PEP 700: 1.1 promises a size for every file; an upstream HTML page may not give one.
     version = API_VERSION if all(r.size is not None for r in project.files) else "1.0"
-    document: dict[str, Any] = {
-        "meta": {"api-version": version},
-        "name": project.name,
-        "files": [_file_json(r) for r in project.files],
-        "versions": list(project.versions),
-    }
+    parts = [
+        f'{{"meta":{{"api-version":"{version}"}},"name":{_json_value(project.name)},"files":[',
+        ",".join(map(entry, project.files)),
+        f'],"versions":{json.dumps(list(project.versions), separators=(",", ":"))}',
+    ]
     if project.status.status != "active":  # PEP 792 (optional below API 1.4)
-        document["project-status"] = {"status": project.status.status}
+        status = {"status": project.status.status}
         if project.status.reason:
-            document["project-status"]["reason"] = project.status.reason
-    return json.dumps(document, separators=(",", ":")).encode()
+            status["reason"] = project.status.reason
+        parts.append(f',"project-status":{json.dumps(status, separators=(",", ":"))}')
+    parts.append("}")
+    return "".join(parts).encode()

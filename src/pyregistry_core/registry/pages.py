@@ -8,6 +8,8 @@ Invariants:
 3. Every cache is bounded (cleared past a fixed size), whatever callers ask for.
 4. The ``cached_*`` lookups answer what the ordinary ones would, or None; they never
    render, read the store or wait (the non-blocking fast path, ``web/fast_path.py``).
+5. A project page is rendered from per-file fragments kept across pages
+   (``fragments.py``), so a page after an upload renders only the new file's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import attrs
 
 from .. import render
 from ..acl import Identity, Permission
+from ..fragments import FileFragments
 from ..metrics import Metrics
 from ..names import NormalizedName
 from ..negotiate import SimpleFormat
@@ -38,6 +41,7 @@ class PageCache:
     catalog: Catalog
     views: Views
     metrics: Metrics
+    fragments: FileFragments = attrs.field(factory=FileFragments)
 
     def index_page(self, identity: Identity, fmt: SimpleFormat) -> Page:
         """``/simple/`` rendered for the caller, listing only what they may read."""
@@ -66,7 +70,11 @@ class PageCache:
         if cached is not None:
             return cached
         self.metrics.count_cache(hit=False)
-        body = render.project_json(view.files) if fmt.is_json else render.project_html(view.files)
+        kept = self.fragments.project(project)
+        if fmt.is_json:
+            body = render.project_json(view.files, kept.entry)
+        else:
+            body = render.project_html(view.files, kept.anchor)
         page = Page.of(body)
         if len(view.entry.pages) > _MAX_PROJECT_PAGES:
             view.entry.pages.clear()
