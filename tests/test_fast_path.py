@@ -117,6 +117,8 @@ def local(tmp_path: Path) -> tuple[Registry, Tripwire]:
     for accept in (None, SIMPLE_JSON):
         for path in ("/simple/", "/simple/demo/"):
             assert send(registry, "GET", path, headers={"Accept": accept} if accept else None).status == 200
+    for path in ("/pypi/demo/json", "/pypi/demo/1.0/json"):
+        assert send(registry, "GET", path).status == 200
     return registry, wire
 
 
@@ -161,6 +163,29 @@ def test_304_head_and_redirects(local: tuple[Registry, Tripwire]):
         redirect = same(registry, wire, get(path))
         assert (redirect.status, redirect.header("location")) == (301, location)
     assert wire.calls == ["document_version"] * 2
+
+
+def test_json_api_and_health(local: tuple[Registry, Tripwire]):
+    """The JSON API of a project and of a release, once built, and /health on local
+    storage are answered for one stat each, as the ordinary path answers them."""
+    registry, wire = local
+    wire.arm("document_version", "probe")
+    for path in ("/pypi/demo/1.0.0/json", "/pypi/demo/2.0/json", "/pypi/other/json"):
+        assert handle_cached(registry, get(path)) is None  # never built, or a 404
+    with wire.paused():
+        assert send(registry, "GET", "/pypi/demo/1.0.0/json").status == 200
+    wire.arm("document_version", "probe")
+    for path in ("/pypi/demo/json", "/pypi/demo/1.0/json", "/pypi/demo/1.0.0/json/"):
+        answer = same(registry, wire, get(path))
+        assert (answer.status, answer.header("content-type")) == (200, "application/json")
+    redirect = same(registry, wire, get("/pypi/Demo/1.0/json"))
+    assert (redirect.status, redirect.header("location")) == (301, "/pypi/demo/1.0/json")
+    health = same(registry, wire, get("/health"))
+    assert (health.status, health.body) == (
+        200,
+        b'{"status": "ok", "storage": "ok", "upstream": {"configured": false}}',
+    )
+    assert wire.calls == ["document_version"] * 3 + ["probe"]  # the redirect needs none
 
 
 def test_cold_changed_or_refused_is_none(local: tuple[Registry, Tripwire], tmp_path: Path):
@@ -224,6 +249,7 @@ def test_object_storage_needs_a_request_unless_young():
             assert same(registry, wire, get("/simple/demo/")).status == 200
             clock.now += 61
             assert handle_cached(registry, get("/simple/demo/")) is None
+        assert handle_cached(registry, get("/health")) is None  # its probe is a storage request
         assert wire.calls == []
 
 
@@ -281,6 +307,7 @@ def test_never_waits_for_a_lock():
     finally:
         release.set()
         holder.join()
+    assert handle_cached(registry, get("/health")) is None  # the upstream's state is behind a lock
     registry.catalog._lock = WouldWait()  # type: ignore[assignment]
     assert handle_cached(registry, get("/simple/demo/")) is None
     assert handle_cached(registry, get("/simple/")) is not None  # the project list takes no lock
@@ -299,6 +326,9 @@ PATHS = [
     "/simple//",
     "/simple/demo/x",
     "/pypi/demo/json",
+    "/pypi/demo/1.0/json",
+    "/pypi/Demo/1.0/json",
+    "/pypi/demo/9/json",
     "/health",
     "/",
     "/simple/%2e/",

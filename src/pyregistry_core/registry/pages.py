@@ -14,6 +14,8 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 import attrs
 
 from .. import render
@@ -22,6 +24,7 @@ from ..fragments import FileFragments
 from ..metrics import Metrics
 from ..names import NormalizedName
 from ..negotiate import SimpleFormat
+from ..records import ProjectFiles
 from ..storage.catalog import Catalog
 from .permissions import Permissions
 from .results import Page, UpstreamRedirect
@@ -31,6 +34,8 @@ __all__ = ["PageCache"]
 
 _MAX_INDEX_PAGES = 256  # one per format and visibility key
 _MAX_PROJECT_PAGES = 8  # per project: formats times recent sources
+_MAX_DOCUMENTS = 32  # per project: JSON API documents by release and mount URL
+_DOCUMENTS = "documents"  # the key of a project entry's documents, apart from its pages
 
 
 @attrs.frozen
@@ -81,6 +86,30 @@ class PageCache:
         view.entry.pages[(fmt, id(view.files))] = (view.files, page)
         return page
 
+    def document(
+        self,
+        identity: Identity,
+        project: NormalizedName,
+        key: Hashable,
+        build: Callable[[ProjectFiles], tuple[Page, bool]],
+    ) -> Page | UpstreamRedirect:
+        """A document built from what the caller sees of ``project`` (the JSON API); kept
+        per ``key`` and source when ``build`` says it depends on nothing else."""
+        view = self.views.view(identity, project)
+        if isinstance(view, UpstreamRedirect):
+            return view
+        cached = self._document(view, key)
+        if cached is not None:
+            return cached
+        page, keep = build(view.files)
+        if keep:
+            documents = view.entry.pages.setdefault(_DOCUMENTS, {})
+            assert isinstance(documents, dict)
+            if len(documents) > _MAX_DOCUMENTS:
+                documents.clear()
+            documents[key] = (view.files, page)
+        return page
+
     def cached_index_page(self, identity: Identity, fmt: SimpleFormat) -> Page | None:
         """``index_page``'s answer when it is rendered already for a current snapshot, else None."""
         self.permissions.require(identity, Permission.READ)
@@ -98,6 +127,23 @@ class PageCache:
         if view is None or isinstance(view, UpstreamRedirect):
             return view
         return self._rendered(view, fmt)
+
+    def cached_document(
+        self, identity: Identity, project: NormalizedName, key: Hashable
+    ) -> Page | UpstreamRedirect | None:
+        """``document``'s answer when it needs no I/O and no building, else None."""
+        view = self.views.cached_view(identity, project)
+        if view is None or isinstance(view, UpstreamRedirect):
+            return view
+        return self._document(view, key)
+
+    def _document(self, view: View, key: Hashable) -> Page | None:
+        documents = view.entry.pages.get(_DOCUMENTS)
+        cached = documents.get(key) if isinstance(documents, dict) else None
+        if isinstance(cached, tuple) and cached[0] is view.files:
+            page: Page = cached[1]
+            return page
+        return None
 
     def _rendered(self, view: View, fmt: SimpleFormat) -> Page | None:
         """The page already rendered from exactly ``view.files`` (a hit is counted)."""

@@ -51,6 +51,7 @@ class LocalStorage:
 
     has_change_tokens = True
     single_writer = False
+    probe_is_stat = True  # ``probe`` is one ``stat`` and takes no lock (the fast path's /health)
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)

@@ -14,10 +14,12 @@ Invariants:
    headers, body), because it runs the same response builders (``simple.py``'s) on the
    same cached snapshots, and the same ``finish``. Anything that would be an error
    (status >= 400), a render, or a fetch is None, and ``handle`` answers it.
-3. It answers GET and HEAD of ``/simple``, ``/simple/``, ``/simple/<project>/`` (with
-   its redirects to the canonical spelling) for a caller who is anonymous, identified
-   by the host app (``Request.identity``), or whose Basic credentials are already in
-   the authenticator's verification cache.
+3. It answers GET and HEAD of ``/simple``, ``/simple/``, ``/simple/<project>/``,
+   ``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json`` once rendered (with
+   the Simple pages' 304s, the redirects to a canonical spelling, and the fallback's
+   redirects upstream), and ``/health`` on local storage without an upstream; for a caller
+   who is anonymous, identified by the host app (``Request.identity``), or whose Basic
+   credentials are already in the authenticator's verification cache.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import attrs
 from ..errors import RegistryError
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
-from . import simple
+from . import health, pypi_json, simple
 from .finish import finish
 from .messages import Request, Response, redirect_response
 from .routing import path_pattern
@@ -48,6 +50,9 @@ FAST_ROUTES: tuple[tuple[re.Pattern[str], CachedHandler], ...] = (
     (path_pattern("/simple"), simple.simple_slash),
     (path_pattern("/simple/"), simple.cached_index_page),
     (path_pattern("/simple/{project}" + _SLASH), simple.cached_project_page),
+    (path_pattern("/pypi/{project}/json" + _SLASH), pypi_json.cached_json_api),
+    (path_pattern("/pypi/{project}/{version}/json" + _SLASH), pypi_json.cached_json_api),
+    (path_pattern("/health"), health.cached_health),
 )
 _METHODS = frozenset(("GET", "HEAD"))
 

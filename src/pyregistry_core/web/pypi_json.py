@@ -7,6 +7,7 @@ release's first file, as on PyPI.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -14,13 +15,13 @@ from urllib.parse import quote
 from packaging.metadata import parse_email
 
 from ..errors import InvalidProjectName, ProjectNotFound
-from ..names import normalize
-from ..records import FileRecord, ProjectFiles, same_version
+from ..names import NormalizedName, normalize
+from ..records import FileRecord, Origin, ProjectFiles, same_version
 from ..registry.facade import Registry
-from ..registry.results import UpstreamRedirect
-from .messages import Request, Response, json_response, not_found, redirect_response
+from ..registry.results import Page, UpstreamRedirect
+from .messages import Request, Response, not_found, redirect_response
 
-__all__ = ["json_api", "project_json_document"]
+__all__ = ["cached_json_api", "json_api", "project_json_document"]
 
 _LIST_FIELDS = ("classifiers", "requires_dist", "provides_extra", "dynamic", "license_files")
 _TEXT_FIELDS = (
@@ -132,6 +133,36 @@ def _find_version(files: ProjectFiles, requested: str) -> str:
 
 def json_api(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | UpstreamRedirect:
     """``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``."""
+    project = _canonical_project(request, params)
+    if isinstance(project, Response):
+        return project
+    version = params.get("version")
+
+    def build(files: ProjectFiles) -> tuple[Page, bool]:
+        chosen = _find_version(files, version) if version is not None else None
+        document = project_json_document(registry, files, chosen, request.root_url)
+        # Kept only when built from uploads alone: their stored metadata never changes.
+        keep = all(r.origin != Origin.UPSTREAM for r in files.files)
+        return Page.of(json.dumps(document).encode()), keep
+
+    found = registry.pages.document(request.caller, project, (version, request.root_url), build)
+    return _document_response(found, version)
+
+
+def cached_json_api(
+    registry: Registry, request: Request, params: Mapping[str, str]
+) -> Response | UpstreamRedirect | None:
+    """``json_api``'s answer from a current snapshot without I/O, else None (fast path)."""
+    project = _canonical_project(request, params)
+    if isinstance(project, Response):
+        return project
+    version = params.get("version")
+    found = registry.pages.cached_document(request.caller, project, (version, request.root_url))
+    return None if found is None else _document_response(found, version)
+
+
+def _canonical_project(request: Request, params: Mapping[str, str]) -> NormalizedName | Response:
+    """The project named, or the 404 or the redirect to its normalized spelling."""
     version = params.get("version")
     try:
         project = normalize(params["project"])
@@ -140,15 +171,17 @@ def json_api(registry: Registry, request: Request, params: Mapping[str, str]) ->
     if params["project"] != project:
         rest = f"{quote(version, safe='')}/json" if version is not None else "json"
         return redirect_response(301, f"{request.script_root}/pypi/{project}/{rest}")
-    files = registry.project_files(request.caller, project)
-    if isinstance(files, UpstreamRedirect):
-        return files.to_json(quote(version, safe="") if version is not None else None)
-    chosen = _find_version(files, version) if version is not None else None
-    document = project_json_document(registry, files, chosen, request.root_url)
-    return json_response(
-        200,
-        document,
+    return project
+
+
+def _document_response(found: Page | UpstreamRedirect, version: str | None) -> Response | UpstreamRedirect:
+    if isinstance(found, UpstreamRedirect):
+        return found.to_json(quote(version, safe="") if version is not None else None)
+    headers = (
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(found.body))),
         ("Cache-Control", "max-age=0, must-revalidate"),
         ("Vary", "Accept"),
         ("X-Content-Type-Options", "nosniff"),
     )
+    return Response(200, headers, found.body)
