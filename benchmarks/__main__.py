@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .auth import bench_auth_pages
 from .cold import bench_cold_http, bench_cold_in_process, bench_cold_render
+from .contention import bench_pages_under_contention
 from .context import BenchConfig, BenchContext, environ_snapshot
 from .outage import bench_upstream_outage
 from .pages import bench_asgi_pages_gunicorn, bench_asgi_pages_uvicorn, bench_wsgi_pages
@@ -30,6 +31,7 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_wsgi_pages,
     bench_asgi_pages_uvicorn,
     bench_asgi_pages_gunicorn,
+    bench_pages_under_contention,
     bench_cold_in_process,
     bench_cold_render,
     bench_cold_http,

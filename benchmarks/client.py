@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["upload"]
+__all__ = ["form_head", "upload"]
 
 _CHUNK = 1 << 20
 
@@ -29,18 +29,8 @@ def _chunks(content: Path | bytes) -> Iterator[bytes]:
             yield block
 
 
-def upload(
-    port: int,
-    filename: str,
-    content: Path | bytes,
-    *,
-    name: str,
-    version: str,
-    sha256: str,
-    path: str = "/",
-) -> tuple[int, bytes]:
-    """POST ``:action=file_upload`` with twine's fields; returns status and body."""
-    boundary = uuid.uuid4().hex
+def form_head(boundary: str, filename: str, *, name: str, version: str, sha256: str) -> tuple[bytes, bytes]:
+    """twine's upload form up to the file's bytes, and what follows them."""
     fields = {
         ":action": "file_upload",
         "protocol_version": "1",
@@ -58,7 +48,22 @@ def upload(
             f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
         ).encode()
     )
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head, f"\r\n--{boundary}--\r\n".encode()
+
+
+def upload(
+    port: int,
+    filename: str,
+    content: Path | bytes,
+    *,
+    name: str,
+    version: str,
+    sha256: str,
+    path: str = "/",
+) -> tuple[int, bytes]:
+    """POST ``:action=file_upload`` with twine's fields; returns status and body."""
+    boundary = uuid.uuid4().hex
+    head, tail = form_head(boundary, filename, name=name, version=version, sha256=sha256)
     size = len(content) if isinstance(content, bytes) else content.stat().st_size
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import re
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -33,11 +34,22 @@ WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian/Ubun
 
 @attrs.frozen
 class LoadResult:
-    """Throughput of one fixed-duration run, and how many answers were not 200."""
+    """Throughput of one fixed-duration run, how many answers were not 200, and the
+    99th percentile of the requests' latency (ms; 0 when not measured)."""
 
     requests_per_second: float
     requests: int
     errors: int
+    p99_ms: float = 0.0
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _p99_ms(output: str) -> float:
+    """The 99 % line of wrk's ``--latency`` distribution, in ms (0 when absent)."""
+    found = re.search(r"^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    return float(found.group(1)) * _UNIT_MS[found.group(2)] if found else 0.0
 
 
 class LoadGenerator(Protocol):
@@ -73,6 +85,7 @@ class WrkLoad:
             f"-d{max(1, round(seconds))}s",
             "--timeout",
             "10s",
+            "--latency",
         ]
         for key, value in headers.items():
             command += ["-H", f"{key}: {value}"]
@@ -88,7 +101,7 @@ class WrkLoad:
         if socket is not None:
             # A sync worker closes every connection; wrk reconnects, which is not an error.
             errors += int(socket.group(1)) + int(socket.group(3)) + int(socket.group(4))
-        return LoadResult(float(rate.group(1)), int(total.group(1)), errors)
+        return LoadResult(float(rate.group(1)), int(total.group(1)), errors, _p99_ms(output))
 
 
 @attrs.frozen
@@ -108,14 +121,17 @@ class PythonLoad:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         deadline = time.perf_counter() + seconds
         counts = [[0, 0] for _ in range(self.connections)]
+        latencies: list[list[float]] = [[] for _ in range(self.connections)]
 
-        def worker(slot: list[int]) -> None:
+        def worker(slot: list[int], took: list[float]) -> None:
             connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
             while time.perf_counter() < deadline:
                 try:
+                    began = time.perf_counter()
                     connection.request("GET", target, headers=dict(headers))
                     response = connection.getresponse()
                     response.read()
+                    took.append((time.perf_counter() - began) * 1000)
                     slot[0] += 1
                     if response.status != 200:
                         slot[1] += 1
@@ -127,14 +143,19 @@ class PythonLoad:
             connection.close()
 
         started = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(slot,)) for slot in counts]
+        threads = [
+            threading.Thread(target=worker, args=(slot, took))
+            for slot, took in zip(counts, latencies, strict=True)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
         total = sum(slot[0] for slot in counts)
-        return LoadResult(total / elapsed, total, sum(slot[1] for slot in counts))
+        ordered = sorted(ms for took in latencies for ms in took)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+        return LoadResult(total / elapsed, total, sum(slot[1] for slot in counts), p99)
 
 
 def choose_load_generator(preference: str, threads: int, connections: int) -> tuple[LoadGenerator, str]:
@@ -160,7 +181,8 @@ def alternating(
     """Warm every ``(url, headers)`` target, then load them in alternating rounds.
 
     ``seconds`` is split into ``rounds`` slices per target, so a busy moment of the
-    machine hits every target alike; each result is the mean req/s of its slices.
+    machine hits every target alike; each result is the mean req/s of its slices and the
+    median of their 99th-percentile latencies.
     """
     rounds = max(1, rounds)
     slice_seconds = max(1.0, seconds / rounds)
@@ -176,6 +198,7 @@ def alternating(
             sum(r.requests_per_second for r in results) / len(results),
             sum(r.requests for r in results),
             sum(r.errors for r in results),
+            statistics.median(r.p99_ms for r in results),
         )
         for results in runs
     ]

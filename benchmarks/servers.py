@@ -23,6 +23,7 @@ __all__ = [
     "Server",
     "free_port",
     "gunicorn_command",
+    "http_fetch",
     "http_get",
     "pyregistry_serve_command",
     "rss_kib",
@@ -121,17 +122,26 @@ def uvicorn_command(factory: str, port: int, workers: int) -> list[str]:
     ]
 
 
-def http_get(
+def http_fetch(
     port: int, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
-) -> tuple[int, bytes, str]:
-    """One GET on a fresh connection: status, body, Content-Type."""
+) -> tuple[int, bytes, dict[str, str]]:
+    """One GET on a fresh connection: status, body (as sent: not decompressed), and the
+    response headers with lower-case names."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         connection.request("GET", path, headers=dict(headers or {}))
         response = connection.getresponse()
-        return response.status, response.read(), response.getheader("Content-Type") or ""
+        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
     finally:
         connection.close()
+
+
+def http_get(
+    port: int, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+) -> tuple[int, bytes, str]:
+    """One GET on a fresh connection: status, body, Content-Type."""
+    status, body, sent = http_fetch(port, path, headers, timeout)
+    return status, body, sent.get("content-type", "")
 
 
 @attrs.define
@@ -153,6 +163,12 @@ class Server:
     ) -> tuple[int, bytes, str]:
         """One GET on a fresh connection."""
         return http_get(self.port, path, headers, timeout)
+
+    def fetch(
+        self, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """One GET on a fresh connection, with the response headers."""
+        return http_fetch(self.port, path, headers, timeout)
 
     def worker_pids(self) -> list[int]:
         """The direct children of the server process (gunicorn's workers)."""

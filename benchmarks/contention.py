@@ -1,0 +1,211 @@
+"""Warm pages while slow uploads and requests to a hanging upstream occupy the server.
+
+16 clients each upload a wheel at 1 MB/s (twine's form, a ``Content-Length`` far larger
+than what they send in the window, so every upload stays in flight), and a few clients
+ask for projects the registry does not have, which it looks up on an upstream that
+accepts connections and never answers. Meanwhile wrk loads a warm page. The figure is
+that page's req/s against the same server idle, before and after (issue 12: a warm page
+must not wait behind I/O the server is doing for other clients).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .bare_apps import PAGES_ENV
+from .client import form_head
+from .context import BenchContext
+from .corpus import BIG_PROJECT
+from .load import LoadResult
+from .registry_apps import REGISTRY_CONFIG_ENV
+from .report import Figure, Section
+from .servers import HOST, Server, free_port, pyregistry_serve_command, running, uvicorn_command
+
+__all__ = ["bench_pages_under_contention"]
+
+UPLOADS = 16
+UPLOAD_RATE = 1 << 20  # bytes per second per upload
+HANGING_CLIENTS = 4  # concurrent requests waiting on the hanging upstream
+_SLICE = 1 << 16
+_DECLARED = 1 << 30  # each upload announces 1 GiB; the window ends long before
+_RAMP = 1.0  # seconds the background runs before the loaded measurement starts
+TARGET = ">= 0.80"
+
+
+@contextlib.contextmanager
+def hanging_upstream() -> Iterator[str]:
+    """An upstream index URL whose server accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def _slow_upload(port: int, number: int, stop: threading.Event) -> None:
+    """Send one upload at ``UPLOAD_RATE`` until ``stop`` (then drop the connection)."""
+    boundary = uuid.uuid4().hex
+    name = f"slow-upload-{number}"
+    head, tail = form_head(
+        boundary, f"slow_upload_{number}-1.0-py3-none-any.whl", name=name, version="1.0", sha256="0" * 64
+    )
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    block = bytes(_SLICE)
+    try:
+        connection.putrequest("POST", "/")
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(len(head) + _DECLARED + len(tail)))
+        connection.endheaders()
+        connection.send(head)
+        interval = _SLICE / UPLOAD_RATE
+        sent, began = 0, time.perf_counter()
+        while not stop.is_set() and sent < _DECLARED:
+            connection.send(block)
+            sent += _SLICE
+            stop.wait(max(0.0, began + sent / UPLOAD_RATE - time.perf_counter()) or interval / 10)
+    except OSError:
+        pass  # the server gave up on us: the window's figure is what counts
+    finally:
+        connection.close()
+
+
+def _hanging_lookups(port: int, number: int, stop: threading.Event, window: float) -> None:
+    """Ask for projects the registry must look up upstream, one after another, until ``stop``."""
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        connection = http.client.HTTPConnection(HOST, port, timeout=window)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection.request("GET", f"/simple/missing-{number}-{attempt}/")
+            connection.getresponse().read()
+        connection.close()
+
+
+@contextlib.contextmanager
+def background(port: int, window: float) -> Iterator[None]:
+    """Slow uploads and hanging upstream lookups against ``port`` while the block runs."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=_slow_upload, args=(port, n, stop)) for n in range(UPLOADS)]
+    threads += [
+        threading.Thread(target=_hanging_lookups, args=(port, n, stop, window))
+        for n in range(HANGING_CLIENTS)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(_RAMP)
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(window + 15)
+
+
+def _idle_and_loaded(ctx: BenchContext, server: Server, path: str) -> tuple[LoadResult, LoadResult]:
+    """The page's load idle (mean of a run before and one after) and with the background."""
+    url, seconds = server.url(path), ctx.config.seconds
+    ctx.load.run(url, max(1.0, ctx.config.warmup), {})
+    before = ctx.load.run(url, seconds / 2, {})
+    with background(server.port, seconds + 3):
+        loaded = ctx.load.run(url, seconds, {})
+    after = ctx.load.run(url, seconds / 2, {})
+    idle = LoadResult(
+        (before.requests_per_second + after.requests_per_second) / 2,
+        before.requests + after.requests,
+        before.errors + after.errors,
+        max(before.p99_ms, after.p99_ms),
+    )
+    return idle, loaded
+
+
+def _figures(label: str, idle: LoadResult, loaded: LoadResult, target: str) -> list[Figure]:
+    note = f"{loaded.errors} errors or timeouts under load" if loaded.errors else ""
+    figures = [
+        Figure(
+            label,
+            loaded.requests_per_second,
+            "same server idle",
+            idle.requests_per_second,
+            "req/s",
+            target,
+            note,
+        )
+    ]
+    if idle.p99_ms and loaded.p99_ms:
+        figures.append(Figure(f"{label}, p99 latency", loaded.p99_ms, "same server idle", idle.p99_ms, "ms"))
+    return figures
+
+
+def bench_pages_under_contention(ctx: BenchContext) -> Section:
+    """Warm page req/s with 16 slow uploads and a hanging upstream in the background, vs idle."""
+    workers = ctx.config.workers
+    path = f"/simple/{BIG_PROJECT}/"
+    contenders: list[tuple[str, Callable[[int, Path], list[str]], str]] = [
+        (
+            f"pyregistry_asgi, uvicorn x{workers}",
+            lambda port, _: uvicorn_command("benchmarks.registry_apps:pyregistry_asgi", port, workers),
+            TARGET,
+        ),
+        (
+            f"`pyregistry serve --workers {workers}` (gunicorn sync, WSGI)",
+            lambda port, config: pyregistry_serve_command(config, port, workers),
+            "",
+        ),
+    ]
+    figures: list[Figure] = []
+    with hanging_upstream() as upstream:
+        config = ctx.registry_config(
+            ctx.large_corpus().root,
+            "contention",
+            **{
+                "pypi.fallback": "cache",
+                "pypi.fallback_base_url": upstream,
+                "pypi.cache_update": "everyone",
+                "pypi.upstream_timeout": "60",
+            },
+        )
+        env = {REGISTRY_CONFIG_ENV: str(config), PAGES_ENV: str(ctx.scratch("contention-pages"))}
+        for name, command, target in contenders:
+            port = free_port()
+            with running(name, command(port, config), port, ctx.log_dir, env) as server:
+                for _ in range(5 * workers):
+                    server.get(path)
+                idle, loaded = _idle_and_loaded(ctx, server, path)
+            figures += _figures(
+                f"{path} ({ctx.config.big_files:,} files), HTML, {name}", idle, loaded, target
+            )
+    return Section(
+        "Warm pages while slow uploads and a hanging upstream occupy the server",
+        f"{UPLOADS} clients each stream an upload at {UPLOAD_RATE / 2**20:g} MB/s (twine's form, "
+        f"1 GiB announced, dropped at the end of the window) and {HANGING_CLIENTS} clients ask for "
+        "projects the registry does not hold, which it looks up (`pypi.fallback = cache`) on an "
+        "upstream that accepts connections and never answers (`pypi.upstream_timeout = 60`). "
+        f"Background starts {_RAMP:g} s before the loaded run. Load: {ctx.load.name} on the warm page "
+        f"for {ctx.config.seconds:g} s under the background; idle = mean of {ctx.config.seconds / 2:g} s "
+        "before and after on the same server (p99: the worse of the two).",
+        tuple(figures),
+    )
