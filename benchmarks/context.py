@@ -26,9 +26,9 @@ def _number(environ: Mapping[str, str], key: str, default: float) -> float:
 class BenchConfig:
     """The knobs of a run (environment variable in brackets)."""
 
-    seconds: float = 10.0  # load per endpoint and server [BENCH_SECONDS]
+    seconds: float = 6.0  # load per endpoint and server [BENCH_SECONDS]
     warmup: float = 1.0  # load on each server before an endpoint is measured [BENCH_WARMUP]
-    rounds: int = 5  # alternating slices BENCH_SECONDS is split into [BENCH_ROUNDS]
+    rounds: int = 3  # alternating slices BENCH_SECONDS is split into [BENCH_ROUNDS]
     repeats: int = 5  # cold starts / invalidations / startups, median taken [BENCH_REPEATS]
     projects: int = 10_000  # projects in the large corpus [BENCH_PROJECTS]
     small_projects: int = 100  # projects in the small corpus (startup) [BENCH_SMALL_PROJECTS]
