@@ -22,13 +22,12 @@ import attrs
 
 from .servers import HOST, free_port, running
 
-_REPO = Path(__file__).resolve().parent.parent
-
 __all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3", "seaweedfs_s3"]
 
 REGION = "us-east-1"
 ACCESS_KEY = "bench-access-key"
 SECRET_KEY = "bench-secret-key"  # a dummy: moto checks no signatures
+_REPO = Path(__file__).resolve().parent.parent
 
 
 @attrs.frozen
