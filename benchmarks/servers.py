@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -154,6 +154,12 @@ class Server:
     log: Path
     startup_seconds: float = 0.0
 
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
         return f"http://{HOST}:{self.port}{path}"
@@ -246,19 +252,5 @@ def start(
     raise RuntimeError(f"{name} did not answer {ready_path} within {_READY_TIMEOUT:.0f} s; see {log}")
 
 
-@contextlib.contextmanager
-def running(
-    name: str,
-    command: list[str],
-    port: int,
-    log_dir: Path,
-    env: Mapping[str, str] | None = None,
-    *,
-    ready_path: str = "/health",
-) -> Iterator[Server]:
-    """A started server, stopped on exit."""
-    server = start(name, command, port, log_dir, env, ready_path=ready_path)
-    try:
-        yield server
-    finally:
-        server.stop()
+# ``with running(...) as server:`` stops the server on exit (a Server is a context manager).
+running = start
