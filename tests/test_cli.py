@@ -8,6 +8,7 @@ through a fresh ``Registry`` on the same directory, as another process would.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -47,6 +48,22 @@ def cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subpro
         env=env,
         cwd=cwd,
     )
+
+
+_AUDIT_LINE = re.compile(r"pyregistry\.audit time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)")
+ME = getpass.getuser()
+
+
+def audit_split(stderr: str) -> tuple[list[str], str]:
+    """A command's audit lines (without their time) and the rest of its stderr."""
+    lines, rest = [], []
+    for line in stderr.splitlines(keepends=True):
+        match = _AUDIT_LINE.fullmatch(line.rstrip("\n"))
+        if match is None:
+            rest.append(line)
+        else:
+            lines.append(match[1])
+    return lines, "".join(rest)
 
 
 def shown(result: subprocess.CompletedProcess[str]) -> str:
@@ -306,7 +323,19 @@ def test_token_create_list_revoke(on_disk: OnDisk) -> None:
     assert secret.rsplit("-", 1)[-1] not in listed.stdout
 
     revoked = cli("token", "revoke", "--config", config, token_id)
-    assert (revoked.returncode, revoked.stderr) == (0, ""), shown(revoked)
+    assert revoked.returncode == 0, shown(revoked)
+    assert audit_split(revoked.stderr) == (
+        [f"actor={ME} action=token.revoke project=- target={token_id} outcome=ok client=cli"],
+        "",
+    )
+    assert audit_split(created.stderr) == (
+        [
+            f"actor={ME} action=token.create project=demo-pkg target={token_id} outcome=ok client=cli "
+            f'detail="user: {ADMIN}; scope: read"'
+        ],
+        "",
+    )
+    assert secret not in created.stderr
     listed = cli("token", "list", "--config", config)
     assert listed.stdout.splitlines() == [
         f"{token_id} user={ADMIN} scope=read projects=demo-pkg revoked",
@@ -321,9 +350,13 @@ def test_token_create_for_an_unknown_user_fails(on_disk: OnDisk) -> None:
     config = str(on_disk.config)
     result = cli("token", "create", "--config", config, "--user", "nobody")
     assert (result.returncode, result.stdout) == (2, ""), shown(result)
-    assert result.stderr == (
+    assert audit_split(result.stderr) == (
+        [
+            f"actor={ME} action=token.create project=- target=nobody outcome=refused client=cli "
+            'reason="no user \'nobody\'" detail="user: nobody; scope: upload"'
+        ],
         f"pyregistry: no user 'nobody' in {config}: a token acts as a user, so add user.nobody "
-        "(or an auth.htpasswd entry) first\n"
+        "(or an auth.htpasswd entry) first\n",
     )
     assert cli("token", "list", "--config", config).stdout == ""
 
@@ -339,25 +372,31 @@ def test_token_create_warns_when_the_scope_exceeds_the_user(on_disk: OnDisk) -> 
     upload = cli("token", "create", "--config", str(config), "--user", "reader", "--project", "secret-tool")
     assert upload.returncode == 0, shown(upload)
     assert re.fullmatch(r"pyreg-[0-9a-f]+-\S+\n", upload.stdout), shown(upload)
-    assert upload.stderr == (
+    assert audit_split(upload.stderr)[1] == (
         "pyregistry: warning: user 'reader' may not upload to 'secret-tool'; this token cannot either\n"
     )
     anywhere = cli("token", "create", "--config", str(config), "--user", "reader", "--project", "other")
     assert (
-        anywhere.stderr
+        audit_split(anywhere.stderr)[1]
         == "pyregistry: warning: user 'reader' may not read 'other'; this token cannot either\n"
     )
     read = cli("token", "create", "--config", str(config), "--user", "reader", "--scope", "read")
-    assert (read.returncode, read.stderr) == (0, ""), shown(read)
+    assert (read.returncode, audit_split(read.stderr)[1]) == (0, ""), shown(read)
     admin = cli("token", "create", "--config", str(config), "--user", ADMIN)
-    assert (admin.returncode, admin.stderr) == (0, ""), shown(admin)
+    assert (admin.returncode, audit_split(admin.stderr)[1]) == (0, ""), shown(admin)
 
 
 def test_token_revoke_unknown_id(on_disk: OnDisk) -> None:
     """Revoking a token id that does not exist exits 1 and says so."""
     result = cli("token", "revoke", "--config", str(on_disk.config), "0123456789abcdef")
     assert (result.returncode, result.stdout) == (1, ""), shown(result)
-    assert result.stderr == "pyregistry: no token '0123456789abcdef'\n"
+    assert audit_split(result.stderr) == (
+        [
+            f"actor={ME} action=token.revoke project=- target=0123456789abcdef outcome=refused client=cli "
+            "reason=\"no token '0123456789abcdef'\""
+        ],
+        "pyregistry: no token '0123456789abcdef'\n",
+    )
 
 
 # -- yank, unyank, delete ---------------------------------------------------------------
@@ -429,7 +468,13 @@ def test_unknown_target_exits_1(demo: OnDisk, command: str) -> None:
     before = demo.files("demo")
     result = cli(command, "--config", str(demo.config), "demo", "9.9")
     assert (result.returncode, result.stdout) == (1, ""), shown(result)
-    assert result.stderr == "pyregistry: File '9.9' not found in project 'demo'.\n"
+    assert audit_split(result.stderr) == (
+        [
+            f"actor={ME} action={command} project=demo target=9.9 outcome=refused client=cli "
+            "reason=\"File '9.9' not found in project 'demo'.\""
+        ],
+        "pyregistry: File '9.9' not found in project 'demo'.\n",
+    )
     assert demo.files("demo") == before
 
 
@@ -503,7 +548,13 @@ def test_status_of_an_unknown_project(on_disk: OnDisk) -> None:
     """Setting the status of a project that was never stored exits 1 naming it."""
     result = cli("status", "--config", str(on_disk.config), "nope", "archived")
     assert (result.returncode, result.stdout) == (1, ""), shown(result)
-    assert result.stderr == "pyregistry: Project 'nope' not found.\n"
+    assert audit_split(result.stderr) == (
+        [
+            f"actor={ME} action=status project=nope target=- outcome=refused client=cli "
+            'reason="Project \'nope\' not found." detail="status: archived"'
+        ],
+        "pyregistry: Project 'nope' not found.\n",
+    )
 
 
 # -- fsck -------------------------------------------------------------------------------
@@ -581,3 +632,22 @@ def test_version() -> None:
     """``--version`` prints the installed version."""
     result = cli("--version")
     assert (result.returncode, result.stdout) == (0, "pyregistry 0.1.0\n"), shown(result)
+
+
+def test_cli_changes_are_on_the_audit_trail(demo: OnDisk) -> None:
+    """A yank and a status change made at the command line are audit lines naming the OS user and ``cli``."""
+    yanked = cli("yank", "--config", str(demo.config), "demo", "1.0", "--reason", "bad build")
+    assert yanked.returncode == 0, shown(yanked)
+    files = ", ".join(line.split(": ", 1)[1] for line in yanked.stdout.splitlines())
+    assert audit_split(yanked.stderr) == (
+        [
+            f"actor={ME} action=yank project=demo target=1.0 outcome=ok client=cli "
+            f'detail="files: {files}; reason: bad build"'
+        ],
+        "",
+    )
+    status = cli("status", "--config", str(demo.config), "demo", "archived")
+    assert audit_split(status.stderr) == (
+        [f'actor={ME} action=status project=demo target=- outcome=ok client=cli detail="status: archived"'],
+        "",
+    )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pyregistry_core import ConfigError, Identity, Permission, Registry, RegistryError
+from pyregistry_core import ConfigError, Identity, Registry, RegistryError
+from pyregistry_core.audit import AUDIT_LOGGER
 from pyregistry_core.auth.authenticator import hash_password
 from pyregistry_core.names import normalize
 from pyregistry_core.registry.importer import import_tree
@@ -18,6 +20,8 @@ from pyregistry_core.settings import s3_options
 from pyregistry_core.storage.fsck import find_orphans, remove_orphans
 from pyregistry_core.storage.upgrade import upgrade
 
+from .cli_audit import audited
+from .cli_credentials import credential_commands, publisher, token
 from .serve import check_tls, default_workers, load_settings, run
 from .starter import MODES, starter_config
 
@@ -26,31 +30,13 @@ __all__ = ["main"]
 OPERATOR = Identity(user="pyregistry-cli", operator=True)
 
 
-def _publisher_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``pyregistry publisher add|list|remove``."""
-    publisher = commands.add_parser("publisher", help="manage trusted publishers (CI uploads via OIDC)")
-    publisher_commands = publisher.add_subparsers(dest="publisher_command", required=True)
-    add = publisher_commands.add_parser("add", help="trust a CI identity to upload a project")
-    add.add_argument("--config", required=True)
-    add.add_argument("project")
-    add.add_argument(
-        "line", nargs="+", metavar="ISSUER [KEY=VALUE ...]", help="e.g. github repo=o/r workflow=r.yml"
-    )
-    listed = publisher_commands.add_parser("list", help="print every publisher, one per line")
-    listed.add_argument("--config", required=True)
-    remove = publisher_commands.add_parser("remove", help="remove a publisher added with 'publisher add'")
-    remove.add_argument("--config", required=True)
-    remove.add_argument("id")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyregistry", description="A private Python package index.")
     parser.add_argument("--version", action="version", version=f"pyregistry {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_command(commands)
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
-    _token_commands(commands)
-    _publisher_commands(commands)
+    credential_commands(commands)
     _managing_commands(commands)
     _config_commands(commands)
     return parser
@@ -102,21 +88,6 @@ def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     serve.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--keyfile", help="the certificate's PEM private key")
-
-
-def _token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    token = commands.add_parser("token", help="manage API tokens (username __token__)")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="create a token and print it once")
-    create.add_argument("--config", required=True)
-    create.add_argument("--user", required=True)
-    create.add_argument("--project", action="append", default=[], help="limit to this project (repeatable)")
-    create.add_argument("--scope", choices=("read", "upload"), default="upload")
-    listing = token_commands.add_parser("list", help="print one token id per line with its scope")
-    listing.add_argument("--config", required=True)
-    revoke = token_commands.add_parser("revoke", help="revoke a token by id")
-    revoke.add_argument("--config", required=True)
-    revoke.add_argument("id")
 
 
 def _managing_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -196,83 +167,24 @@ def _hash_password(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _token(args: argparse.Namespace) -> int:
-    registry = _registry(args)
-    if args.token_command == "create":
-        if not registry.authenticator.user_exists(args.user):
-            print(
-                f"pyregistry: no user {args.user!r} in {args.config}: a token acts as a user, so add "
-                f"user.{args.user} (or an auth.htpasswd entry) first",
-                file=sys.stderr,
-            )
-            return 2
-        for warning in _scope_warnings(registry, args.user, args.project, args.scope):
-            print(f"pyregistry: warning: {warning}", file=sys.stderr)
-        secret = registry.tokens.create(args.user, args.project, args.scope)[1]
-        print(secret)
-    elif args.token_command == "list":
-        for token in registry.tokens.list():
-            print(token.describe())
-    elif not registry.tokens.revoke(args.id):
-        print(f"pyregistry: no token {args.id!r}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _publisher(args: argparse.Namespace) -> int:
-    trusted = _registry(args).trusted_publishing
-    if args.publisher_command == "add":
-        print(trusted.add_publisher(args.project, " ".join(args.line)).id)
-    elif args.publisher_command == "list":
-        configured = {p.id for p in trusted.trust.publishers}
-        for publisher in trusted.publishers():
-            source = "config" if publisher.id in configured else "stored"
-            print(f"{publisher.describe()} source={source}")
-    elif not trusted.remove_publisher(args.id):
-        print(
-            f"pyregistry: no stored publisher {args.id!r} (config ones change in the config)", file=sys.stderr
-        )
-        return 1
-    return 0
-
-
-_NOR_TOKEN = "this token cannot either"
-
-
-def _scope_warnings(registry: Registry, user: str, projects: list[str], scope: str) -> list[str]:
-    """What a new token's scope promises that its user may not do (its requests would get 403)."""
-    identity = registry.authenticator.identity_for(user)
-    wanted = [Permission.READ] if scope == "read" else [Permission.READ, Permission.WRITE]
-    verbs = {Permission.READ: "read", Permission.WRITE: "upload to"}
-    warnings = []
-    for permission in wanted:
-        if projects:
-            refused = [p for p in projects if not registry.may(identity, permission, p)]
-            if refused:
-                names = ", ".join(repr(p) for p in refused)
-                warnings.append(f"user {user!r} may not {verbs[permission]} {names}; {_NOR_TOKEN}")
-        elif permission is Permission.WRITE:
-            try:
-                registry.require_upload_somewhere(identity)
-            except RegistryError:
-                warnings.append(f"user {user!r} may not upload to any project; {_NOR_TOKEN}")
-        elif not registry.may(identity, permission):
-            warnings.append(f"user {user!r} may not read this index; {_NOR_TOKEN}")
-    return warnings
-
-
 def _manage(args: argparse.Namespace) -> int:
     registry = _registry(args)
     project = normalize(args.project)
-    if args.command == "delete":
-        changed = registry.delete(OPERATOR, project, args.target)
-    elif args.command == "status":
-        value = registry.set_status(OPERATOR, project, args.status, args.reason)
-        print(f"{project}: {value.status}")
-        return 0
-    else:
-        changed = registry.set_yanked(
-            OPERATOR, project, args.target, yanked=args.command == "yank", reason=getattr(args, "reason", "")
+    reason = getattr(args, "reason", "")
+    with audited(args.command, project, getattr(args, "target", "")) as trail:
+        if args.command == "status":
+            trail.detail = f"status: {args.status}" + (f"; reason: {reason}" if reason else "")
+            value = registry.set_status(OPERATOR, project, args.status, reason)
+            print(f"{project}: {value.status}")
+            return 0
+        if args.command == "delete":
+            changed = registry.delete(OPERATOR, project, args.target)
+        else:
+            changed = registry.set_yanked(
+                OPERATOR, project, args.target, yanked=args.command == "yank", reason=reason
+            )
+        trail.detail = (
+            "files: " + ", ".join(r.filename for r in changed) + (f"; reason: {reason}" if reason else "")
         )
     for record in changed:
         print(f"{args.command}: {record.filename}")
@@ -356,8 +268,8 @@ def _serve(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "hash-password": _hash_password,
-    "token": _token,
-    "publisher": _publisher,
+    "token": token,
+    "publisher": publisher,
     "delete": _manage,
     "yank": _manage,
     "unyank": _manage,
@@ -372,6 +284,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     """Run a ``pyregistry`` command."""
     args = _parser().parse_args(argv)
+    if args.command != "serve":  # serve sets up its own logging
+        # stdout carries a command's answer (a token); notes and the audit trail go to stderr.
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
+        logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from oidc_support import SigningKey, github_claims, jwks
 
 from pyregistry_core import Registry
+from pyregistry_core.audit import AUDIT_LOGGER
 
 # conftest's types (conftest modules are not importable)
 Client = Any
@@ -90,3 +92,29 @@ def test_refusal_is_pypis_error_document(trusted: Client, key: SigningKey) -> No
     document = json.loads(reply.body)
     assert document["message"] == "Token request failed"
     assert [e["code"] for e in document["errors"]] == ["invalid-publisher"]
+
+
+def test_mints_and_refused_mints_are_on_the_audit_trail(
+    trusted: Client, key: SigningKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mint names the publisher, project and token id (never the token); a refused one its reason."""
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    minted = _mint(trusted, key.sign(github_claims(time.time(), "testserver", environment=None)))
+    refused = trusted.request("POST", "/_/oidc/mint-token", {}, b"{}", prefix=PREFIX)
+    assert refused.status == 422
+    ok, no = ((r.audit, r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER)
+    assert not any(str(minted["token"]) in text for text in (ok[1], no[1], json.dumps(ok[0])))
+    assert {k: ok[0][k] for k in ("action", "project", "outcome", "client")} == {
+        "action": "oidc.mint",
+        "project": "acme-tool",
+        "outcome": "ok",
+        "client": "127.0.0.1",
+    }
+    assert ok[0]["actor"].startswith("publisher:")
+    assert len(ok[0]["actor"]) > len("publisher:")
+    assert ok[0]["target"]  # the token's id
+    assert (no[0]["actor"], no[0]["outcome"], no[0]["reason"]) == (
+        "anonymous",
+        "refused",
+        "invalid-payload: the body must be a JSON object with a token",
+    )

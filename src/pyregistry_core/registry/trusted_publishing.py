@@ -57,6 +57,8 @@ class MintedToken:
     token: str
     expires: int
     projects: tuple[str, ...]
+    token_id: str = ""  # for the audit trail (the id, never the token)
+    publisher: str = ""  # the ids of the publishers that earned it
 
 
 class TrustedPublishing:
@@ -144,7 +146,7 @@ class TrustedPublishing:
             names,
             expires,
         )
-        return MintedToken(secret, int(expires), projects)
+        return MintedToken(secret, int(expires), projects, token.id, names)
 
     def burn(self, minted: str) -> bool:
         """Revoke a minted token its holder is done with (True when one was revoked)."""

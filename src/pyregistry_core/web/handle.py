@@ -14,13 +14,14 @@ import attrs
 
 from ..errors import RegistryError
 from ..registry.facade import Registry
+from .audit_trail import refused_before_handler
 from .cross_site import cross_site_refusal
 from .drain import discard_unread
 from .fast_path import handle_cached
 from .finish import finish
 from .messages import FileBody, Request, Response
 from .routes import ROUTES
-from .routing import dispatch
+from .routing import audit_action, dispatch
 from .statuses import error_response
 
 __all__ = ["FileBody", "Request", "Response", "handle", "handle_cached", "handle_uncached"]
@@ -38,14 +39,35 @@ def handle_uncached(registry: Registry, request: Request) -> Response:
     try:
         if request.identity is None:
             request = attrs.evolve(request, identity=registry.authenticate(request.header("authorization")))
-        response = cross_site_refusal(request) or dispatch(ROUTES, registry, request)
-    except RegistryError as error:
-        response = error_response(error, registry.settings.realm)
+    except RegistryError as error:  # bad credentials: refused before any handler
+        response = _refused_early(registry, request, error_response(error, registry.settings.realm))
+    else:
+        response = _answer(registry, request)
     if response.status >= 400:
         # Refused before its body was read (bad credentials, a bad form, another site):
         # read it, so the client gets to read this answer instead of a reset connection.
         discard_unread(request.body, _declared_length(request), registry.upload_limits().max_body_size)
     return finish(registry, request, response, started)
+
+
+def _answer(registry: Registry, request: Request) -> Response:
+    """The route's answer (audited routes record themselves), or a cross-site refusal."""
+    refusal = cross_site_refusal(request)
+    if refusal is not None:
+        return _refused_early(registry, request, refusal)
+    try:
+        return dispatch(ROUTES, registry, request)
+    except RegistryError as error:
+        return error_response(error, registry.settings.realm)
+
+
+def _refused_early(registry: Registry, request: Request, response: Response) -> Response:
+    """``response``, recorded on the audit trail when the request went to an audited route."""
+    audited = audit_action(ROUTES, request)
+    if audited is not None:
+        action, params = audited
+        refused_before_handler(registry, request, action, params, response)
+    return response
 
 
 def _declared_length(request: Request) -> int | None:

@@ -23,6 +23,7 @@ from ..names import NormalizedName, normalize
 from ..records import FileRecord, is_prerelease, version_order
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
+from .audit_trail import Trail
 from .cross_site import json_required
 from .files import file_response
 from .messages import Request, Response, json_response, not_found, redirect_response
@@ -114,31 +115,34 @@ def download(registry: Registry, request: Request, params: Mapping[str, str]) ->
     return file_response(registry, request, project, None, params["target"])
 
 
-def delete(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def delete(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``DELETE /api/package/<pkg>/<filename|version>``; the filenames stay burnt."""
     project = _project(params)
     if project is None:
         return not_found()
+    trail.project = project
     deleted = registry.delete(request.caller, project, params["target"])
+    trail.detail = "files: " + ", ".join(r.filename for r in deleted)
     return json_response(200, {"deleted": [r.filename for r in deleted]})
 
 
-def set_status(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def set_status(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``POST /api/package/<pkg>/status`` with ``{"status": …, "reason": …}`` (PEP 792)."""
     if (refusal := json_required(request)) is not None:
         return refusal
     project = _project(params)
     if project is None:
         return not_found()
+    trail.project = project
     body = _read_json_body(request)
     # A non-string status is simply not one of the four: set_status names them.
-    status = registry.set_status(
-        request.caller, project, str(body.get("status", "")), _text_field(body, "reason")
-    )
+    wanted, reason = str(body.get("status", "")), _text_field(body, "reason")
+    trail.detail = f"status: {wanted}" + (f"; reason: {reason}" if reason else "")
+    status = registry.set_status(request.caller, project, wanted, reason)
     return json_response(200, {"name": project, "status": status.status, "reason": status.reason})
 
 
-def set_yanked(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def set_yanked(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``POST /api/package/<pkg>/<filename|version>/yank`` (body ``{"reason": …}``) or ``/unyank``."""
     if (refusal := json_required(request)) is not None:
         return refusal
@@ -147,8 +151,12 @@ def set_yanked(registry: Registry, request: Request, params: Mapping[str, str]) 
         return not_found()
     action = params["action"]
     yank = action == "yank"
+    trail.project = project
     reason = _text_field(_read_json_body(request), "reason") if yank else ""
     changed = registry.set_yanked(request.caller, project, params["target"], yanked=yank, reason=reason)
+    trail.detail = (
+        "files: " + ", ".join(r.filename for r in changed) + (f"; reason: {reason}" if reason else "")
+    )
     return json_response(200, {action + "ed": [r.filename for r in changed], "reason": reason or None})
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..auth.oidc import MAX_TOKEN_SIZE, OidcRejected
 from ..registry.facade import Registry
+from .audit_trail import Trail
 from .messages import Request, Response, json_response
 
 __all__ = ["audience", "burn_token", "mint_token"]
@@ -22,7 +23,8 @@ __all__ = ["audience", "burn_token", "mint_token"]
 _NO_STORE = ("Cache-Control", "no-store")
 
 
-def _failed(code: str, description: str) -> Response:
+def _failed(code: str, description: str, trail: Trail) -> Response:
+    trail.reason = f"{code}: {description}"
     document = {"message": "Token request failed", "errors": [{"code": code, "description": description}]}
     return json_response(422, document, _NO_STORE)
 
@@ -53,19 +55,23 @@ def audience(registry: Registry, request: Request, params: Mapping[str, str]) ->
     return json_response(200, {"audience": value}, _NO_STORE)
 
 
-def mint_token(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def mint_token(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``POST /_/oidc/mint-token``: an identity token in, a short-lived upload token out."""
     try:
         minted = registry.trusted_publishing.mint(_token_field(request), request.header("host"))
     except OidcRejected as error:
-        return _failed(error.code, error.description)
+        return _failed(error.code, error.description, trail)
+    trail.actor = f"publisher:{minted.publisher}"
+    trail.project, trail.target = ",".join(minted.projects), minted.token_id
+    trail.detail = f"scope: upload; expires: {minted.expires}"
     return json_response(200, {"success": True, "token": minted.token, "expires": minted.expires}, _NO_STORE)
 
 
-def burn_token(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def burn_token(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``POST /_/oidc/burn-token``: revoke a minted token its holder is done with."""
     try:
-        registry.trusted_publishing.burn(_token_field(request))
+        burnt = registry.trusted_publishing.burn(_token_field(request))
     except OidcRejected as error:
-        return _failed(error.code, error.description)
+        return _failed(error.code, error.description, trail)
+    trail.detail = "revoked" if burnt else "no such token"
     return json_response(202, {"success": True}, _NO_STORE)

@@ -15,6 +15,7 @@ from ..errors import InvalidUpload
 from ..publishers import Publisher
 from ..registry.facade import Registry
 from ..registry.permissions import refusal
+from .audit_trail import Trail
 from .cross_site import json_required
 from .messages import Request, Response, json_response, not_found
 
@@ -42,7 +43,7 @@ def list_publishers(registry: Registry, request: Request, params: Mapping[str, s
     return json_response(200, {"publishers": document}, ("Cache-Control", "no-store"))
 
 
-def add_publisher(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def add_publisher(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """``POST /api/publisher`` with ``{"project": …, "publisher": …}``: 201 and the new publisher."""
     if (refused := json_required(request)) is not None:
         return refused
@@ -56,12 +57,17 @@ def add_publisher(registry: Registry, request: Request, params: Mapping[str, str
     line = document.get("publisher") if isinstance(document, dict) else None
     if len(raw) > _MAX_BODY or not isinstance(project, str) or not isinstance(line, str):
         raise InvalidUpload('The body must be {"project": "<name>", "publisher": "<issuer> key=value …"}.')
+    trail.project, trail.detail = project, line
     publisher = registry.trusted_publishing.add_publisher(project, line)
+    trail.project, trail.target, trail.detail = publisher.project, publisher.id, publisher.line()
     return json_response(201, _json(publisher, "stored"))
 
 
-def remove_publisher(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def remove_publisher(
+    registry: Registry, request: Request, params: Mapping[str, str], trail: Trail
+) -> Response:
     """``DELETE /api/publisher/<id>``: 204, or 404 when no stored publisher has that id."""
+    trail.target = params["publisher_id"]
     _require_admin(registry, request)
     if not registry.trusted_publishing.remove_publisher(params["publisher_id"]):
         return not_found()

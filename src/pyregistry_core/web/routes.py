@@ -8,7 +8,7 @@ known path asked with another method is a 405 with ``Allow`` (see ``routing.py``
 from __future__ import annotations
 
 from . import browse, files, health, management, oidc, publishers_api, pypi_json, simple, uploads
-from .routing import route
+from .routing import audited_route, route
 
 __all__ = ["ROUTES"]
 
@@ -16,11 +16,11 @@ _SLASH = "{slash:/?}"
 
 ROUTES = (
     # The legacy upload API: twine posts to any of these.
-    route("POST", "/", uploads.upload),
-    route("POST", "/simple", uploads.upload),
-    route("POST", "/simple/", uploads.upload),
-    route("POST", "/legacy", uploads.upload),
-    route("POST", "/legacy/", uploads.upload),
+    audited_route("POST", "/", "upload", uploads.upload),
+    audited_route("POST", "/simple", "upload", uploads.upload),
+    audited_route("POST", "/simple/", "upload", uploads.upload),
+    audited_route("POST", "/legacy", "upload", uploads.upload),
+    audited_route("POST", "/legacy/", "upload", uploads.upload),
     # The Simple API (PEP 503/691) and its files (PEP 658 metadata beside them).
     route("GET", "/simple", simple.simple_slash),
     route("GET", "/simple/", simple.index_page),
@@ -32,17 +32,24 @@ ROUTES = (
     # pypicloud's management API, plus yank and project status.
     route("GET", "/api/package" + _SLASH, management.list_projects),
     route("GET", "/api/package/{project}" + _SLASH, management.list_files),
-    route("POST", "/api/package/{project}/status" + _SLASH, management.set_status),
+    audited_route("POST", "/api/package/{project}/status" + _SLASH, "status", management.set_status),
     route("GET", "/api/package/{project}/{target}" + _SLASH, management.download),
-    route("DELETE", "/api/package/{project}/{target}" + _SLASH, management.delete),
-    route("POST", "/api/package/{project}/{target}/{action:yank|unyank}" + _SLASH, management.set_yanked),
+    audited_route("DELETE", "/api/package/{project}/{target}" + _SLASH, "delete", management.delete),
+    audited_route(
+        "POST", "/api/package/{project}/{target}/{action:yank}" + _SLASH, "yank", management.set_yanked
+    ),
+    audited_route(
+        "POST", "/api/package/{project}/{target}/{action:unyank}" + _SLASH, "unyank", management.set_yanked
+    ),
     # Trusted publishing, at PyPI's URLs (oidc.py).
     route("GET", "/_/oidc/audience", oidc.audience),
-    route("POST", "/_/oidc/mint-token", oidc.mint_token),
-    route("POST", "/_/oidc/burn-token", oidc.burn_token),
+    audited_route("POST", "/_/oidc/mint-token", "oidc.mint", oidc.mint_token),
+    audited_route("POST", "/_/oidc/burn-token", "oidc.burn", oidc.burn_token),
     route("GET", "/api/publisher" + _SLASH, publishers_api.list_publishers),
-    route("POST", "/api/publisher" + _SLASH, publishers_api.add_publisher),
-    route("DELETE", "/api/publisher/{publisher_id}", publishers_api.remove_publisher),
+    audited_route("POST", "/api/publisher" + _SLASH, "publisher.add", publishers_api.add_publisher),
+    audited_route(
+        "DELETE", "/api/publisher/{publisher_id}", "publisher.remove", publishers_api.remove_publisher
+    ),
     # Operations.
     route("GET", "/health", health.health),
     route("GET", "/metrics", health.metrics),

@@ -5,6 +5,8 @@ Invariants:
    method is a 405 whose ``Allow`` lists every method those routes answer (RFC 9110).
 2. HEAD is answered wherever GET is, by the GET handler; ``handle`` drops the body.
 3. A handler may answer ``UpstreamRedirect``; it becomes a 302 here and nowhere else.
+4. A route that changes something names its audit action (``audited_route``): every
+   request to it is one event on the audit trail, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import attrs
 
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
+from .audit_trail import AuditedHandler, audited
 from .messages import Request, Response, not_found, redirect_response, text_response
 
-__all__ = ["Handler", "Route", "dispatch", "path_pattern", "route"]
+__all__ = ["Handler", "Route", "audit_action", "audited_route", "dispatch", "path_pattern", "route"]
 
 Handler = Callable[[Registry, Request, Mapping[str, str]], "Response | UpstreamRedirect"]
 
@@ -33,6 +36,7 @@ class Route:
     methods: frozenset[str]
     pattern: re.Pattern[str]
     handler: Handler
+    audit: str = ""  # the audit action of a route that changes something
 
     def answers(self, method: str) -> bool:
         """Whether this route serves ``method`` (HEAD wherever GET)."""
@@ -54,6 +58,22 @@ def path_pattern(path: str) -> re.Pattern[str]:
         end = match.end()
     pattern += re.escape(path[end:])
     return re.compile(pattern)
+
+
+def audited_route(methods: str, path: str, action: str, handler: AuditedHandler) -> Route:
+    """A route whose every request is one ``action`` event on the audit trail."""
+    plain = route(methods, path, audited(action, handler))
+    return attrs.evolve(plain, audit=action)
+
+
+def audit_action(routes: Iterable[Route], request: Request) -> tuple[str, Mapping[str, str]] | None:
+    """The audit action and parameters of the route ``request`` goes to, if it is audited."""
+    method = request.method.upper()
+    for candidate in routes:
+        match = candidate.pattern.fullmatch(request.path or "/")
+        if match is not None and candidate.answers(method):
+            return (candidate.audit, match.groupdict()) if candidate.audit else None
+    return None
 
 
 def dispatch(routes: Iterable[Route], registry: Registry, request: Request) -> Response:

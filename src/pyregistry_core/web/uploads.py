@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from ..errors import InvalidUpload, RegistryError, StorageUnavailable
 from ..registry.facade import Registry
 from ..upload import read_upload_form
+from .audit_trail import Trail
 from .messages import Request, Response, text_response
 
 __all__ = ["upload"]
@@ -22,7 +23,7 @@ __all__ = ["upload"]
 log = logging.getLogger(__name__)
 
 
-def upload(registry: Registry, request: Request, params: Mapping[str, str]) -> Response:
+def upload(registry: Registry, request: Request, params: Mapping[str, str], trail: Trail) -> Response:
     """Read, validate and publish one uploaded file; PyPI's statuses and messages."""
     if request.body is None:
         raise InvalidUpload("Upload payload does not have a file.")
@@ -42,6 +43,7 @@ def upload(registry: Registry, request: Request, params: Mapping[str, str]) -> R
                 registry.upload_limits(),
                 request.query,
             )
+            trail.project, trail.target = form.get("name"), form.filename or ""
             result = registry.upload(request.caller, form, staged)
     except RegistryError as error:
         registry.metrics.count_upload("rejected", type(error).__name__)
@@ -49,6 +51,8 @@ def upload(registry: Registry, request: Request, params: Mapping[str, str]) -> R
     except OSError as error:  # the scratch file: a full disk is the server's trouble, not the client's
         registry.metrics.count_upload("rejected", "StorageUnavailable")
         raise StorageUnavailable(f"cannot stage the upload: {error}") from error
+    trail.project, trail.target = result.record.project, result.record.filename
+    trail.detail = "stored" if result.created else "identical file already stored"
     registry.metrics.count_upload("stored" if result.created else "identical")
     log.info(
         "upload %s %s by %s",
