@@ -22,6 +22,7 @@ from pyregistry_core.storage.upgrade import upgrade
 
 from .cli_audit import audited
 from .cli_credentials import credential_commands, publisher, token
+from .logs import FORMATS
 from .serve import check_tls, default_workers, load_settings, run
 from .starter import MODES, starter_config
 
@@ -85,6 +86,12 @@ def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         choices=("gunicorn", "uvicorn"),
         default="gunicorn",
         help="gunicorn sync workers + WSGI (default) or uvicorn + ASGI (no proxy needed for slow clients)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="text",
+        help="text lines (default) or JSON lines, one object per line (audit fields included)",
     )
     serve.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--keyfile", help="the certificate's PEM private key")
@@ -261,6 +268,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         server=args.server,
         tls=check_tls(args.certfile, args.keyfile),
+        log_format=args.log_format,
     )
     return 0
 

@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import logging.config
 import os
+import socket
 import ssl
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyregistry_core import ConfigError, Registry, RegistryError, Settings
 
-__all__ = ["DEFAULT_CONFIG", "build_registry", "check_tls", "is_loopback", "load_settings", "run"]
+from .logs import logging_config
+from .startup_line import exposed_default_warning, startup_line
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "build_registry",
+    "check_port",
+    "check_tls",
+    "is_loopback",
+    "load_settings",
+    "run",
+]
 
 log = logging.getLogger("pyregistry")
 
@@ -90,8 +102,32 @@ def check_tls(certfile: str | None, keyfile: str | None) -> tuple[str, str] | No
     return os.path.abspath(certfile), os.path.abspath(keyfile)
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse to start (naming the flags) when ``host:port`` cannot be listened on.
+
+    The servers would otherwise retry for seconds and exit with a traceback or a bare
+    status; SO_REUSEADDR as they set it, so a port in TIME_WAIT still counts as free.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            why = error.strerror or str(error)
+            raise ConfigError(
+                f"cannot listen on {host} port {port}: {why}; choose another --port, or another --host"
+            ) from error
+
+
 def _run_uvicorn(
-    config: str | None, host: str, port: int, workers: int, access_log: bool, tls: tuple[str, str] | None
+    config: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    logs: dict[str, Any],
+    access_log: bool,
+    tls: tuple[str, str] | None,
 ) -> None:
     import uvicorn
 
@@ -105,6 +141,7 @@ def _run_uvicorn(
         port=port,
         workers=workers,
         access_log=access_log,
+        log_config=logs,  # applied again in each spawned worker
         log_level="info",
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
@@ -121,24 +158,28 @@ def run(
     access_log: bool = False,
     server: str = "gunicorn",
     tls: tuple[str, str] | None = None,
+    log_format: str = "text",
 ) -> None:
     """Serve until interrupted; ``access_log`` logs one line per request on stdout;
-    ``tls`` (certificate and key files) serves HTTPS, which trusted publishing needs."""
+    ``tls`` (certificate and key files) serves HTTPS, which trusted publishing needs;
+    ``log_format`` is ``text`` or ``json`` (one JSON object per line, audit fields included)."""
     # Logging first: what the config says about itself must reach the operator.
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
+    logs = logging_config(log_format, access_log)
+    logging.config.dictConfig(logs)
     settings = load_settings(config, host, environ)
     for line in settings.notes():
         log.warning("%s", line)
     storage = Registry(settings).storage.url  # fail fast: the store opens and answers
-    # Off by default: a log line per request costs 15-40 % of warm-page throughput here
-    # (benchmarks/); behind a reverse proxy its own access log usually suffices.
-    logging.getLogger("pyregistry.access").setLevel(logging.INFO if access_log else logging.WARNING)
-    scheme = "https" if tls else "http"
-    log.info("pyregistry serving %s on %s://%s:%s/simple/ (%s)", storage, scheme, host, port, server)
+    if config is None and not is_loopback(host):
+        log.warning("%s", exposed_default_warning(host))
+    check_port(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    address = f"{'https' if tls else 'http'}://{shown_host}:{port}/simple/"
+    log.info("%s", startup_line(settings, storage, address, server, workers))
     if server == "uvicorn":
-        _run_uvicorn(config, host, port, workers, access_log, tls)
+        _run_uvicorn(config, host, port, workers, logs, access_log, tls)
         return
-    _run_gunicorn(_Reloadable(settings, config, host, environ), host, port, workers, tls)
+    _run_gunicorn(_Reloadable(settings, config, host, environ), host, port, workers, logs, tls)
 
 
 class _Reloadable:
@@ -170,7 +211,12 @@ class _Reloadable:
 
 
 def _run_gunicorn(
-    current: _Reloadable, host: str, port: int, workers: int, tls: tuple[str, str] | None = None
+    current: _Reloadable,
+    host: str,
+    port: int,
+    workers: int,
+    logs: dict[str, Any],
+    tls: tuple[str, str] | None = None,
 ) -> None:
     """gunicorn's sync workers, each building its registry from the master's settings."""
     from gunicorn.app.base import BaseApplication
@@ -185,6 +231,7 @@ def _run_gunicorn(
         "accesslog": None,  # the core logs each request on pyregistry.access
         "errorlog": "-",
         "loglevel": "info",
+        "logconfig_dict": logs,  # gunicorn's own lines in pyregistry's format
         "proc_name": "pyregistry",
         # gunicorn 27's control socket would land in $HOME; nothing here uses it.
         "control_socket_disable": True,
