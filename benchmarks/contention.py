@@ -36,6 +36,7 @@ HANGING_CLIENTS = 4  # concurrent requests waiting on the hanging upstream
 _SLICE = 1 << 16
 _DECLARED = 64 << 20  # each upload announces 64 MiB (under max_upload_size); the window ends first
 _RAMP = 1.0  # seconds the background runs before the loaded measurement starts
+_MAX_LOOKUPS = 1000  # per hanging-lookup client: a bound should the lookups stop hanging
 TARGET = ">= 0.80"
 
 
@@ -66,7 +67,22 @@ def hanging_upstream() -> Iterator[str]:
         listener.close()
 
 
-def _slow_upload(port: int, number: int, stop: threading.Event) -> None:
+class _Tally:
+    """What the background clients saw: uploads still streaming at ``stop``, lookups answered."""
+
+    def __init__(self) -> None:
+        self.streaming = 0
+        self.answered = 0
+        self.lock = threading.Lock()
+
+    def add(self, *, streaming: int = 0, answered: int = 0) -> None:
+        """Count from any thread."""
+        with self.lock:
+            self.streaming += streaming
+            self.answered += answered
+
+
+def _slow_upload(port: int, number: int, stop: threading.Event, tally: _Tally) -> None:
     """Send one upload at ``UPLOAD_RATE`` until ``stop`` (then drop the connection)."""
     boundary = uuid.uuid4().hex
     name = f"slow-upload-{number}"
@@ -87,53 +103,57 @@ def _slow_upload(port: int, number: int, stop: threading.Event) -> None:
             connection.send(block)
             sent += _SLICE
             stop.wait(max(0.0, began + sent / UPLOAD_RATE - time.perf_counter()) or interval / 10)
+        tally.add(streaming=1)
     except OSError:
         pass  # the server gave up on us: the window's figure is what counts
     finally:
         connection.close()
 
 
-def _hanging_lookups(port: int, number: int, stop: threading.Event, window: float) -> None:
+def _hanging_lookups(port: int, number: int, stop: threading.Event, window: float, tally: _Tally) -> None:
     """Ask for projects the registry must look up upstream, one after another, until ``stop``."""
-    attempt = 0
-    while not stop.is_set():
-        attempt += 1
+    for attempt in range(1, _MAX_LOOKUPS + 1):
+        if stop.is_set():
+            return
         connection = http.client.HTTPConnection(HOST, port, timeout=window)
         with contextlib.suppress(OSError, http.client.HTTPException):
             connection.request("GET", f"/simple/missing-{number}-{attempt}/")
             connection.getresponse().read()
+            if not stop.is_set():
+                tally.add(answered=1)
         connection.close()
 
 
 @contextlib.contextmanager
-def background(port: int, window: float) -> Iterator[None]:
+def background(port: int, window: float) -> Iterator[_Tally]:
     """Slow uploads and hanging upstream lookups against ``port`` while the block runs."""
     stop = threading.Event()
-    threads = [threading.Thread(target=_slow_upload, args=(port, n, stop)) for n in range(UPLOADS)]
+    tally = _Tally()
+    threads = [threading.Thread(target=_slow_upload, args=(port, n, stop, tally)) for n in range(UPLOADS)]
     threads += [
-        threading.Thread(target=_hanging_lookups, args=(port, n, stop, window))
+        threading.Thread(target=_hanging_lookups, args=(port, n, stop, window, tally))
         for n in range(HANGING_CLIENTS)
     ]
     for thread in threads:
         thread.start()
     try:
         time.sleep(_RAMP)
-        yield
+        yield tally
     finally:
         stop.set()
         for thread in threads:
             thread.join(window + 15)
 
 
-def _idle_and_loaded(ctx: BenchContext, server: Server, path: str) -> tuple[LoadResult, LoadResult]:
+def _idle_and_loaded(ctx: BenchContext, server: Server, path: str) -> tuple[LoadResult, LoadResult, _Tally]:
     """The page's load idle, then with the background (not after it: lookups of the hanging
     upstream may hold workers until ``pypi.upstream_timeout``)."""
     url, seconds = server.url(path), ctx.config.seconds
     ctx.load.run(url, max(1.0, ctx.config.warmup), {})
     idle = ctx.load.run(url, seconds, {})
-    with background(server.port, seconds + 3):
+    with background(server.port, seconds + 3) as tally:
         loaded = ctx.load.run(url, seconds, {})
-    return idle, loaded
+    return idle, loaded, tally
 
 
 def _figures(label: str, idle: LoadResult, loaded: LoadResult, target: str) -> list[Figure]:
@@ -171,6 +191,7 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
         ),
     ]
     figures: list[Figure] = []
+    notes: list[str] = []
     with hanging_upstream() as upstream:
         config = ctx.registry_config(
             ctx.large_corpus().root,
@@ -188,7 +209,11 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
             with running(name, command(port, config), port, ctx.log_dir, env) as server:
                 for _ in range(5 * workers):
                     server.get(path)
-                idle, loaded = _idle_and_loaded(ctx, server, path)
+                idle, loaded, tally = _idle_and_loaded(ctx, server, path)
+            notes.append(
+                f"{name}: {tally.streaming} of {UPLOADS} uploads were still streaming when the window "
+                f"closed; {tally.answered} upstream lookups were answered during it."
+            )
             figures += _figures(
                 f"{path} ({ctx.config.big_files:,} files), HTML, {name}", idle, loaded, target
             )
@@ -202,4 +227,5 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
         f"for {ctx.config.seconds:g} s under the background, against {ctx.config.seconds:g} s on the same "
         "server idle just before.",
         tuple(figures),
+        tuple(notes),
     )
