@@ -8,6 +8,7 @@ tie goes to JSON (the most expressive format), then to the versioned HTML type;
 from __future__ import annotations
 
 import enum
+import functools
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -68,6 +69,13 @@ def select_format(accept: str | None, format_param: str | None = None) -> Simple
         return _from_format_param(format_param)
     if accept is None or not accept.strip():
         return SimpleFormat.TEXT_HTML
+    return _from_accept(accept)
+
+
+# Clients send a handful of distinct Accept headers, and parsing one is most of the cost
+# of a warm page; remembered per header value (bounded: any header may be sent).
+@functools.lru_cache(maxsize=256)
+def _from_accept(accept: str) -> SimpleFormat:
     # Media-type parameters other than q (e.g. charset) never make an offer unacceptable.
     raw = parse_accept_header(accept, MIMEAccept)
     parsed = MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in raw])
