@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from access_helpers import basic, fast_hash
 from registry_http import listed, make_wheel, send, text, upload
 from request_counts import S3Requests
 from s3_server import Bucket
@@ -211,3 +212,19 @@ def test_racing_changes_end_as_a_serial_order(replicas: list[Registry]):
     rounds = 4 if isinstance(replicas[0].storage, S3Storage) else 25
     for seed in range(rounds):
         _race_round(replicas, seed)
+
+
+def test_a_warm_page_for_a_token_reader_costs_one_conditional_get_of_the_token(s3_bucket: Bucket):
+    """With the default ``pypi.index_ttl``, a token-authenticated warm page re-checks its
+    token (a revocation is seen at once) with one conditional GET, beside the manifest's."""
+    registry = _s3(s3_bucket, **{"pypi.default_read": "authenticated", "user.reader": fast_hash("pw")})
+    _seed_files(registry, 3)
+    token, secret = registry.tokens.create("reader", scope="read")
+    headers = {"Authorization": basic("__token__", secret)}
+    assert send(registry, "GET", "/simple/demo/", headers=headers).status == 200
+    requests = S3Requests(registry.storage)
+    assert send(registry, "GET", "/simple/demo/", headers=headers).status == 200
+    token_key = f"registry/tokens/{token.id}.json"
+    assert sorted(requests.take()) == ["GET registry/manifests/demo.json", f"GET {token_key}"]
+    registry.tokens.revoke(token.id)
+    assert send(registry, "GET", "/simple/demo/", headers=headers).status == 401

@@ -16,14 +16,16 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 
 import attrs
+from cachetools import LRUCache
 
 from ..names import NormalizedName, normalize
 from ..shared_cache import SharedTTLCache
-from ..storage.base import Storage
+from ..storage.base import Document, NotModified, Storage
 
 __all__ = ["TOKEN_USERNAME", "ApiToken", "TokenStore"]
 
@@ -72,6 +74,8 @@ class TokenStore:
         self._storage = storage
         self._clock = clock  # wall time: creation stamps and expiry of minted tokens
         self._cache: SharedTTLCache[str, ApiToken | None] = SharedTTLCache(10_000, ttl, timer)
+        self._lock = threading.Lock()
+        self._versions: LRUCache[str, tuple[str, ApiToken]] = LRUCache(10_000)  # by id: version, token
 
     @staticmethod
     def _key(token_id: str) -> str:
@@ -82,17 +86,27 @@ class TokenStore:
         self._cache.pop(token.id)
 
     def load(self, token_id: str) -> ApiToken | None:
-        """A stored token by id."""
+        """A stored token by id: one conditional read when it was read before (with
+        ``pypi.index_ttl = 0`` every request re-checks its token, so a revocation is
+        seen at once, at the cost of a 304)."""
         if not token_id.isalnum():
             return None
-        try:
-            with self._storage.open_blob(self._key(token_id)) as handle:
-                raw = json.loads(handle.read())
-        except FileNotFoundError:
+        with self._lock:
+            known = self._versions.get(token_id)
+        found = self._storage.read_document(self._key(token_id), known[0] if known is not None else None)
+        if isinstance(found, NotModified) and known is not None:
+            return known[1]
+        if not isinstance(found, Document):
+            with self._lock:
+                self._versions.pop(token_id, None)
             return None
+        raw = json.loads(found.data)
         raw["projects"] = tuple(raw["projects"])
         raw["claims"] = tuple((str(k), str(v)) for k, v in raw.get("claims", ()))
-        return ApiToken(**raw)
+        token = ApiToken(**raw)
+        with self._lock:
+            self._versions[token_id] = (found.etag, token)
+        return token
 
     def create(
         self,
