@@ -27,6 +27,7 @@ from ..names import NormalizedName
 from ..records import FileRecord, ProjectFiles, ProjectStatus
 from .base import NotModified, Storage
 from .manifest import ROOT_KEY, Manifest, RootListing, manifest_key
+from .shared_checks import SharedChecks
 from .state import add_file, read_manifest, read_root, sync_root, update_manifest
 
 __all__ = ["Catalog", "IndexEntry", "ProjectEntry"]
@@ -99,6 +100,13 @@ class Catalog:
         self._projects: LRUCache[NormalizedName, ProjectEntry] = LRUCache(maxsize=4096)
         self._index: IndexEntry | None = None
         self._epoch = 0  # bumped by every invalidation
+        self._index_checks: SharedChecks[None, IndexEntry] = SharedChecks()
+        self._project_checks: SharedChecks[NormalizedName, ProjectEntry] = SharedChecks()
+
+    @property
+    def shared_reads(self) -> int:
+        """Revalidations saved so far: callers answered by a read another caller sent."""
+        return self._index_checks.joined + self._project_checks.joined
 
     def _young(self, checked_at: float) -> bool:
         return self._ttl > 0 and self._clock() - checked_at < self._ttl
@@ -113,6 +121,10 @@ class Catalog:
         entry = self._index
         if entry is not None and self._young(entry.checked_at):
             return entry
+        return self._index_checks.run(None, self._revalidate_index)
+
+    def _revalidate_index(self) -> IndexEntry:
+        entry = self._index
         epoch = self._epoch
         found = read_root(self._storage, entry.etag if entry is not None else None)
         if isinstance(found, NotModified):
@@ -164,7 +176,11 @@ class Catalog:
         return self.reload(name, entry)
 
     def reload(self, name: NormalizedName, previous: ProjectEntry | None = None) -> ProjectEntry:
-        """Revalidate the project now (one conditional read), whatever its age."""
+        """Revalidate the project now (one conditional read, shared with concurrent
+        callers), whatever its age."""
+        return self._project_checks.run(name, lambda: self._revalidate(name, previous))
+
+    def _revalidate(self, name: NormalizedName, previous: ProjectEntry | None) -> ProjectEntry:
         if previous is None:
             with self._lock:
                 previous = self._projects.get(name)
