@@ -1,9 +1,14 @@
 """Mount a pyregistry in any ASGI server or app: ``make_app(registry)``.
 
-Raw ASGI, no framework. The synchronous core runs in a worker thread
-(``asyncio.to_thread``) so hashing and storage I/O never block the event loop; the
-request body is bridged from ``receive()`` to a blocking reader, and file bodies are
-sent in chunks read in the worker thread.
+Raw ASGI, no framework. What the core's non-blocking fast path (``handle_cached``) can
+answer is answered on the event loop; the rest of the synchronous core runs on threads,
+so hashing and storage I/O never block the event loop, in separate bounded pools (``_pools.py``) by what a request
+may wait on (``pyregistry_core.request_lane``): uploads, requests that may wait on the
+upstream, everything else, and file bodies. So slow uploaders or a hanging upstream
+exhaust only their own pool, and warm pages keep being answered; a pool that cannot
+even queue a request answers 503 with ``Retry-After``. The request body is bridged from
+``receive()`` to a blocking reader (``_body.py``); file bodies leave through ``pathsend``
+or a chunk per thread hop (``_send.py``).
 """
 
 from __future__ import annotations
@@ -14,64 +19,21 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pyregistry_core import FileBody, Identity, Registry, Request, Response, handle, handle_cached
+import attrs
+
+from pyregistry_core import Identity, Lane, Registry, Request, Response, handle, handle_cached, request_lane
+
+from ._body import BodyReader, Receive
+from ._pools import PoolBusy, Pools
+from ._send import Send, send_busy, send_response
 
 __all__ = ["make_app"]
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 IdentifyCallable = Callable[[Scope], "Identity | Awaitable[Identity | None] | None"]
 
 
-class _BodyReader:
-    """A blocking file-like reader over ASGI ``http.request`` messages (worker thread side).
-
-    Each hop to the event loop gathers messages until ``_BATCH`` bytes (or the end), so a
-    large upload costs few thread switches while memory stays bounded by the batch.
-    """
-
-    _BATCH = 1024 * 1024
-
-    def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop) -> None:
-        self._receive = receive
-        self._loop = loop
-        self._buffer = bytearray()
-        self._done = False
-
-    async def _gather(self, want: int) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
-        while size < want:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks), True
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks), True
-        return b"".join(chunks), False
-
-    def _pull(self, want: int) -> None:
-        data, self._done = asyncio.run_coroutine_threadsafe(self._gather(want), self._loop).result()
-        self._buffer += data
-
-    def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes (all when negative); fewer only at the end."""
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            self._pull(self._BATCH if size < 0 else max(size - len(self._buffer), 64 * 1024))
-        if size < 0 or size >= len(self._buffer):
-            data = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            data = bytes(self._buffer[:size])
-            del self._buffer[:size]
-        return data
-
-
-def _to_request(scope: Scope, body: _BodyReader | None, identity: Identity | None) -> Request:
+def _to_request(scope: Scope, body: BodyReader | None, identity: Identity | None) -> Request:
     headers: dict[str, str] = {}
     for raw_key, raw_value in scope.get("headers", []):
         key = raw_key.decode("latin-1").lower()
@@ -107,43 +69,70 @@ def _client_address(scope: Scope) -> str:
     return str(peer[0]) if peer else ""
 
 
-async def _send_response(response: Response, send: Send) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    body = response.body
-    if isinstance(body, bytes):
-        await send({"type": "http.response.body", "body": body})
-        return
-    await _send_file(body, send)
+def _handle_if_read(registry: Registry, request: Request) -> Response | None:
+    """On a read thread: look (storage only) whether ``request`` may wait on the
+    upstream; answer it here if not, else None (it moves to the upstream pool)."""
+    if request_lane(registry, request, look=True) is Lane.UPSTREAM:
+        return None
+    return handle(registry, request)
 
 
-async def _send_file(body: FileBody, send: Send) -> None:
-    chunks = await asyncio.to_thread(body.chunks)
-    try:
-        while True:
-            chunk = await asyncio.to_thread(next, chunks, b"")
-            if not chunk:
-                break
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-    finally:
-        await asyncio.to_thread(chunks.close)
+async def _respond(registry: Registry, request: Request, pools: Pools) -> Response:
+    """``handle(request)`` on the pool of its lane; ``PoolBusy`` when that pool is full."""
+    lane = request_lane(registry, request)  # no I/O: it may run on the event loop
+    if lane is None:  # telling needs a storage read: on a read thread, which answers most
+        response = await pools.reads.run(_handle_if_read, registry, request)
+        if response is not None:
+            return response
+        lane = Lane.UPSTREAM
+    return await pools.of(lane).run(handle, registry, request)
+
+
+async def _lifespan(receive: Receive, send: Send, pools: Pools) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            pools.shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def make_app(
-    registry: Registry, identify: IdentifyCallable | None = None
+    registry: Registry,
+    identify: IdentifyCallable | None = None,
+    *,
+    read_threads: int | None = None,
+    upstream_threads: int | None = None,
+    upload_threads: int | None = None,
+    file_threads: int | None = None,
+    thread_queue: int | None = None,
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """An ASGI application serving ``registry``; ``identify`` may be sync or async."""
+    """An ASGI application serving ``registry``; ``identify`` may be sync or async.
+
+    The pool sizes default to the registry's settings (``pypi.read_threads``,
+    ``pypi.upstream_threads``, ``pypi.upload_threads``, ``pypi.file_threads``,
+    ``pypi.thread_queue``); a keyword given here wins.
+    """
+    given = {
+        "reads": read_threads,
+        "upstream": upstream_threads,
+        "uploads": upload_threads,
+        "files": file_threads,
+        "queue": thread_queue,
+    }
+    sizes = attrs.evolve(registry.settings.thread_pools, **{k: v for k, v in given.items() if v is not None})
+    for name, value in attrs.asdict(sizes).items():
+        least = 0 if name == "queue" else 1
+        if not isinstance(value, int) or value < least:
+            raise ValueError(f"make_app: {name} must be a whole number of at least {least}, not {value!r}")
+    pools = Pools(sizes)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await _lifespan(receive, send, pools)
+            return
         if scope["type"] != "http":
             return
         identity: Identity | None = None
@@ -151,12 +140,16 @@ def make_app(
             result = identify(scope)
             identity = await result if inspect.isawaitable(result) else result
         loop = asyncio.get_running_loop()
-        reader = _BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
+        reader = BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
         request = _to_request(scope, reader, identity)
-        # A warm page is answered on the event loop; only what needs I/O hops to a thread.
+        # A warm page is answered on the event loop; only what needs I/O goes to a pool.
         response = handle_cached(registry, request)
         if response is None:
-            response = await asyncio.to_thread(handle, registry, request)
-        await _send_response(response, send)
+            try:
+                response = await _respond(registry, request, pools)
+            except PoolBusy as busy:
+                await send_busy(busy, send)
+                return
+        await send_response(response, send, scope, pools.files)
 
     return app

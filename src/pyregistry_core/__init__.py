@@ -21,7 +21,9 @@ from .errors import (
 )
 from .registry.facade import Registry
 from .settings import Settings
+from .thread_pools import ThreadPools
 from .web.handle import handle, handle_cached
+from .web.lanes import Lane, request_lane
 from .web.messages import FileBody, Request, Response
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Identity",
     "InvalidProjectName",
     "InvalidUpload",
+    "Lane",
     "Permission",
     "PermissionDenied",
     "ProjectNotFound",
@@ -42,6 +45,8 @@ __all__ = [
     "Response",
     "Settings",
     "StorageUnavailable",
+    "ThreadPools",
     "handle",
     "handle_cached",
+    "request_lane",
 ]

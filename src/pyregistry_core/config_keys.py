@@ -127,6 +127,15 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.metrics_read": KeyInfo(
         None, "(new)", "who may read /metrics: admin, authenticated or everyone (default: as default_read)"
     ),
+    "pypi.read_threads": KeyInfo("8", "(new)", "ASGI: threads for pages, JSON and management requests"),
+    "pypi.upstream_threads": KeyInfo(
+        "16", "(new)", "ASGI: threads for requests that may wait on the upstream"
+    ),
+    "pypi.upload_threads": KeyInfo("8", "(new)", "ASGI: threads for uploads (a slow uploader holds one)"),
+    "pypi.file_threads": KeyInfo("8", "(new)", "ASGI: threads reading file bodies, a chunk at a time"),
+    "pypi.thread_queue": KeyInfo(
+        "64", "(new)", "ASGI: requests that may wait for a busy pool's thread; then 503 with Retry-After"
+    ),
     "pypi.browse_image_origins": KeyInfo(
         "", "(new)", "origins README images on browse pages may load from; others show as links"
     ),

@@ -22,6 +22,7 @@ from .config_values import Secret, conceal, mask_url, origin, parse_bool, parse_
 from .errors import ConfigError
 from .publishers import TrustConfig, parse_trust
 from .storage_settings import s3_options, storage_from_keys, store_takes_options
+from .thread_pools import ThreadPools, parse_thread_pools
 from .upstream_policy import NamePatterns, UpstreamPolicy, parse_duration
 
 __all__ = [
@@ -72,6 +73,7 @@ class Settings:
     upstream_policy: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
     browse_image_origins: tuple[str, ...] = ()
     trust: TrustConfig = attrs.field(factory=TrustConfig)  # trusted publishing (publishers.py)
+    thread_pools: ThreadPools = attrs.field(factory=ThreadPools)  # the ASGI adapter's pools
     # Keys outside pyregistry's namespaces (another app's, in a shared [app:main]).
     unknown_keys: tuple[str, ...] = ()
     # pypicloud's keys that pyregistry does not need, with the reason.
@@ -217,6 +219,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         upstream_policy=_upstream_policy(get),
         browse_image_origins=tuple(origin(o) for o in words(get("pypi.browse_image_origins"))),
         trust=parse_trust(values, base_dir),
+        thread_pools=parse_thread_pools(get),
         unknown_keys=foreign,
         ignored_keys=ignored,
     )

@@ -175,6 +175,11 @@ class Catalog:
             return entry
         return self.reload(name, entry)
 
+    def peek(self, name: NormalizedName) -> ProjectEntry | None:
+        """The project as last read, whatever its age, or None; never reads storage."""
+        with self._lock:  # held for dict operations only, never across I/O
+            return self._projects.get(name)
+
     def reload(self, name: NormalizedName, previous: ProjectEntry | None = None) -> ProjectEntry:
         """Revalidate the project now (one conditional read, shared with concurrent
         callers), whatever its age."""

@@ -123,6 +123,11 @@ class Mirror:
         """The last listing this process or storage has, without asking the upstream."""
         return self._fresh.get(name) or self._stored(name)
 
+    def remembers(self, name: NormalizedName) -> bool:
+        """Whether this process holds a listing or a recent 404 of ``name`` (no I/O): a
+        request for it is answered without waiting on the upstream."""
+        return name in self._fresh or name in self._missing
+
     def _is_fresh(self, listing: Listing) -> bool:
         return self._clock() - listing.fetched_at < self._ttl
 

@@ -1,0 +1,113 @@
+"""Responses out through ``send()``: headers, bytes, and file bodies.
+
+A file body leaves in one ``http.response.pathsend`` message when the server offers
+that extension and the body is a whole local file (the server sends it without copying
+it through Python); otherwise in chunks of ``CHUNK`` bytes, each read by one call on the
+file pool, which also opens the file with the first and closes it with the last.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import IO, Any
+
+from pyregistry_core import FileBody, Response
+
+from ._pools import BoundedPool, PoolBusy
+
+__all__ = ["CHUNK", "Send", "send_busy", "send_response"]
+
+CHUNK = 1024 * 1024
+PATHSEND = "http.response.pathsend"  # ASGI extension: the server sends a file by path
+RETRY_AFTER = "1"  # seconds: a busy pool frees a thread as soon as any request ends
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+log = logging.getLogger("pyregistry")
+
+
+class _FileReader:
+    """Reads a ``FileBody`` a chunk per call (on a pool thread); closes after the last."""
+
+    def __init__(self, body: FileBody) -> None:
+        self._body = body
+        self._handle: IO[bytes] | None = None
+        self.left = body.length
+        self.closed = False
+
+    def next_chunk(self) -> bytes:
+        """Up to ``CHUNK`` more bytes; b"" when the file ends early."""
+        if self._handle is None:
+            self._handle = self._body.opener()
+            self._handle.seek(self._body.start)
+        data = self._handle.read(min(CHUNK, self.left))
+        self.left = self.left - len(data) if data else 0
+        if self.left <= 0:
+            self.close()
+        return data
+
+    def close(self) -> None:
+        """Release the file (idempotent)."""
+        if self._handle is not None and not self.closed:
+            self._handle.close()
+        self.closed = True
+
+
+def _whole_local_file(response: Response, scope: MutableMapping[str, Any]) -> str | None:
+    """The path to hand the server with ``pathsend``, if it offers it and may send the
+    whole file as it is: a 200 of a local file (a range is a 206 and starts elsewhere)."""
+    body = response.body
+    extensions = scope.get("extensions") or {}
+    if PATHSEND not in extensions or not isinstance(body, FileBody) or body.path is None:
+        return None
+    if response.status != 200 or body.start != 0 or not os.path.isabs(body.path):
+        return None
+    return body.path
+
+
+async def send_response(
+    response: Response, send: Send, scope: MutableMapping[str, Any], files: BoundedPool
+) -> None:
+    """Send ``response``; a file body through ``pathsend`` or the file pool."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    body = response.body
+    if isinstance(body, bytes):
+        await send({"type": "http.response.body", "body": body})
+        return
+    path = _whole_local_file(response, scope)
+    if path is not None:
+        await send({"type": PATHSEND, "path": path})
+        return
+    await _send_file(body, send, files)
+
+
+async def _send_file(body: FileBody, send: Send, files: BoundedPool) -> None:
+    reader = _FileReader(body)
+    more = body.length > 0
+    if not more:
+        await send({"type": "http.response.body", "body": b""})
+    try:
+        while more:
+            chunk = await files.run(reader.next_chunk)
+            # A file shorter than recorded ends here: the server sees the short body.
+            more = bool(chunk) and reader.left > 0
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+    finally:
+        if not reader.closed and body.length > 0:  # a client gone mid-body, or a read error
+            await files.run(reader.close)
+
+
+async def send_busy(busy: PoolBusy, send: Send) -> None:
+    """503 with ``Retry-After``: the pool this request needs cannot even queue it."""
+    log.warning("503 Service Unavailable: %s", busy)
+    body = f"Too many {busy.pool.name} requests in progress; try again shortly.\n".encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", RETRY_AFTER.encode()),
+        (b"connection", b"close"),  # an upload's unread body goes with the connection
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
