@@ -176,9 +176,11 @@ class Catalog:
         return self.reload(name, entry)
 
     def peek(self, name: NormalizedName) -> ProjectEntry | None:
-        """The project as last read, whatever its age, or None; never reads storage."""
+        """The project as last read, whatever its age, or None (also when this process
+        changed it since); never reads storage."""
         with self._lock:  # held for dict operations only, never across I/O
-            return self._projects.get(name)
+            entry = self._projects.get(name)
+        return entry if entry is not None and entry.checked_at != float("-inf") else None
 
     def reload(self, name: NormalizedName, previous: ProjectEntry | None = None) -> ProjectEntry:
         """Revalidate the project now (one conditional read, shared with concurrent
