@@ -1,14 +1,15 @@
 """Mount a pyregistry in any ASGI server or app: ``make_app(registry)``.
 
 Raw ASGI, no framework. What the core's non-blocking fast path (``handle_cached``) can
-answer is answered on the event loop; the rest of the synchronous core runs on threads,
-so hashing and storage I/O never block the event loop, in separate bounded pools (``_pools.py``) by what a request
-may wait on (``pyregistry_core.request_lane``): uploads, requests that may wait on the
-upstream, everything else, and file bodies. So slow uploaders or a hanging upstream
-exhaust only their own pool, and warm pages keep being answered; a pool that cannot
-even queue a request answers 503 with ``Retry-After``. The request body is bridged from
-``receive()`` to a blocking reader (``_body.py``); file bodies leave through ``pathsend``
-or a chunk per thread hop (``_send.py``).
+answer is answered on the event loop. The rest of the synchronous core runs on threads,
+so hashing and storage I/O never block the loop, in separate bounded pools
+(``_pools.py``) by what a request may wait on (``pyregistry_core.request_lane``):
+uploads, requests that may wait on the upstream, everything else, and file bodies. So
+slow uploaders or a hanging upstream exhaust only their own pool and warm pages keep
+being answered; a pool that cannot even queue a request answers 503 with
+``Retry-After``. The request body is bridged from ``receive()`` to a blocking reader
+(``_body.py``); file bodies leave through ``pathsend`` or a chunk per thread hop
+(``_send.py``).
 """
 
 from __future__ import annotations
