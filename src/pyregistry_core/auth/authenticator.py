@@ -131,11 +131,6 @@ class Authenticator:
                 continue
             return
 
-    @property
-    def has_users(self) -> bool:
-        """Whether any user is configured (config users or an htpasswd file)."""
-        return bool(self._users or self._htpasswd_path)
-
     def identity_for(self, user: str) -> Identity:
         """The identity of a known user name (with their groups)."""
         return Identity(user=user, groups=self._user_groups.get(user, ()))

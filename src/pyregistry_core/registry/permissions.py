@@ -4,8 +4,9 @@ Invariants:
 1. A refusal is a 401 (``AuthenticationRequired``) for an anonymous caller and a 403
    (``PermissionDenied``) for an authenticated one, decided in ``refusal`` alone: pip
    asks for credentials only on a 401, uv stops at either (DESIGN.md → Visibility).
-2. Credentials that match nobody are a 401 on every request, except where nobody can
-   log in at all (serve's embedded default), where they count as anonymous.
+2. Credentials that match nobody are a 401 on every request, with or without users
+   configured; only an empty user name and password (``Basic Og==``, what
+   ``twine -u '' -p ''`` sends) count as anonymous (``Authenticator.authenticate``).
 """
 
 from __future__ import annotations
