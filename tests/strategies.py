@@ -22,6 +22,7 @@ __all__ = [
     "PIP_ACCEPT",
     "USERS",
     "UV_ACCEPT",
+    "accept_encoding_headers",
     "accept_headers",
     "access_policies",
     "file_records",
@@ -221,6 +222,28 @@ def accept_headers(draw: st.DrawFn) -> tuple[str, list[tuple[str, int]]]:
             parts.append(f"{media}{separator}{_format_q(thousandths, draw(st.integers(0, 2)))}")
         else:
             parts.append(media)
+    joiner = draw(st.sampled_from([", ", ",", " , "]))
+    return joiner.join(parts), items
+
+
+CODING_TOKENS = ("gzip", "x-gzip", "zstd", "br", "deflate", "identity", "*", "GZIP", "compress")
+
+
+@st.composite
+def accept_encoding_headers(draw: st.DrawFn) -> tuple[str, list[tuple[str, int]]]:
+    """An Accept-Encoding header and its ``(coding, q in thousandths)`` items (unique codings)."""
+    codings = draw(st.lists(st.sampled_from(CODING_TOKENS), max_size=6, unique_by=str.lower))
+    items: list[tuple[str, int]] = []
+    parts: list[str] = []
+    for coding in codings:
+        explicit = draw(st.booleans())
+        thousandths = draw(st.sampled_from([0, 1, 100, 500, 999, 1000])) if explicit else 1000
+        items.append((coding.lower(), thousandths))
+        if explicit:
+            separator = draw(st.sampled_from([";q=", "; q=", " ;q="]))
+            parts.append(f"{coding}{separator}{_format_q(thousandths, draw(st.integers(0, 2)))}")
+        else:
+            parts.append(coding)
     joiner = draw(st.sampled_from([", ", ",", " , "]))
     return joiner.join(parts), items
 

@@ -229,7 +229,7 @@ def test_credentials_only_when_already_verified(tmp_path: Path):
     assert registry.authenticator.verifications == verified
     answer = same(registry, wire, get("/simple/demo/", alice))
     assert (answer.status, answer.header("cache-control")) == (200, "max-age=0, must-revalidate, private")
-    assert answer.header("vary") == "Accept, Authorization"
+    assert answer.header("vary") == "Accept, Accept-Encoding, Authorization"
     assert same(registry, wire, get("/simple/demo/", identity=Identity(user="alice"))).status == 200
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import re
@@ -31,7 +32,7 @@ def test_index_html_lists_projects(populated):
     reply = populated.get("/simple/")
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert reply.headers["Vary"] == "Accept"
+    assert reply.headers["Vary"] == "Accept, Accept-Encoding"
     assert '<meta name="pypi:repository-version" content="1.1">' in reply.body.decode()
     assert '<a href="demo/">demo</a>' in reply.body.decode()
 
@@ -211,11 +212,29 @@ def test_etag_and_304(populated, path, accept):
     assert second.status == 304
     assert second.body == b""
     assert second.headers["ETag"] == etag
-    assert second.headers["Vary"] == "Accept"
+    assert second.headers["Vary"] == "Accept, Accept-Encoding"
     assert second.headers["Cache-Control"] == "max-age=0, must-revalidate"
     assert populated.get(path, {**headers, "If-None-Match": '"other", ' + etag}).status == 304
     assert populated.get(path, {**headers, "If-None-Match": "*"}).status == 304
     assert populated.get(path, {**headers, "If-None-Match": '"other"'}).status == 200
+
+
+@pytest.mark.parametrize("path", ["/simple/demo/", "/pypi/demo/json"])
+def test_gzip_through_the_adapter(populated, path):
+    """Through each adapter a gzip'd page arrives with its Content-Encoding, length and ETag,
+    and decompresses to the page; HEAD has the same headers and no body."""
+    plain = populated.get(path)
+    zipped = populated.get(path, {"Accept-Encoding": "gzip"})
+    assert zipped.status == 200
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept, Accept-Encoding"
+    assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    assert int(zipped.headers["Content-Length"]) == len(zipped.body)
+    assert gzip.decompress(zipped.body) == plain.body
+    head = populated.request("HEAD", path, {"Accept-Encoding": "gzip"})
+    assert (head.status, head.body) == (200, b"")
+    assert head.headers["Content-Encoding"] == "gzip"
+    assert head.headers["Content-Length"] == zipped.headers["Content-Length"]
 
 
 def test_etag_differs_between_formats(populated):

@@ -24,13 +24,15 @@ def finish(registry: Registry, request: Request, response: Response, started: fl
     if request.method.upper() == "HEAD" and response.body != b"":
         response = attrs.evolve(response, body=b"")  # RFC 9110 §9.3.2: a GET's headers, no content
     if access_log.isEnabledFor(logging.INFO):
+        coding = response.header("content-encoding")
         access_log.info(
-            '%s "%s %s" %s %.1fms',
+            '%s "%s %s" %s %.1fms%s',
             request.caller.user or "-",
             request.method,
             request.path,
             response.status,
             (time.perf_counter() - started) * 1000,
+            f" {coding}" if coding else "",
         )
     registry.metrics.count_request(_route_label(request.path), response.status)
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 from packaging.metadata import parse_email
@@ -19,6 +19,7 @@ from ..names import NormalizedName, normalize
 from ..records import FileRecord, Origin, ProjectFiles, same_version
 from ..registry.facade import Registry
 from ..registry.results import Page, UpstreamRedirect
+from .encoded_pages import page_response
 from .messages import Request, Response, not_found, redirect_response
 
 __all__ = ["cached_json_api", "json_api", "project_json_document"]
@@ -143,10 +144,10 @@ def json_api(registry: Registry, request: Request, params: Mapping[str, str]) ->
         document = project_json_document(registry, files, chosen, request.root_url)
         # Kept only when built from uploads alone: their stored metadata never changes.
         keep = all(r.origin != Origin.UPSTREAM for r in files.files)
-        return Page.of(json.dumps(document).encode()), keep
+        return Page.of(json.dumps(document).encode(), kept=keep), keep
 
     found = registry.pages.document(request.caller, project, (version, request.root_url), build)
-    return _document_response(found, version)
+    return _document_response(request, found, version)
 
 
 def cached_json_api(
@@ -158,7 +159,7 @@ def cached_json_api(
         return project
     version = params.get("version")
     found = registry.pages.cached_document(request.caller, project, (version, request.root_url))
-    return None if found is None else _document_response(found, version)
+    return None if found is None else _document_response(request, found, version, compress=False)
 
 
 def _canonical_project(request: Request, params: Mapping[str, str]) -> NormalizedName | Response:
@@ -174,14 +175,22 @@ def _canonical_project(request: Request, params: Mapping[str, str]) -> Normalize
     return project
 
 
-def _document_response(found: Page | UpstreamRedirect, version: str | None) -> Response | UpstreamRedirect:
+@overload
+def _document_response(
+    request: Request, found: Page | UpstreamRedirect, version: str | None, *, compress: Literal[True] = True
+) -> Response | UpstreamRedirect: ...
+@overload
+def _document_response(
+    request: Request, found: Page | UpstreamRedirect, version: str | None, *, compress: bool
+) -> Response | UpstreamRedirect | None: ...
+def _document_response(
+    request: Request, found: Page | UpstreamRedirect, version: str | None, *, compress: bool = True
+) -> Response | UpstreamRedirect | None:
+    """The document's 200 or 304, compressed as the client accepts (``encoded_pages.py``);
+    None only when ``compress`` is False and that coding is not compressed yet."""
     if isinstance(found, UpstreamRedirect):
         return found.to_json(quote(version, safe="") if version is not None else None)
-    headers = (
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(found.body))),
-        ("Cache-Control", "max-age=0, must-revalidate"),
-        ("Vary", "Accept"),
-        ("X-Content-Type-Options", "nosniff"),
+    cache = ("Cache-Control", "max-age=0, must-revalidate")
+    return page_response(
+        request, found, "application/json", cache, ("X-Content-Type-Options", "nosniff"), compress=compress
     )
-    return Response(200, headers, found.body)

@@ -2,11 +2,13 @@
 
 A page is rendered once per format and source and shared by every reader who sees the
 same thing; it carries a strong ETag, so a revalidation with ``If-None-Match`` is a 304.
+It is sent compressed when the client accepts it (``encoded_pages.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, overload
 from urllib.parse import quote
 
 from ..errors import InvalidProjectName
@@ -14,7 +16,7 @@ from ..names import NormalizedName, normalize
 from ..negotiate import select_format
 from ..registry.facade import Registry
 from ..registry.results import Page, UpstreamRedirect
-from .caching import etag_matches
+from .encoded_pages import page_response
 from .messages import Request, Response, not_found, redirect_response
 
 __all__ = [
@@ -57,7 +59,7 @@ def cached_index_page(registry: Registry, request: Request, params: Mapping[str,
     """``index_page``'s answer from a current snapshot without I/O, else None (fast path)."""
     fmt = select_format(request.header("accept"), request.query.get("format"))
     page = registry.pages.cached_index_page(request.caller, fmt)
-    return None if page is None else _page_response(registry, request, page, fmt.content_type)
+    return None if page is None else _page_response(registry, request, page, fmt.content_type, compress=False)
 
 
 def cached_project_page(
@@ -71,7 +73,7 @@ def cached_project_page(
     page = registry.pages.cached_project_page(request.caller, project, fmt)
     if page is None or isinstance(page, UpstreamRedirect):
         return page
-    return _page_response(registry, request, page, fmt.content_type)
+    return _page_response(registry, request, page, fmt.content_type, compress=False)
 
 
 def canonical_project(request: Request, params: Mapping[str, str]) -> NormalizedName | Response:
@@ -95,15 +97,18 @@ SIMPLE_SECURITY_HEADERS = (
 )
 
 
-def _page_response(registry: Registry, request: Request, page: Page, content_type: str) -> Response:
-    cache = f"max-age={registry.settings.simple_max_age}, must-revalidate"
-    headers = (
-        ("Content-Type", content_type),
-        ("Vary", "Accept"),
-        ("ETag", page.etag),
-        ("Cache-Control", cache),
-        *SIMPLE_SECURITY_HEADERS,
-    )
-    if etag_matches(request.header("if-none-match"), page.etag):
-        return Response(304, headers)
-    return Response(200, (*headers, ("Content-Length", str(len(page.body)))), page.body)
+@overload
+def _page_response(
+    registry: Registry, request: Request, page: Page, content_type: str, *, compress: Literal[True] = True
+) -> Response: ...
+@overload
+def _page_response(
+    registry: Registry, request: Request, page: Page, content_type: str, *, compress: bool
+) -> Response | None: ...
+def _page_response(
+    registry: Registry, request: Request, page: Page, content_type: str, *, compress: bool = True
+) -> Response | None:
+    """The page's 200 or 304; None only when ``compress`` is False and the coding the client
+    prefers is not compressed yet (the fast path leaves that to ``handle``)."""
+    cache = ("Cache-Control", f"max-age={registry.settings.simple_max_age}, must-revalidate")
+    return page_response(request, page, content_type, cache, *SIMPLE_SECURITY_HEADERS, compress=compress)

@@ -45,7 +45,7 @@ def error_response(error: RegistryError, realm: str) -> Response:
     if isinstance(error, (ProjectNotFound, FileNotFoundInProject, InvalidProjectName)):
         return text_response(404, error.message)
     if isinstance(error, NotAcceptable):
-        return text_response(406, error.message, ("Vary", "Accept"))
+        return text_response(406, error.message, ("Vary", "Accept, Accept-Encoding"))
     if isinstance(error, UploadTooLarge):
         return text_response(413, error.message, reason=_reason(error.message))
     if isinstance(error, UnsupportedAction):
