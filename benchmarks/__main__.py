@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .auth import bench_auth_pages
 from .cold import bench_cold_http, bench_cold_in_process, bench_cold_render
+from .compression import bench_client_compression
 from .contention import bench_pages_under_contention
 from .context import BenchConfig, BenchContext, environ_snapshot
 from .outage import bench_upstream_outage
@@ -35,6 +36,7 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_pages_under_contention,
     bench_cold_in_process,
     bench_cold_render,
+    bench_client_compression,
     bench_cold_http,
     bench_startup,
     bench_upload_rss,

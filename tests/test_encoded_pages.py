@@ -26,7 +26,10 @@ PAGES = (
 )
 DECODERS: dict[str, Callable[[bytes], bytes]] = {IDENTITY: lambda body: body, "gzip": gzip.decompress}
 if ZSTD is not None:
-    from backports import zstd as _zstd  # the compression extra (Python < 3.14)
+    try:
+        from compression import zstd as _zstd  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from backports import zstd as _zstd  # type: ignore[no-redef,unused-ignore]  # the compression extra
 
     DECODERS["zstd"] = _zstd.decompress
 
