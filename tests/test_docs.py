@@ -244,6 +244,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("docs/deployment.md", "Backups and restore"): Scenario(
         dists=YOUR_PACKAGE, setup=PUBLISHED, s3_bucket="corp-packages", s3_region="eu-west-1", tools=("aws",)
     ),
+    ("docs/security.md", "Audit trail"): Scenario(dists=YOUR_PACKAGE, setup=PUBLISHED),
     ("docs/clients.md", "Credentials in `~/.netrc`"): Scenario(
         dists=(("secret-tool", "1.0"),), setup=PRIVATE_SERVER
     ),
