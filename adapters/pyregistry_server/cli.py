@@ -289,6 +289,15 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _unreadable(path: str) -> str:
+    """Why the config file cannot be read ("" when it can)."""
+    try:
+        with open(path, "rb"):
+            return ""
+    except OSError as error:
+        return error.strerror or str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a ``pyregistry`` command."""
     args = _parser().parse_args(argv)
@@ -296,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         # stdout carries a command's answer (a token); notes and the audit trail go to stderr.
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
         logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
+    config = getattr(args, "config", None)
+    if config is not None and (problem := _unreadable(config)):
+        print(f"pyregistry: cannot read --config {config}: {problem}", file=sys.stderr)
+        return 2
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as error:

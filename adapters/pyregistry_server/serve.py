@@ -97,8 +97,16 @@ def check_tls(certfile: str | None, keyfile: str | None) -> tuple[str, str] | No
         raise ConfigError("--certfile and --keyfile go together")
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot serve TLS with {certfile} and {keyfile}: {exc}") from exc
+    except ssl.SSLError as exc:
+        raise ConfigError(
+            f"cannot serve TLS with --certfile {certfile} and --keyfile {keyfile}: they are not a PEM "
+            f"certificate and its matching private key ({exc.reason or exc})"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve TLS: {exc.filename or certfile}: {exc.strerror or exc}; "
+            "check --certfile and --keyfile"
+        ) from exc
     return os.path.abspath(certfile), os.path.abspath(keyfile)
 
 

@@ -9,11 +9,13 @@ from ..acl import AccessPolicy
 from ..auth.authenticator import Authenticator
 from ..auth.tokens import TokenStore
 from ..config_values import reveal_secrets
+from ..errors import StorageUnavailable
 from ..fallback import FallbackPolicy
 from ..names import normalize
 from ..settings import Settings
 from ..storage import Storage, open_storage
 from ..storage.base import require_conditional_writes
+from ..storage.unusable import unusable_storage
 from ..upstream.breaker import CircuitBreaker, default_state_path
 from ..upstream.client import HttpUpstream, Upstream
 from ..upstream.mirror import Mirror
@@ -25,12 +27,15 @@ log = logging.getLogger(__name__)
 
 def storage(settings: Settings, given: Storage | None) -> Storage:
     """The given store, or the one ``storage.url`` names; refused if it cannot serve replicas."""
-    store = (
-        given
-        if given is not None
-        else open_storage(settings.storage_url, reveal_secrets(settings.storage_options))
-    )
-    require_conditional_writes(store)
+    if given is not None:
+        require_conditional_writes(given)
+        return given
+    options = reveal_secrets(settings.storage_options)
+    try:
+        store = open_storage(settings.storage_url, options)
+        require_conditional_writes(store)  # the first request to the store: does it answer?
+    except (OSError, StorageUnavailable) as error:
+        raise unusable_storage(settings.storage_url, options, error) from error
     return store
 
 

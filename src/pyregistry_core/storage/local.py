@@ -60,6 +60,9 @@ class LocalStorage:
         self._index = os.path.join(self.root, "index")
         for directory in (self._staging, self._index, os.path.join(self.root, "files")):
             os.makedirs(directory, exist_ok=True)
+        # Writable now, or refused now: not at the first upload, hours later.
+        with tempfile.TemporaryFile(dir=self._staging):
+            pass
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *checked_key(key).split("/"))
