@@ -106,26 +106,11 @@ class Server(LocalServer):
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
         self.index_url = f"{self.url}/simple/"
         self.log_path = log_path
-        if adapter == "wsgi":
+        if adapter in ("wsgi", "serve-uvicorn"):  # serve-uvicorn: the ASGI adapter under serve
             command = [
                 str(BIN / "pyregistry"),
                 "serve",
-                "--config",
-                str(config),
-                "--host",
-                HOST,
-                "--port",
-                str(self.port),
-                "--workers",
-                "2",
-                "--access-log",
-            ]
-        elif adapter == "serve-uvicorn":  # pyregistry serve --server uvicorn (ASGI adapter)
-            command = [
-                str(BIN / "pyregistry"),
-                "serve",
-                "--server",
-                "uvicorn",
+                *(["--server", "uvicorn"] if adapter == "serve-uvicorn" else []),
                 "--config",
                 str(config),
                 "--host",
