@@ -45,7 +45,7 @@ def _zstd() -> Coding | None:
         from compression import zstd  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
+            from backports import zstd  # type: ignore[import-not-found,import-untyped,no-redef,unused-ignore]
         except ImportError:
             return None
     compress: Callable[[bytes], bytes] = zstd.compress
