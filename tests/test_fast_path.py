@@ -4,6 +4,7 @@ password, and never waits for a lock."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pyregistry_asgi
 import pytest
 from access_helpers import basic, fast_hash
 from hypothesis import HealthCheck, given, settings
@@ -33,11 +35,13 @@ class Tripwire:
     def __init__(self, storage: Any) -> None:
         self.storage = storage
         self.calls: list[str] = []
+        self.threads: list[threading.Thread] = []
         self.allowed: frozenset[str] | None = None  # None: not armed
 
     def arm(self, *allowed: str) -> None:
         """From now on record calls, and fail any not named in ``allowed``."""
         self.calls.clear()
+        self.threads.clear()
         self.allowed = frozenset(allowed)
 
     @contextlib.contextmanager
@@ -57,6 +61,7 @@ class Tripwire:
         def call(*args: Any, **kwargs: Any) -> Any:
             if self.allowed is not None:
                 self.calls.append(name)
+                self.threads.append(threading.current_thread())
                 assert name in self.allowed, f"the fast path called storage.{name}"
             return attribute(*args, **kwargs)
 
@@ -186,6 +191,36 @@ def test_json_api_and_health(local: tuple[Registry, Tripwire]):
         b'{"status": "ok", "storage": "ok", "upstream": {"configured": false}}',
     )
     assert wire.calls == ["document_version"] * 3 + ["probe"]  # the redirect needs none
+
+
+def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
+    """GET ``path`` from an ASGI app on an event loop in this thread; status and body."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "query_string": b""}
+    asyncio.run(app({**scope, "headers": [(b"host", b"testserver")], "scheme": "http"}, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_asgi_answers_warm_pages_on_the_event_loop(local: tuple[Registry, Tripwire]):
+    """Through the ASGI adapter a warm page's one stat happens on the event loop's own
+    thread (no hop to a worker), while a page that needs storage is read in another."""
+    registry, wire = local
+    app = pyregistry_asgi.make_app(registry)
+    expected = handle_uncached(registry, get("/simple/demo/")).body
+    wire.arm("document_version")
+    assert asgi_get(app, "/simple/demo/") == (200, expected)
+    assert wire.threads == [threading.current_thread()]
+    wire.arm("document_version", "read_document", "list_records", "read_record", "read_records")
+    assert asgi_get(app, "/simple/other/")[0] == 404
+    assert "read_document" in wire.calls
+    assert threading.current_thread() not in wire.threads[wire.calls.index("read_document") :]
 
 
 def test_cold_changed_or_refused_is_none(local: tuple[Registry, Tripwire], tmp_path: Path):
