@@ -17,8 +17,9 @@ from pyregistry_core.auth.authenticator import hash_password
 from pyregistry_core.names import normalize
 from pyregistry_core.registry.importer import import_tree
 from pyregistry_core.settings import s3_options
+from pyregistry_core.storage.base import Storage
 from pyregistry_core.storage.fsck import find_orphans, remove_orphans
-from pyregistry_core.storage.upgrade import upgrade
+from pyregistry_core.storage.upgrade import find_lagging, upgrade
 
 from .cli_audit import audited
 from .cli_credentials import credential_commands, publisher, token
@@ -123,13 +124,18 @@ def _config_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     init.add_argument("--output", "-o", help="write here instead of stdout (never overwrites)")
     check = commands.add_parser("check", help="validate a config; name unknown or misspelled keys")
     check.add_argument("--config", required=True)
-    fsck = commands.add_parser("fsck", help="report (and with --clean remove) orphaned stored bytes")
+    fsck = commands.add_parser(
+        "fsck", help="report orphaned stored bytes (--clean removes them) and lagging manifests (--repair)"
+    )
     fsck.add_argument("--config", required=True)
     fsck.add_argument("--clean", action="store_true")
     fsck.add_argument(
         "--upgrade",
         action="store_true",
         help="give a layout v1 store its manifests and project list (resumable), repair lagging manifests",
+    )
+    fsck.add_argument(
+        "--repair", action="store_true", help="add records a crash left out of their manifest (as --upgrade)"
     )
 
     imp = commands.add_parser("import", help="load a pypiserver directory or pypicloud storage")
@@ -223,12 +229,13 @@ def _check(args: argparse.Namespace) -> int:
 
 def _fsck(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    if args.upgrade:
+    if args.upgrade or args.repair:
         report = upgrade(registry.storage, progress=_progress)
         print(
             f"upgraded {report.projects} projects: {len(report.created)} manifests written, "
             f"{len(report.repaired)} records added to their manifest"
         )
+    _report_lagging(registry.storage)
     orphans = list(find_orphans(registry.storage))
     for orphan in orphans:
         print(f"orphan: {orphan.key} ({orphan.why})")
@@ -243,6 +250,17 @@ def _fsck(args: argparse.Namespace) -> int:
         if args.clean:
             print(f"removed {spent.remove(expired)} expired OIDC token ids")
     return 0
+
+
+def _report_lagging(storage: Storage) -> None:
+    """Print what the manifests and the project list lack (a crash between two writes);
+    nothing when they are up to date."""
+    lags = find_lagging(storage)
+    for lag in lags:
+        where = "/".join(part for part in (lag.project, lag.filename) if part)
+        print(f"lagging: {where or 'store'} ({lag.why})")
+    if lags:
+        print(f"{len(lags)} lagging; `pyregistry fsck --repair` brings the manifests up to date")
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""``pyregistry fsck --upgrade``: give a layout v1 store layout v2's documents, and repair
-manifests a crash left behind their records.
+"""``pyregistry fsck --upgrade`` (or ``--repair``): give a layout v1 store layout v2's
+documents, and repair manifests a crash left behind their records; ``find_lagging``
+(plain ``fsck``) only reports what such a run would do, and writes nothing.
 
 Every step is idempotent (create-only or compare-and-swap), so an interrupted run is
 resumed by running it again, and it may run while replicas serve. The root listing is
@@ -14,11 +15,11 @@ import attrs
 
 from ..names import NormalizedName
 from ..records import STATUS_RECORD, FileRecord
-from .base import NotModified, Storage
-from .manifest import RootListing
+from .base import Document, NotModified, Storage
+from .manifest import ROOT_KEY, Manifest, RootListing, manifest_key
 from .state import add_file, read_manifest, read_root, sync_root, update_root
 
-__all__ = ["UpgradeReport", "upgrade"]
+__all__ = ["Lag", "UpgradeReport", "find_lagging", "upgrade"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -30,6 +31,47 @@ class UpgradeReport:
     projects: int
     created: tuple[str, ...]
     repaired: tuple[str, ...]
+
+
+@attrs.frozen
+class Lag:
+    """A manifest (or the project list) behind the create-only records it summarizes."""
+
+    project: str
+    why: str
+    filename: str | None = None
+
+
+def _document(storage: Storage, key: str) -> bytes | None:
+    found = storage.read_document(key)
+    return found.data if isinstance(found, Document) else None
+
+
+def find_lagging(storage: Storage) -> list[Lag]:
+    """Every record its project's manifest lacks, every manifest missing, and every
+    project the project list does not name (read-only: nothing is written)."""
+    raw_root = _document(storage, ROOT_KEY)
+    root = RootListing.from_json(raw_root) if raw_root is not None else None
+    lags: list[Lag] = []
+    if root is None:
+        lags.append(Lag("", "no project list (a layout v1 store)"))
+    for name in sorted(set(storage.list_projects()) | (root.projects if root is not None else set())):
+        project = NormalizedName(name)
+        raw = _document(storage, manifest_key(project))
+        manifest = Manifest.from_json(raw) if raw is not None else None
+        records = [f for f in storage.list_records(project) if f != STATUS_RECORD]
+        if manifest is None:
+            if records:
+                lags.append(Lag(name, f"no manifest ({len(records)} records)"))
+            continue
+        lags.extend(
+            Lag(name, "record created, missing from the manifest", f)
+            for f in records
+            if f not in manifest.records
+        )
+        if manifest.records and root is not None and name not in root.projects:
+            lags.append(Lag(name, "not in the project list"))
+    return lags
 
 
 def _upgrade_project(storage: Storage, project: NormalizedName) -> tuple[bool, list[str]]:
