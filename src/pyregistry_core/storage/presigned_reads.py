@@ -115,6 +115,9 @@ class PresignedReads:
             return UNANSWERED
         try:
             url = self._url(path)
+        except Exception:  # whatever went wrong, s3fs asks again and maps the error
+            return UNANSWERED
+        try:
             response = self.send(url, {"If-None-Match": etag} if etag is not None else {})
             try:
                 body = response.read(_MAX_BODY + 1) if response.status in (200, 404) else b""
