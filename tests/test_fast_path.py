@@ -378,6 +378,9 @@ PATHS = [
     accept=st.one_of(st.none(), accept_headers().map(lambda a: a[0])),
     fmt=st.sampled_from([None, "text/html", SIMPLE_JSON, "nonsense"]),
     if_none_match=st.sampled_from([None, "*", '"nope"', "garbage", "<its etag>"]),
+    accept_encoding=st.sampled_from(
+        [None, "gzip", "gzip;q=0", "br, zstd, gzip;q=0.5", "identity", "*", "x;q=1"]
+    ),
     authorization=st.sampled_from([None, basic("", ""), basic("a", "b"), "Basic !!", "Digest x"]),
     identity=st.sampled_from([None, Identity(user="alice"), Identity(user="bob", groups=("g",))]),
 )
@@ -389,11 +392,17 @@ def test_answers_exactly_what_handle_answers(
     fmt: str | None,
     if_none_match: str | None,
     authorization: str | None,
+    accept_encoding: str | None,
     identity: Identity | None,
 ):
     """For any request, the fast path answers None or exactly the ordinary answer."""
     registry, _ = local
-    headers = {"Accept": accept, "If-None-Match": if_none_match, "Authorization": authorization}
+    headers = {
+        "Accept": accept,
+        "If-None-Match": if_none_match,
+        "Authorization": authorization,
+        "Accept-Encoding": accept_encoding,
+    }
     query = f"?format={fmt}" if fmt is not None else ""
     request = get(
         path + query, {k: v for k, v in headers.items() if v is not None}, method=method, identity=identity
