@@ -9,11 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from cache_mode import START, FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 from test_mirror import (  # fixtures and helpers of the mirrored-project suite
-    START,
-    FakeClock,
     RegistryFactory,
     clock,
     get,

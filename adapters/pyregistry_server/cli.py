@@ -23,6 +23,7 @@ from pyregistry_core.storage.upgrade import find_lagging, upgrade
 
 from .cli_audit import audited
 from .cli_credentials import credential_commands, publisher, token
+from .exempt_commands import add_exempt_commands, run_exempt
 from .logs import FORMATS
 from .serve import check_tls, default_workers, load_settings, run
 from .starter import MODES, starter_config
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("hash-password", help="print a hash for a user.<name> config entry")
     credential_commands(commands)
     _managing_commands(commands)
+    add_exempt_commands(commands)
     _config_commands(commands)
     return parser
 
@@ -300,6 +302,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "yank": _manage,
     "unyank": _manage,
     "status": _manage,
+    "exempt": run_exempt,
     "init": _init,
     "check": _check,
     "fsck": _fsck,

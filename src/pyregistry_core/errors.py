@@ -11,6 +11,7 @@ __all__ = [
     "AuthenticationRequired",
     "BadCredentials",
     "ConfigError",
+    "ExemptionNotFound",
     "FileConflict",
     "FileGone",
     "FileHeldBack",
@@ -77,6 +78,15 @@ class FileHeldBack(FileNotFoundInProject):
         super().__init__(project, filename)
         self.message = f"File {filename!r} of project {project!r} is held back: {why}."
         self.args = (self.message,)
+
+
+class ExemptionNotFound(RegistryError, LookupError):
+    """No admin exemption from the release cooldown names that file or version."""
+
+    def __init__(self, project: str, target: str) -> None:
+        super().__init__(f"No cooldown exemption for {target!r} in project {project!r}.")
+        self.project = project
+        self.target = target
 
 
 class NotAcceptable(RegistryError, ValueError):

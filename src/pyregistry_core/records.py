@@ -154,6 +154,8 @@ class ProjectFiles:
     status: ProjectStatus = ProjectStatus()
     # Upstream files the release cooldown holds back: (filename, version, why), for people.
     held_back: tuple[tuple[str, str, str], ...] = ()
+    # Upstream files listed only because an admin exempted them: (filename, version, why).
+    exempted: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def from_records(

@@ -8,7 +8,8 @@ Rules (DESIGN.md → New keys, issue "Supply-chain policy at the proxy"):
    since its upstream ``upload-time``. It fails closed: a file without a parseable
    ``upload-time`` is held back unless ``pypi.upstream_min_age_missing = allow``.
 3. It applies to upstream files only: uploads, and upstream files cached before the
-   policy was enabled, are never held back; exempt names are never held back.
+   policy was enabled, are never held back; exempt names are never held back, nor the
+   files and versions an admin exempted (``exemptions.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import attrs
 from packaging.utils import canonicalize_name
 
 from .errors import ConfigError
+from .exemptions import Exemption, covering
 from .records import FileRecord
 
 __all__ = [
@@ -141,6 +143,8 @@ class Cooldown:
     visible: tuple[FileRecord, ...]
     held: tuple[HeldBack, ...]
     valid_until: float  # the split is the same until then (inf: until the listing changes)
+    # Files let through only by an admin's exemption: (filename, version, why).
+    exempted: tuple[tuple[str, str, str], ...] = ()
 
 
 @attrs.frozen
@@ -174,19 +178,27 @@ class UpstreamPolicy:
             return 0.0 if self.allow_missing_time else None
         return uploaded + self.min_age
 
-    def hold_back(self, name: str, files: Iterable[FileRecord], now: float) -> Cooldown:
+    def hold_back(
+        self, name: str, files: Iterable[FileRecord], now: float, exemptions: Iterable[Exemption] = ()
+    ) -> Cooldown:
         """Split upstream files not stored here into those listed now and those held
-        back, with the time the split next changes (when the next file comes of age)."""
+        back, with the time the split next changes (when the next file comes of age);
+        a file an admin exempted is listed whatever its age."""
+        granted = tuple(exemptions)
         visible: list[FileRecord] = []
         held: list[HeldBack] = []
+        exempted: list[tuple[str, str, str]] = []
         for record in files:
             since = self.visible_from(name, record.upload_time)
             if since is not None and since <= now:
                 visible.append(record)
+            elif (exemption := covering(granted, record.filename, record.version)) is not None:
+                visible.append(record)
+                exempted.append((record.filename, record.version, exemption.why()))
             else:
                 held.append(HeldBack(record.filename, record.version, since))
         upcoming = [h.visible_from for h in held if h.visible_from is not None]
-        return Cooldown(tuple(visible), tuple(held), min(upcoming, default=float("inf")))
+        return Cooldown(tuple(visible), tuple(held), min(upcoming, default=float("inf")), tuple(exempted))
 
     def why(self, held: HeldBack) -> str:
         """A person's explanation of why a file is held back."""

@@ -33,6 +33,7 @@ from ..storage.catalog import Catalog, ProjectEntry
 from ..upload import FormLimits, UploadForm, ValidatedUpload
 from ..upstream.client import Upstream
 from . import wiring
+from .exempting import CooldownExemptions
 from .fetching import UpstreamFetcher
 from .files import StoredFiles
 from .manage import Management
@@ -89,6 +90,7 @@ class Registry:
         self.files = StoredFiles(perms, catalog, storage, fetcher)
         self.publisher = Publisher(perms, catalog, storage, limits, clock, self.settings.max_upload_size)
         self.management = Management(perms, storage, catalog)
+        self.exemptions = CooldownExemptions(perms, catalog, clock)
 
     @classmethod
     def from_config(

@@ -132,8 +132,10 @@ class Views:
         fresh = [
             upstream_record(project, f, external) for f in listing.project.files if f.filename not in held
         ]
-        cooldown = policy.hold_back(project, fresh, self.wall_clock())
+        exemptions = entry.manifest.exemptions.values() if entry.manifest is not None else ()
+        cooldown = policy.hold_back(project, fresh, self.wall_clock(), exemptions)
         self.metrics.count_policy("held_back", len(cooldown.held))
+        self.metrics.count_policy("exempted", len(cooldown.exempted))
         files = entry.files.merged_with(cooldown.visible)
         # The upstream's current yanked state wins for files we cached earlier.
         upstream = {f.filename: f for f in listing.project.files}
@@ -148,5 +150,6 @@ class Views:
                 for r in files.files
             ),
             held_back=tuple((h.filename, h.version, policy.why(h)) for h in cooldown.held),
+            exempted=cooldown.exempted,
         )
         return View(files, entry, listing, cooldown.valid_until)

@@ -199,9 +199,10 @@ class Catalog:
             entry = attrs.evolve(previous, checked_at=self._stamp(epoch))
         else:
             manifest, etag = found
-            if manifest is not None and not manifest.listed:
+            if manifest is not None and manifest.records and not manifest.listed:
                 # The writer died before the project list named it (or is about to):
-                # readers repair it, idempotently.
+                # readers repair it, idempotently. A manifest holding only cooldown
+                # exemptions names no project yet (its first file lists it).
                 sync_root(self._storage, name)
                 self.invalidate(name)
             entry = ProjectEntry.of(name, manifest, etag, self._stamp(epoch))

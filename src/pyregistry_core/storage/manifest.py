@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from ..exemptions import Exemption, exemptions_from_json
 from ..names import NormalizedName
 from ..records import FileRecord, ProjectStatus
 
@@ -44,6 +45,10 @@ def _frozen(records: Mapping[str, FileRecord]) -> Mapping[str, FileRecord]:
     return MappingProxyType(dict(records))
 
 
+def _frozen_exemptions(exemptions: Mapping[str, Exemption]) -> Mapping[str, Exemption]:
+    return MappingProxyType(dict(exemptions))
+
+
 @attrs.frozen
 class Manifest:
     """Everything stored about one project, as one immutable value."""
@@ -54,6 +59,8 @@ class Manifest:
     generation: int = 0
     # False until the root listing names the project (set once the listing says so).
     listed: bool = False
+    # Admins' exemptions from the release cooldown, by target (``exemptions.py``).
+    exemptions: Mapping[str, Exemption] = attrs.field(factory=dict, converter=_frozen_exemptions)
 
     def with_record(self, record: FileRecord) -> Manifest:
         """This manifest with ``record`` set (a new file, a yank or a tombstone)."""
@@ -63,23 +70,32 @@ class Manifest:
         """This manifest with another PEP 792 status."""
         return attrs.evolve(self, status=status)
 
+    def with_exemption(self, exemption: Exemption) -> Manifest:
+        """This manifest with ``exemption`` granted (replacing one of the same target)."""
+        return attrs.evolve(self, exemptions={**self.exemptions, exemption.target: exemption})
+
+    def without_exemptions(self, targets: Iterable[str]) -> Manifest:
+        """This manifest with the exemptions of those targets revoked."""
+        gone = set(targets)
+        return attrs.evolve(self, exemptions={t: e for t, e in self.exemptions.items() if t not in gone})
+
     def next(self) -> Manifest:
         """The value to write over this one (one generation later)."""
         return attrs.evolve(self, generation=self.generation + 1)
 
     def to_json(self) -> bytes:
         """Serialize for storage."""
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "project": self.project,
-                "generation": self.generation,
-                "listed": self.listed,
-                "status": {"status": self.status.status, "reason": self.status.reason},
-                "files": {name: attrs.asdict(r) for name, r in sorted(self.records.items())},
-            },
-            separators=(",", ":"),
-        ).encode()
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "project": self.project,
+            "generation": self.generation,
+            "listed": self.listed,
+            "status": {"status": self.status.status, "reason": self.status.reason},
+            "files": {name: attrs.asdict(r) for name, r in sorted(self.records.items())},
+        }
+        if self.exemptions:
+            document["exemptions"] = [e.to_json() for _, e in sorted(self.exemptions.items())]
+        return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:
@@ -97,6 +113,7 @@ class Manifest:
             status=ProjectStatus(str(status.get("status", "active")), str(status.get("reason", ""))),
             generation=int(raw.get("generation", 0)),
             listed=bool(raw.get("listed", False)),
+            exemptions=exemptions_from_json(raw.get("exemptions")),
         )
 
     @classmethod

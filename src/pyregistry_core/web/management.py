@@ -8,6 +8,8 @@ Routes (JSON; every one guarded by the access rules of the project it names):
     POST   /api/package/<pkg>/<filename|version>/yank     body {"reason": …}
     POST   /api/package/<pkg>/<filename|version>/unyank
     POST   /api/package/<pkg>/status             body {"status": …, "reason": …}
+
+Cooldown exemptions, under the same prefix, are ``exemptions_api.py``'s.
 """
 
 from __future__ import annotations
@@ -189,3 +191,10 @@ def list_projects(registry: Registry, request: Request, params: Mapping[str, str
             }
         )
     return json_response(200, {"packages": packages})
+
+
+# The same parsing rules for the other management modules (``exemptions_api.py``).
+project_of = _project
+read_json_body = _read_json_body
+text_field = _text_field
+__all__ += ["project_of", "read_json_body", "text_field"]

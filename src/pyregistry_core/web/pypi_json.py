@@ -119,6 +119,12 @@ def project_json_document(
         for filename, held_version, why in files.held_back:
             held.setdefault(held_version, []).append({"filename": filename, "reason": why})
         document["held_back"] = held
+    if files.exempted:
+        # Not PyPI's either: why a file the cooldown would hold back is served (an admin).
+        exempted: dict[str, list[dict[str, str]]] = {}
+        for filename, exempt_version, why in files.exempted:
+            exempted.setdefault(exempt_version, []).append({"filename": filename, "reason": why})
+        document["exempted"] = exempted
     return document
 
 

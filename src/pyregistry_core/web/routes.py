@@ -7,7 +7,18 @@ known path asked with another method is a 405 with ``Allow`` (see ``routing.py``
 
 from __future__ import annotations
 
-from . import browse, files, health, management, oidc, publishers_api, pypi_json, simple, uploads
+from . import (
+    browse,
+    exemptions_api,
+    files,
+    health,
+    management,
+    oidc,
+    publishers_api,
+    pypi_json,
+    simple,
+    uploads,
+)
 from .routing import audited_route, route
 
 __all__ = ["ROUTES"]
@@ -33,6 +44,7 @@ ROUTES = (
     route("GET", "/api/package" + _SLASH, management.list_projects),
     route("GET", "/api/package/{project}" + _SLASH, management.list_files),
     audited_route("POST", "/api/package/{project}/status" + _SLASH, "status", management.set_status),
+    route("GET", "/api/package/{project}/exemptions" + _SLASH, exemptions_api.list_exemptions),
     route("GET", "/api/package/{project}/{target}" + _SLASH, management.download),
     audited_route("DELETE", "/api/package/{project}/{target}" + _SLASH, "delete", management.delete),
     audited_route(
@@ -40,6 +52,19 @@ ROUTES = (
     ),
     audited_route(
         "POST", "/api/package/{project}/{target}/{action:unyank}" + _SLASH, "unyank", management.set_yanked
+    ),
+    # Exemptions from the release cooldown (exemptions_api.py).
+    audited_route(
+        "POST",
+        "/api/package/{project}/{target}/{action:exempt}" + _SLASH,
+        "cooldown.exempt",
+        exemptions_api.set_exempt,
+    ),
+    audited_route(
+        "POST",
+        "/api/package/{project}/{target}/{action:unexempt}" + _SLASH,
+        "cooldown.unexempt",
+        exemptions_api.set_exempt,
     ),
     # Trusted publishing, at PyPI's URLs (oidc.py).
     route("GET", "/_/oidc/audience", oidc.audience),

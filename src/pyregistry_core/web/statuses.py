@@ -10,6 +10,7 @@ import logging
 
 from ..errors import (
     AuthenticationRequired,
+    ExemptionNotFound,
     FileNotFoundInProject,
     InvalidProjectName,
     InvalidUpload,
@@ -42,7 +43,7 @@ def error_response(error: RegistryError, realm: str) -> Response:
         )
     if isinstance(error, PermissionDenied):
         return text_response(403, error.message, reason=_reason(error.message))
-    if isinstance(error, (ProjectNotFound, FileNotFoundInProject, InvalidProjectName)):
+    if isinstance(error, (ProjectNotFound, FileNotFoundInProject, InvalidProjectName, ExemptionNotFound)):
         return text_response(404, error.message)
     if isinstance(error, NotAcceptable):
         return text_response(406, error.message, ("Vary", "Accept, Accept-Encoding"))
