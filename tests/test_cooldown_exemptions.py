@@ -26,6 +26,7 @@ from pyregistry_core.errors import InvalidUpload
 from pyregistry_core.exemptions import Exemption, exemption_target
 from pyregistry_core.names import NormalizedName
 from pyregistry_core.storage.manifest import Manifest
+from pyregistry_core.storage.state import sync_root
 
 __all__ = ["clock", "make_registry"]  # fixtures used by name below
 
@@ -237,12 +238,18 @@ def test_bad_requests_are_refused_with_their_reason(make_registry: RegistryFacto
     assert reply.status == 415
 
 
-def test_an_exemption_alone_does_not_list_the_project(make_registry: RegistryFactory) -> None:
+def test_an_exemption_alone_does_not_list_the_project(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
     """Exempting a file of a project nothing is cached of yet leaves /simple/ as it was."""
     registry = make_registry(COOLDOWN)
     exempt(registry, W3)
     assert "ufo-core" not in get(registry, "/simple/").text
     assert registry.project_names() == ()
+    sync_root(registry.storage, UFO)  # as fsck --repair does: still nothing to list
+    assert registry.project_names() == ()
+    assert _download(registry, upstream, W1)[0] == 200  # the first cached file lists it
+    assert registry.project_names() == ("ufo-core",)
 
 
 def test_grants_and_revocations_are_audited(

@@ -156,7 +156,7 @@ def sync_root(
 
     def change(listing: RootListing) -> RootListing:
         manifest, _ = _versioned(read_manifest(storage, project))
-        if manifest is None:
+        if manifest is None or not manifest.records:  # only cooldown exemptions: no project yet
             return listing
         hidden = manifest.status.hides_files
         if project in listing.projects and (project in listing.hidden) == hidden:
@@ -164,7 +164,7 @@ def sync_root(
         return listing.with_project(project, hidden=hidden)
 
     update_root(storage, change, sleep=sleep)
-    update_manifest(storage, project, lambda m: m if m.listed else _listed(m), sleep=sleep)
+    update_manifest(storage, project, lambda m: m if m.listed or not m.records else _listed(m), sleep=sleep)
 
 
 def _listed(manifest: Manifest) -> Manifest:
