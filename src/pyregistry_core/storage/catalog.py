@@ -177,9 +177,13 @@ class Catalog:
 
     def peek(self, name: NormalizedName) -> ProjectEntry | None:
         """The project as last read, whatever its age, or None (also when this process
-        changed it since); never reads storage."""
-        with self._lock:  # held for dict operations only, never across I/O
+        changed it since, or a writer is swapping snapshots); never reads storage or waits."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
             entry = self._projects.get(name)
+        finally:
+            self._lock.release()
         return entry if entry is not None and entry.checked_at != float("-inf") else None
 
     def reload(self, name: NormalizedName, previous: ProjectEntry | None = None) -> ProjectEntry:
