@@ -17,7 +17,6 @@ from .cli_audit import audited, os_user
 __all__ = ["add_exempt_commands", "run_exempt"]
 
 
-
 def add_exempt_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``pyregistry exempt …``."""
     exempt = commands.add_parser(
