@@ -26,6 +26,7 @@ from .proxy import bench_pip_proxy
 from .replicas import bench_s3_replicas
 from .report import Section, render_markdown, render_text
 from .s3_pages import bench_s3_pages, bench_seaweedfs_pages
+from .server_choice import bench_server_choice
 from .startup import bench_startup
 from .upload import bench_upload_rss
 
@@ -34,6 +35,7 @@ BENCHMARKS: tuple[Callable[[BenchContext], Section], ...] = (
     bench_asgi_pages_uvicorn,
     bench_asgi_pages_gunicorn,
     bench_pages_under_contention,
+    bench_server_choice,
     bench_cold_in_process,
     bench_cold_render,
     bench_client_compression,
