@@ -205,6 +205,21 @@ def test_init_writes_a_config_that_checks_ok(tmp_path: Path, case: str) -> None:
     assert settings.storage_url.rstrip("/").endswith(str(tmp_path.resolve() / "packages"))
 
 
+def test_init_without_a_mode_says_which_it_chose(tmp_path: Path) -> None:
+    """``init`` with no ``--mode`` writes the personal starter and says so on stderr, naming the others."""
+    path = tmp_path / "pyregistry.ini"
+    result = cli("init", "-o", str(path))
+    assert (result.returncode, result.stdout) == (0, f"wrote {path}\n"), shown(result)
+    assert result.stderr == (
+        "pyregistry: no --mode given: this is the 'personal' starter (anyone installs, logged-in users "
+        "upload); --mode proxy (a caching proxy of an upstream index) or --mode private (nothing readable "
+        "without credentials) writes another\n"
+    )
+    assert path.read_text() == cli("init", "--mode", "personal").stdout
+    help_text = cli("init", "--help").stdout
+    assert "default: personal" in " ".join(help_text.split())
+
+
 def test_init_prints_to_stdout_without_output(tmp_path: Path) -> None:
     """Without ``-o`` the starter config goes to stdout (what ``-o`` would write) and no file is made."""
     result = cli("init", "--mode", "proxy", "--upstream", UPSTREAM, cwd=tmp_path)

@@ -26,7 +26,7 @@ from .cli_credentials import credential_commands, publisher, token
 from .exempt_commands import add_exempt_commands, run_exempt
 from .logs import FORMATS
 from .serve import check_tls, default_workers, load_settings, run
-from .starter import MODES, starter_config
+from .starter import DEFAULT_MODE, MODE_SUMMARIES, MODES, default_mode_note, starter_config
 
 __all__ = ["main"]
 
@@ -121,7 +121,11 @@ def _managing_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _config_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = commands.add_parser("init", help="print a commented starter config")
-    init.add_argument("--mode", choices=MODES, default="personal")
+    init.add_argument(
+        "--mode",
+        choices=MODES,
+        help=f"which deployment (default: {DEFAULT_MODE}: {MODE_SUMMARIES[DEFAULT_MODE]})",
+    )
     init.add_argument("--upstream", help="upstream index root (required for proxy)")
     init.add_argument("--output", "-o", help="write here instead of stdout (never overwrites)")
     check = commands.add_parser("check", help="validate a config; name unknown or misspelled keys")
@@ -207,7 +211,9 @@ def _manage(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    text = starter_config(args.mode, args.upstream)
+    if args.mode is None:
+        print(f"pyregistry: {default_mode_note()}", file=sys.stderr)
+    text = starter_config(args.mode or DEFAULT_MODE, args.upstream)
     if args.output is None:
         sys.stdout.write(text)
         return 0

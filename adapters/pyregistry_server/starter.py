@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["MODES", "starter_config"]
+__all__ = ["DEFAULT_MODE", "MODES", "MODE_SUMMARIES", "default_mode_note", "starter_config"]
 
 MODES = ("proxy", "personal", "private")
+DEFAULT_MODE = "personal"
+MODE_SUMMARIES = {
+    "proxy": "a caching proxy of an upstream index",
+    "personal": "anyone installs, logged-in users upload",
+    "private": "nothing readable without credentials",
+}
 
 _HEADER = """\
 # pyregistry configuration ({mode}). Keys are pypicloud's where it has one, so this
@@ -55,6 +61,15 @@ pypi.default_write = authenticated
 # API tokens: pyregistry token create --config THIS_FILE --user alice --project secret-tool
 """,
 }
+
+
+def default_mode_note() -> str:
+    """What ``init`` says when no ``--mode`` was given: the mode it chose, and the others."""
+    others = " or ".join(f"--mode {m} ({MODE_SUMMARIES[m]})" for m in MODES if m != DEFAULT_MODE)
+    return (
+        f"no --mode given: this is the {DEFAULT_MODE!r} starter ({MODE_SUMMARIES[DEFAULT_MODE]}); "
+        f"{others} writes another"
+    )
 
 
 def starter_config(mode: str, upstream: str | None) -> str:
