@@ -22,6 +22,7 @@ from pyregistry_core import ConfigError, Registry, RegistryError, Settings
 
 from .logs import logging_config
 from .startup_line import exposed_default_warning, startup_line
+from .uvicorn_supervisor import serve_supervised
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -129,6 +130,7 @@ def check_port(host: str, port: int) -> None:
 
 
 def _run_uvicorn(
+    current: _Reloadable,
     config: str | None,
     host: str,
     port: int,
@@ -137,13 +139,13 @@ def _run_uvicorn(
     access_log: bool,
     tls: tuple[str, str] | None,
 ) -> None:
-    import uvicorn
-
     if config is not None:
         os.environ[_CONFIG_ENV] = os.path.abspath(config)
     os.environ[_HOST_ENV] = host
-    uvicorn.run(
-        "pyregistry_server.serve:asgi_app_from_environment",
+    # Each worker builds its registry from the file; SIGHUP replaces them once it loads.
+    serve_supervised(
+        current.reread,
+        app="pyregistry_server.serve:asgi_app_from_environment",
         factory=True,
         host=host,
         port=port,
@@ -184,10 +186,11 @@ def run(
     shown_host = f"[{host}]" if ":" in host else host
     address = f"{'https' if tls else 'http'}://{shown_host}:{port}/simple/"
     log.info("%s", startup_line(settings, storage, address, server, workers))
+    current = _Reloadable(settings, config, host, environ)
     if server == "uvicorn":
-        _run_uvicorn(config, host, port, workers, logs, access_log, tls)
+        _run_uvicorn(current, config, host, port, workers, logs, access_log, tls)
         return
-    _run_gunicorn(_Reloadable(settings, config, host, environ), host, port, workers, logs, tls)
+    _run_gunicorn(current, host, port, workers, logs, tls)
 
 
 class _Reloadable:
@@ -202,20 +205,21 @@ class _Reloadable:
         self.settings = settings
         self._config, self._host, self._environ = config, host, environ
 
-    def reread(self) -> None:
-        """Take the config file again, unless it would not start."""
+    def reread(self) -> bool:
+        """Take the config file again, unless it would not start (then False)."""
         if self._config is None:
-            return
+            return True  # the embedded default: nothing to re-read, new workers are harmless
         try:
             fresh = load_settings(self._config, self._host, self._environ)
             Registry(fresh)
         except (RegistryError, OSError) as error:
             log.error("configuration reload refused, still serving the previous one: %s", error)
-            return
+            return False
         for line in fresh.notes():
             log.warning("%s", line)
         self.settings = fresh
         log.info("configuration reloaded from %s", self._config)
+        return True
 
 
 def _run_gunicorn(

@@ -4,8 +4,11 @@ and the audit trail's lines carry their fields, under gunicorn and under uvicorn
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -174,3 +177,25 @@ def test_no_config_beyond_loopback_warns_loudly(tmp_path: Path) -> None:
     ], output(result)
     loopback = serve_on_taken_port(tmp_path, HOST)
     assert "NO CONFIG FILE" not in loopback.stdout + loopback.stderr, output(loopback)
+
+
+def test_one_uvicorn_worker_reloads_on_sighup(tmp_path: Path, uploader_hash: str) -> None:
+    """With a single uvicorn worker SIGHUP reloads the config (uvicorn alone would exit)."""
+    config = private_config(tmp_path, uploader_hash)
+    config.write_text(config.read_text() + "pypi.default_read = authenticated\n")
+    running = Serve(config, tmp_path, "--server", "uvicorn", "--workers", "1")
+    try:
+        assert running.request("GET", "/simple/").status == 401
+        config.write_text(config.read_text().replace("pypi.default_read = authenticated", ""))
+        os.kill(running.process.pid, signal.SIGHUP)
+        # The old worker answers until its replacement is ready: wait for five 200s in a row.
+        deadline = time.monotonic() + 60  # a bound on the wait, not an expectation
+        streak = 0
+        while streak < 5 and time.monotonic() < deadline:
+            streak = streak + 1 if running.request("GET", "/simple/").status == 200 else 0
+            time.sleep(0.1)
+        assert streak == 5, running.log_text()
+        assert running.process.poll() is None
+    finally:
+        running.stop()
+    assert f"configuration reloaded from {config}" in running.log_text()
