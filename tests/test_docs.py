@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import doctest
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -437,6 +438,28 @@ def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     broken = _nginx_test(block.replace("proxy_set_header Host", "proxy_set_heder Host"), tmp_path)
     assert broken.returncode == 1
     assert 'unknown directive "proxy_set_heder"' in broken.stderr
+
+
+def _caddy_validate(caddyfile: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    (directory / "Caddyfile").write_text(caddyfile)
+    home = {"HOME": str(directory), "XDG_DATA_HOME": str(directory), "XDG_CONFIG_HOME": str(directory)}
+    return subprocess.run(
+        ["caddy", "validate", "--adapter", "caddyfile", "--config", str(directory / "Caddyfile")],
+        capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **home},
+    )  # fmt: skip
+
+
+def test_caddyfile_passes_caddy_validate(tmp_path: Path) -> None:
+    """deployment.md's Caddyfile passes ``caddy validate``, and a typo in it would not."""
+    if shutil.which("caddy") is None:
+        pytest.skip("caddy is not installed (apt-get install caddy)")
+    (block,) = _fenced((DOCS / "deployment.md").read_text(), "caddy")
+    result = _caddy_validate(block, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
+    broken = _caddy_validate(block.replace("reverse_proxy 127", "reverse_prox 127"), tmp_path)
+    assert broken.returncode == 1
+    assert "unrecognized directive: reverse_prox" in broken.stderr
 
 
 def test_metric_names_in_the_docs_are_the_ones_served() -> None:
