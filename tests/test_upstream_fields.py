@@ -84,6 +84,7 @@ def assert_checked(file: UpstreamFile) -> None:
     assert len(file.yanked_reason) <= 1000
     assert file.metadata_sha256 is None or re.fullmatch("[0-9a-f]{64}", file.metadata_sha256)
     assert file.size is None or (type(file.size) is int and file.size >= 0)
+    assert file.provenance is None or ORIGINS.allows_provenance(file.provenance)
 
 
 def assert_renders_unchanged(file: UpstreamFile) -> None:
@@ -112,7 +113,17 @@ def assert_renders_unchanged(file: UpstreamFile) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     field=st.sampled_from(
-        ["filename", "url", "sha256", "requires-python", "yanked", "upload-time", "core-metadata", "size"]
+        [
+            "filename",
+            "url",
+            "sha256",
+            "requires-python",
+            "yanked",
+            "upload-time",
+            "core-metadata",
+            "size",
+            "provenance",
+        ]
     ),
     value=st.one_of(HOSTILE, st.integers(), st.booleans(), st.none()),
 )
@@ -131,7 +142,14 @@ def test_json_parser_lets_through_only_checked_values(field: str, value: object)
 @settings(max_examples=300, deadline=None)
 @given(
     attribute=st.sampled_from(
-        ["href", "data-requires-python", "data-yanked", "data-core-metadata", "data-dist-info-metadata"]
+        [
+            "href",
+            "data-requires-python",
+            "data-yanked",
+            "data-core-metadata",
+            "data-dist-info-metadata",
+            "data-provenance",
+        ]
     ),
     value=HOSTILE,
 )
@@ -186,6 +204,17 @@ def test_json_file_identity_is_checked(changes: dict[str, object], kept: bool) -
         ({"yanked": "bad\x1b[31m"}, "yanked_reason", ""),
         ({"yanked": "x" * 1001}, "yanked_reason", ""),
         ({"core-metadata": {"sha256": "zz"}}, "metadata_sha256", None),
+        (
+            {"provenance": "https://mirror.example/integrity/p"},
+            "provenance",
+            "https://mirror.example/integrity/p",
+        ),
+        ({"provenance": "https://files.example/p"}, "provenance", "https://files.example/p"),
+        ({"provenance": "/integrity/foo/1.0/p"}, "provenance", None),  # PEP 740: fully qualified
+        ({"provenance": "http://files.example/p"}, "provenance", None),  # never over plain http
+        ({"provenance": "https://elsewhere.example/p"}, "provenance", None),
+        ({"provenance": "https://u:p@mirror.example/p"}, "provenance", None),
+        ({"provenance": ["https://mirror.example/p"]}, "provenance", None),
     ],
 )
 def test_bad_optional_fields_are_dropped_alone(
@@ -214,3 +243,13 @@ def test_https_upstream_never_sends_clients_to_http() -> None:
     origins = FileOrigins.of("https://mirror.example")
     body = _json(_entry(url=f"http://mirror.example/f/{WHEEL}"))
     assert parse_json_page("foo", PAGE, body, origins).files == ()
+
+
+def test_provenance_over_http_is_allowed_only_on_loopback() -> None:
+    """An http upstream's provenance URL counts as secure only on a loopback address."""
+    for host, kept in (("127.0.0.1:8080", True), ("localhost:8080", True), ("mirror.internal", False)):
+        origins = FileOrigins.of(f"http://{host}")
+        page = f"http://{host}/simple/foo/"
+        entry = _entry(url=f"http://{host}/f/{WHEEL}", provenance=f"http://{host}/p/{WHEEL}")
+        (file,) = parse_json_page("foo", page, _json(entry), origins).files
+        assert (file.provenance is not None) == kept

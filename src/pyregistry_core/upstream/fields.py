@@ -3,10 +3,10 @@
 Invariant: an ``UpstreamFile`` that leaves ``vet_file`` has a filename that parses as a
 distribution of the page's project, an http(s) URL on an allowed origin (never a
 downgrade from an https upstream), hashes that are hex of their algorithm's length,
-and ``requires-python``, ``upload-time``, ``size``, yanked reason and core-metadata
-hash that mean what their PEP says. A file whose identity (name, URL, hashes) is wrong
-is dropped; a wrong optional field is dropped alone. Either way the page's drops are
-logged once, in one line.
+and ``requires-python``, ``upload-time``, ``size``, yanked reason, core-metadata
+hash and PEP 740 provenance URL that mean what their PEP says. A file whose identity
+(name, URL, hashes) is wrong is dropped; a wrong optional field is dropped alone.
+Either way the page's drops are logged once, in one line.
 """
 
 from __future__ import annotations
@@ -89,6 +89,17 @@ class FileOrigins:
             return True
         return self.file_hosts is None or host in self.file_hosts
 
+    def allows_provenance(self, url: str) -> bool:
+        """PEP 740: a provenance URL is absolute, on an allowed origin and secure: https,
+        or http on a loopback address (a secure context in the W3C's sense)."""
+        if not self.allows(url):
+            return False
+        scheme, host, _port = _origin(url)
+        return scheme == "https" or host in _LOOPBACK or host.startswith("127.")
+
+
+_LOOPBACK = frozenset({"localhost", "::1", "[::1]"})
+
 
 def is_hex_digest(value: object, algorithm: str = "sha256") -> bool:
     """Whether ``value`` is a lowercase hex digest of ``algorithm``'s length."""
@@ -117,7 +128,7 @@ def _identity_problem(project: NormalizedName, file: UpstreamFile, origins: File
     return None
 
 
-def _checked_optional(file: UpstreamFile, dropped: list[str]) -> UpstreamFile:
+def _checked_optional(file: UpstreamFile, origins: FileOrigins, dropped: list[str]) -> UpstreamFile:
     """``file`` with each optional field that does not mean what its PEP says removed."""
     changes: dict[str, object] = {}
     if file.requires_python is not None and not _is_specifier(file.requires_python):
@@ -138,6 +149,9 @@ def _checked_optional(file: UpstreamFile, dropped: list[str]) -> UpstreamFile:
     if file.metadata_sha256 is not None and not is_hex_digest(file.metadata_sha256):
         changes.update(metadata_sha256=None, has_metadata=False)
         dropped.append("core-metadata hash")
+    if file.provenance is not None and not origins.allows_provenance(file.provenance):
+        changes["provenance"] = None
+        dropped.append("provenance URL")
     return attrs.evolve(file, **changes) if changes else file  # type: ignore[arg-type]
 
 
@@ -170,7 +184,7 @@ def vet_file(
     if problem is not None:
         dropped.append(f"{str(file.filename)[:80]!r} ({problem})")
         return None
-    return _checked_optional(file, dropped)
+    return _checked_optional(file, origins, dropped)
 
 
 def vet_files(

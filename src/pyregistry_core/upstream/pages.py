@@ -94,9 +94,16 @@ def parse_html_page(
                 yanked_reason=yanked or "",
                 has_metadata=has_metadata,
                 metadata_sha256=metadata_sha256,
+                provenance=_provenance(anchor.get("data-provenance")),
             )
         )
     return _vetted(name, page_url, files, origins)
+
+
+def _provenance(value: object) -> str | None:
+    """PEP 740's ``data-provenance`` / ``provenance`` as given: it MUST be fully qualified,
+    so it is never resolved against the page (``fields`` checks its origin)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _vetted(
@@ -151,4 +158,5 @@ def _json_file(page_url: str, entry: dict[str, Any]) -> UpstreamFile:
         upload_time=upload_time if isinstance(upload_time, str) else None,
         has_metadata=has_metadata,
         metadata_sha256=metadata_sha256,
+        provenance=_provenance(entry.get("provenance")),
     )

@@ -30,6 +30,8 @@ class UpstreamFile:
     upload_time: str | None = None
     metadata_sha256: str | None = None
     has_metadata: bool = False
+    # PEP 740: where the upstream serves the file's provenance object (checked in ``fields``).
+    provenance: str | None = None
 
     @property
     def sha256(self) -> str | None:
