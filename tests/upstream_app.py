@@ -105,6 +105,10 @@ class HostedFile:
     requires_python: str | None = None
     yanked: bool | str = False  # True, or the reason
     upload_time: str = "2024-01-02T03:04:05.123456Z"
+    # PEP 740: a provenance object, served at ``<file URL>.provenance`` and advertised
+    # (absolute, as the PEP wants) once ``provenance_url`` is set.
+    provenance: bytes | None = None
+    provenance_url: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -482,6 +486,8 @@ class UpstreamIndex:
 
     def _file(self, handler: BaseHTTPRequestHandler, project: str, filename: str) -> None:
         faults = self.faults
+        if filename.endswith(".provenance"):
+            return self._provenance(handler, project, filename[: -len(".provenance")])
         want_metadata = filename.endswith(".metadata")
         try:
             hosted = self.file(filename[: -len(".metadata")] if want_metadata else filename)
@@ -510,6 +516,15 @@ class UpstreamIndex:
             handler.close_connection = True
             return None
         return self._send(handler, 200, data, headers)
+
+    def _provenance(self, handler: BaseHTTPRequestHandler, project: str, filename: str) -> None:
+        try:
+            hosted = self.file(filename)
+        except KeyError:
+            return self._send(handler, 404, b"Not Found\n", _TEXT)
+        if canonicalize_name(hosted.project) != project or hosted.provenance is None:
+            return self._send(handler, 404, b"Not Found\n", _TEXT)
+        return self._send(handler, 200, hosted.provenance, (("Content-Type", "application/json"),))
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -563,6 +578,8 @@ def _json_page(project: str, files: Sequence[HostedFile]) -> bytes:
             "upload-time": hosted.upload_time,
             "core-metadata": {"sha256": hosted.metadata_sha256} if hosted.metadata is not None else False,
         }
+        if hosted.provenance_url is not None:
+            entry["provenance"] = hosted.provenance_url
         entries.append(entry)
     versions = sorted({h.version for h in files})
     document = {"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": versions}
@@ -584,6 +601,8 @@ def _html_page(project: str, files: Sequence[HostedFile]) -> bytes:
         if hosted.yanked is not False:
             reason = hosted.yanked if isinstance(hosted.yanked, str) else ""
             attributes.append(f'data-yanked="{html.escape(reason)}"')
+        if hosted.provenance_url is not None:
+            attributes.append(f'data-provenance="{html.escape(hosted.provenance_url)}"')
         lines.append(f"<a {' '.join(attributes)}>{html.escape(hosted.filename)}</a><br>")
     lines.append("</body></html>")
     return "\n".join(lines).encode()

@@ -33,6 +33,7 @@ from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import Upstream, UpstreamFile, verify_hashes
 from .permissions import Permissions, refusal
 from .results import UploadResult
+from .upstream_provenance import store_provenance
 
 __all__ = [
     "Publisher",
@@ -264,6 +265,7 @@ def publish_upstream_file(
             storage.put_blob(key + ".metadata", raw)
             metadata_sha256 = hashlib.sha256(raw).hexdigest()
         storage.publish_blob(staged, key)
+    store_provenance(storage, upstream, file, key, sha256)  # before the record: listed with it
     record = FileRecord(
         project=project,
         filename=file.filename,

@@ -1,0 +1,144 @@
+"""PEP 740 provenance from the upstream: the object's shape and its digest binding are
+checked, and a matching object is stored next to the file when the file is cached."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_mirror import RegistryFactory, clock, get, make_registry
+from upstream_app import UpstreamIndex
+
+from pyregistry_core.provenance import ProvenanceRejected, check_provenance
+from pyregistry_core.storage.fsck import find_orphans
+
+__all__ = ["clock", "make_registry"]  # fixtures used by name below
+
+WHEEL = "ufo_core-1.0-py3-none-any.whl"
+SHA = "ab" * 32
+
+
+def provenance(filename: str, sha256: str, **changes: Any) -> dict[str, Any]:
+    """A PEP 740 provenance object with one attestation naming ``filename`` and ``sha256``."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": filename, "digest": {"sha256": sha256}}],
+        "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+        "predicate": None,
+        **changes.pop("statement", {}),
+    }
+    attestation = {
+        "version": 1,
+        "verification_material": {"certificate": "Y2VydA==", "transparency_entries": []},
+        "envelope": {
+            "statement": base64.b64encode(json.dumps(statement).encode()).decode(),
+            "signature": "c2ln",
+        },
+        **changes.pop("attestation", {}),
+    }
+    bundle = {"publisher": {"kind": "GitHub", "repository": "ufo/core"}, "attestations": [attestation]}
+    return {"version": 1, "attestation_bundles": [bundle], **changes}
+
+
+def as_bytes(document: object) -> bytes:
+    """JSON bytes."""
+    return json.dumps(document).encode()
+
+
+def test_a_well_formed_object_naming_the_file_is_accepted() -> None:
+    """The object is returned parsed when every attestation names this file and digest."""
+    document = provenance(WHEEL, SHA)
+    assert check_provenance(as_bytes(document), WHEEL, SHA) == document
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        (provenance(WHEEL, "cd" * 32), "an attestation names another sha256"),
+        (provenance("ufo_core-2.0-py3-none-any.whl", SHA), "an attestation names another file"),
+        (provenance(WHEEL, SHA, version=2), "not a version 1 provenance object"),
+        (provenance(WHEEL, SHA, attestation_bundles=[]), "attestation_bundles is not a non-empty list"),
+        (
+            provenance(WHEEL, SHA, statement={"subject": [{"name": WHEEL, "digest": {"sha256": SHA}}] * 2}),
+            "a statement is not an in-toto v1 Statement with one subject",
+        ),
+        (
+            provenance(WHEEL, SHA, attestation={"envelope": {"statement": "%%%", "signature": "x"}}),
+            "a statement is not base64 JSON",
+        ),
+        (
+            provenance(WHEEL, SHA, attestation={"verification_material": None}),
+            "an attestation has no verification material",
+        ),
+        ([1, 2], "not a version 1 provenance object"),
+    ],
+)
+def test_objects_that_do_not_bind_the_file_are_rejected(document: object, why: str) -> None:
+    """A wrong digest, another file, or a malformed object is refused, saying why."""
+    with pytest.raises(ProvenanceRejected) as caught:
+        check_provenance(as_bytes(document), WHEEL, SHA)
+    assert str(caught.value) == why
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.integers() | st.text(max_size=10),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+        ).map(as_bytes),
+    )
+)
+def test_anything_else_is_rejected_never_crashes(data: bytes) -> None:
+    """Hostile bytes and JSON are ProvenanceRejected, never another exception."""
+    with pytest.raises(ProvenanceRejected):
+        check_provenance(data, WHEEL, SHA)
+
+
+# -- through a registry ------------------------------------------------------------------
+
+
+@pytest.fixture
+def upstream() -> Iterator[UpstreamIndex]:
+    """ufo-core 1.0 (with a matching provenance object), 2.0 (one naming other bytes), 3.0 (none)."""
+    with UpstreamIndex() as index:
+        for version in ("1.0", "2.0", "3.0"):
+            index.add("ufo-core", version, kinds=("wheel",))
+        for version, good in (("1.0", True), ("2.0", False)):
+            hosted = index.file(f"ufo_core-{version}-py3-none-any.whl")
+            hosted.provenance = as_bytes(provenance(hosted.filename, hosted.sha256 if good else SHA))
+            hosted.provenance_url = f"{index.url}/files/ufo-core/{hosted.filename}.provenance"
+        yield index
+
+
+@pytest.mark.parametrize("html_only", [False, True])
+def test_a_matching_provenance_is_stored_with_the_cached_file(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, html_only: bool
+) -> None:
+    """From JSON or HTML pages: 1.0's object is stored beside it; 2.0's (wrong digest) is not,
+    and 2.0 is cached all the same; 3.0 has none."""
+    upstream.faults.html_only = html_only
+    registry = make_registry()
+    for version in ("1.0", "2.0", "3.0"):
+        hosted = upstream.file(f"ufo_core-{version}-py3-none-any.whl")
+        assert get(registry, f"/files/ufo-core/{hosted.sha256}/{hosted.filename}").status == 200
+    stored = {}
+    for version in ("1.0", "2.0", "3.0"):
+        hosted = upstream.file(f"ufo_core-{version}-py3-none-any.whl")
+        key = f"files/ufo-core/{hosted.sha256}/{hosted.filename}.provenance"
+        try:
+            with registry.storage.open_blob(key) as handle:
+                stored[version] = handle.read()
+        except FileNotFoundError:
+            stored[version] = None
+    assert stored == {
+        "1.0": upstream.file("ufo_core-1.0-py3-none-any.whl").provenance,
+        "2.0": None,
+        "3.0": None,
+    }
+    assert list(find_orphans(registry.storage)) == []  # fsck knows the provenance belongs to its file
