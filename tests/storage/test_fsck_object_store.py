@@ -1,10 +1,15 @@
-"""``fsck`` on real S3 servers (moto and SeaweedFS): it reports and cleans orphaned blobs
-and multipart uploads that never completed, leaves young ones and live files alone, and
-is not fooled by the empty "directories" SeaweedFS lists after a delete."""
+"""``fsck`` on real S3 servers (moto and SeaweedFS): it reports and cleans orphaned blobs,
+multipart uploads that never completed and scratch files of killed uploads on this host,
+leaves young ones and live files alone, and is not fooled by the empty "directories"
+SeaweedFS lists after a delete."""
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from registry_http import make_wheel, upload
@@ -13,6 +18,7 @@ from s3_server import Bucket
 from pyregistry_core import Registry
 from pyregistry_core.storage import S3Storage
 from pyregistry_core.storage.fsck import Orphan, find_orphans, remove_orphans
+from pyregistry_core.storage.scratch import host_scratch_dir
 
 SHA = "ab" * 32
 ORPHAN_KEY = f"files/demo/{SHA}/demo-0.1-py3-none-any.whl"
@@ -67,3 +73,47 @@ def test_fsck_reports_and_cleans_orphans_and_incomplete_uploads(bucket: Bucket):
     assert _uploads(bucket) == []
     assert list(find_orphans(storage, now=_later)) == []  # SeaweedFS's empty prefixes are no orphans
     assert f"files/demo/{dist.sha256}/{dist.filename}" in bucket.keys("files/")
+
+
+def test_fsck_finds_and_cleans_the_scratch_file_a_killed_upload_left_on_this_host(
+    bucket: Bucket, tmp_path: Path
+):
+    """An upload to a remote store is staged in the host's staging directory and leaves
+    nothing there once answered; a scratch file a killed process left is reported by
+    fsck on that host once old, and removed by clean."""
+    registry = Registry.from_config(bucket.url_config(**{"pypi.default_write": "everyone"}))
+    storage = registry.storage
+    assert isinstance(storage, S3Storage)
+    staging = tmp_path / "staging"
+    staging.mkdir(mode=0o700)
+    storage.scratch_dir = str(staging)
+    with storage.staging_file() as path:
+        assert Path(path).parent == staging
+    assert upload(registry, make_wheel("demo", "1.0")).status == 200
+    assert list(staging.iterdir()) == []
+    left = staging / "upload-killed"
+    left.write_bytes(b"half an upload")
+    assert list(find_orphans(storage)) == []  # young: an upload may be in progress
+    orphans = list(find_orphans(storage, now=_later))
+    assert orphans == [
+        Orphan(str(left), "scratch file on this host of an upload that never finished", on_this_host=True)
+    ]
+    assert remove_orphans(storage, orphans) == 1
+    assert not left.exists()
+
+
+def test_the_host_staging_directory_is_used_only_when_it_is_ours(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """The per-user staging directory is made 0700; one others may write to, or a
+    symlink in its place, is refused (uploads then stage as before, unnamed for fsck)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made = host_scratch_dir()
+    assert made == str(tmp_path / f"pyregistry-staging-{os.getuid()}")
+    assert stat.S_IMODE(os.stat(made).st_mode) == 0o700
+    os.chmod(made, 0o777)  # noqa: S103 - the unsafe directory under test
+    assert host_scratch_dir() is None
+    os.rmdir(made)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    os.symlink(tmp_path / "elsewhere", made)
+    assert host_scratch_dir() is None

@@ -2,13 +2,16 @@
 
 Orphans are bytes under ``files/`` no live record points to (leftovers of an upload
 that died before its record was created, or of a delete that died halfway) and old
-scratch files under ``.staging/``, and on S3 multipart uploads that never completed
-(the publish of a large file died halfway). Young ones are left alone: they may belong
+scratch files under ``.staging/`` (or, on a remote store, in this host's staging
+directory: ``scratch.py``), and on S3 multipart uploads that never completed (the
+publish of a large file died halfway). Young ones are left alone: they may belong
 to an upload in progress on another process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,8 +20,10 @@ import attrs
 from ..names import NormalizedName
 from ..records import FileRecord
 from .base import Storage
+from .fsspec_store import FsspecStorage
 from .multipart import abort_upload, incomplete_uploads
 from .s3 import S3Storage
+from .scratch import scratch_files
 
 __all__ = ["Orphan", "find_orphans", "remove_orphans"]
 
@@ -32,6 +37,7 @@ class Orphan:
     key: str
     why: str
     upload_id: str | None = None  # an incomplete multipart upload, aborted rather than deleted
+    on_this_host: bool = False  # a scratch file on this host's disk, not in the store
 
 
 def _live_keys(storage: Storage, project: NormalizedName) -> set[str]:
@@ -67,6 +73,12 @@ def find_orphans(
     for key, modified in storage.walk_blobs(".staging/"):
         if modified <= cutoff:
             yield Orphan(key, "scratch file of an upload that never finished")
+    staging = storage.staging_dir() if isinstance(storage, FsspecStorage) else None
+    for path, modified in scratch_files(staging) if staging is not None else ():
+        if modified <= cutoff:
+            yield Orphan(
+                path, "scratch file on this host of an upload that never finished", on_this_host=True
+            )
     for key, upload_id, started in incomplete_uploads(storage):
         if started <= cutoff:
             yield Orphan(key, "multipart upload that never completed", upload_id)
@@ -77,6 +89,9 @@ def remove_orphans(storage: Storage, orphans: list[Orphan]) -> int:
     for orphan in orphans:
         if orphan.upload_id is not None and isinstance(storage, S3Storage):
             abort_upload(storage, orphan.key, orphan.upload_id)
+        elif orphan.on_this_host:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(orphan.key)
         else:
             storage.delete_blob(orphan.key)
     return len(orphans)

@@ -27,6 +27,8 @@ from .base import (
     storage_errors,
     write_errors,
 )
+from .scratch import PREFIX as SCRATCH_PREFIX
+from .scratch import host_scratch_dir
 
 __all__ = ["FsspecStorage"]
 
@@ -37,6 +39,8 @@ class FsspecStorage:
     has_change_tokens = False
     # create_record is exact within this process only (see there).
     single_writer = True
+    # Where uploads are staged on this host (scratch.py); None: the user's default.
+    scratch_dir: str | None = None
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         self.url = url
@@ -153,8 +157,16 @@ class FsspecStorage:
             self._pipe(self._path(key), data)
         return hashlib.sha256(data).hexdigest()
 
+    def staging_dir(self) -> str | None:
+        """The directory uploads are staged in, where ``fsck`` on this host looks."""
+        return self.scratch_dir if self.scratch_dir is not None else host_scratch_dir()
+
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
-        fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
+        directory = self.staging_dir()
+        if directory is None:
+            fd, path = tempfile.mkstemp(prefix="pyregistry-upload-")
+        else:
+            fd, path = tempfile.mkstemp(prefix=SCRATCH_PREFIX, dir=directory)
         os.close(fd)
         return removed_after(path)
 
