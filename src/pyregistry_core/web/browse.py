@@ -35,6 +35,7 @@ from ..records import FileRecord, ProjectFiles
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from .browse_html import SECURITY_HEADERS, base_path, document, html_response, human_size, not_found, plural
+from .browse_policy import policy_section
 from .browse_sidebar import release_anchor, sidebar
 from .messages import Request, Response, redirect_response
 from .readme import allow_images, render_description
@@ -141,6 +142,7 @@ def _project_page(registry: Registry, request: Request, files: ProjectFiles) -> 
         parts.append(f'<div class="description">{description}</div>')
     else:
         parts.append('<p class="muted">No description.</p>')
+    parts.append(policy_section(files))  # held-back and exempted upstream files, with why
     parts.append('<h2 id="versions">Versions</h2>')
     if not files.files:
         parts.append('<p class="muted">No files.</p>')
