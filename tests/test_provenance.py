@@ -142,3 +142,59 @@ def test_a_matching_provenance_is_stored_with_the_cached_file(
         "3.0": None,
     }
     assert list(find_orphans(registry.storage)) == []  # fsck knows the provenance belongs to its file
+
+
+# -- uploads with attestations (twine / uv --attestations) -----------------------------------
+
+
+def _upload_with(registry: Any, hosted: Any, attestations: str) -> Any:
+    """POST ``hosted`` as twine does with ``--attestations``."""
+    from distfiles import multipart_body
+    from test_mirror import ROOT_USER, request
+
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": hosted.project,
+        "version": hosted.version,
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+        "metadata_version": "2.1",
+        "sha256_digest": hosted.sha256,
+        "attestations": attestations,
+    }
+    body, content_type = multipart_body(
+        fields, [("content", hosted.filename, hosted.data, "application/octet-stream")]
+    )
+    headers = {"content-type": content_type, "content-length": str(len(body))}
+    return request(registry, "POST", "/", ROOT_USER, headers, body)
+
+
+def test_upload_attestations_naming_the_file_are_stored_and_others_refuse_the_upload(
+    make_registry: RegistryFactory,
+) -> None:
+    """A matching attestation array is stored beside the file (never advertised); one naming
+    other bytes refuses the whole upload with PyPI's message, storing nothing."""
+    from upstream_app import wheel_file
+
+    registry = make_registry()
+    good = wheel_file("private-tool", "1.0")
+    attestation = provenance(good.filename, good.sha256)["attestation_bundles"][0]["attestations"][0]
+    assert _upload_with(registry, good, json.dumps([attestation])).status == 200
+    with registry.storage.open_blob(
+        f"files/private-tool/{good.sha256}/{good.filename}.attestations"
+    ) as handle:
+        assert json.loads(handle.read()) == [attestation]
+    page = get(registry, "/simple/private-tool/").text
+    assert "provenance" not in page
+
+    bad = wheel_file("private-tool", "2.0")
+    reply = _upload_with(registry, bad, json.dumps([attestation]))
+    assert (reply.status, reply.text) == (
+        400,
+        "Invalid attestations supplied during upload: an attestation names another sha256\n",
+    )
+    assert _upload_with(registry, bad, "{}").text == (
+        "Invalid attestations supplied during upload: not a non-empty JSON array of attestations\n"
+    )
+    assert get(registry, "/simple/private-tool/").text.count("<a ") == 1  # 2.0 was not stored

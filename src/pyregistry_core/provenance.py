@@ -17,7 +17,13 @@ import binascii
 import json
 from typing import Any
 
-__all__ = ["MAX_PROVENANCE_SIZE", "ProvenanceRejected", "check_attestation", "check_provenance"]
+__all__ = [
+    "MAX_PROVENANCE_SIZE",
+    "ProvenanceRejected",
+    "check_attestation",
+    "check_provenance",
+    "check_upload_attestations",
+]
 
 MAX_PROVENANCE_SIZE = 2**20
 _MAX_BUNDLES = 64
@@ -53,6 +59,19 @@ def check_provenance(data: bytes, filename: str, sha256: str) -> dict[str, Any]:
         for attestation in attestations:
             check_attestation(attestation, filename, sha256)
     return document
+
+
+def check_upload_attestations(text: str, filename: str, sha256: str) -> None:
+    """An upload's ``attestations`` form field (twine/uv ``--attestations``): a JSON array
+    of one or more attestations, each naming the uploaded file and its sha256."""
+    try:
+        attestations = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProvenanceRejected("not JSON") from exc
+    if not isinstance(attestations, list) or not 0 < len(attestations) <= _MAX_ATTESTATIONS:
+        raise ProvenanceRejected("not a non-empty JSON array of attestations")
+    for attestation in attestations:
+        check_attestation(attestation, filename, sha256)
 
 
 def check_attestation(attestation: object, filename: str, sha256: str) -> None:

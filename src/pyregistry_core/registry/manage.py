@@ -68,7 +68,7 @@ class Management:
         for tombstone in deleted:
             # The record says so too, so even a manifest rebuilt from records keeps it.
             self.storage.replace_record(project, tombstone.filename, tombstone.to_json())
-            for suffix in ("", ".metadata", ".pkg-info", ".provenance"):
+            for suffix in ("", ".metadata", ".pkg-info", ".provenance", ".attestations"):
                 self.storage.delete_blob(tombstone.blob_key + suffix)
         return deleted
 

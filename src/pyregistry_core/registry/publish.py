@@ -25,6 +25,7 @@ from ..acl import Identity, Permission
 from ..dists import ArchiveLimits, DistFilename, DistKind, check_unambiguous_archive, read_core_metadata
 from ..errors import FileConflict, InvalidUpload, UpstreamError
 from ..names import NormalizedName
+from ..provenance import ProvenanceRejected, check_upload_attestations
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
 from ..storage.catalog import Catalog, ProjectEntry
@@ -109,6 +110,18 @@ class Publisher:
         return UploadResult(record, created=True)
 
 
+def _checked_attestations(form: UploadForm, filename: str) -> str | None:
+    """PEP 740: the ``attestations`` field, when sent, must name this file and its sha256."""
+    text = form.get("attestations")
+    if not text:
+        return None
+    try:
+        check_upload_attestations(text, filename, form.sha256)
+    except ProvenanceRejected as error:
+        raise InvalidUpload(f"Invalid attestations supplied during upload: {error}") from error
+    return text
+
+
 def utc_now(wall_clock: Callable[[], float]) -> str:
     """The time as PEP 700 wants it: ``yyyy-mm-ddThh:mm:ss.ffffffZ``."""
     return datetime.fromtimestamp(wall_clock(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -184,6 +197,9 @@ def publish_upload(
         metadata = read_core_metadata(handle, checked.dist, limits)
     _check_metadata_agrees(checked, metadata.name, metadata.version)
     key = blob_key(checked.project, form.sha256, checked.dist.filename)
+    attestations = _checked_attestations(form, checked.dist.filename)
+    if attestations is not None:  # stored, never advertised: signatures are not verified
+        storage.put_blob(key + ".attestations", attestations.encode())
     metadata_sha256 = None
     if checked.dist.kind is DistKind.WHEEL:
         storage.put_blob(key + ".metadata", metadata.raw)

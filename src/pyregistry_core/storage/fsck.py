@@ -48,7 +48,10 @@ def _live_keys(storage: Storage, project: NormalizedName) -> set[str]:
             continue
         record = FileRecord.from_json(data)
         if not record.deleted:
-            keys.update(record.blob_key + suffix for suffix in ("", ".metadata", ".pkg-info", ".provenance"))
+            keys.update(
+                record.blob_key + suffix
+                for suffix in ("", ".metadata", ".pkg-info", ".provenance", ".attestations")
+            )
     return keys
 
 
