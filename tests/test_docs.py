@@ -18,6 +18,7 @@ import pytest
 from docs_shell import CHECKOUT, Command, Scenario, free_port, run_commands, shell_commands
 from upstream_app import UpstreamIndex
 
+from pyregistry_core.config_keys import S3_OPTIONS
 from pyregistry_core.settings import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,16 +28,6 @@ PAGES = sorted(DOCS.glob("*.md"))
 # Key patterns settings.py reads besides KEYS, and pypicloud keys it ignores with a log line.
 PATTERN_KEYS = ("user.", "group.", "package.", "storage.")
 IGNORED_KEYS = ("use", "pyramid.*", "session.*", "pypi.db", "db.*")
-S3_OPTIONS = (
-    "storage.bucket",
-    "storage.prefix",
-    "storage.region_name",
-    "storage.endpoint_url",
-    "storage.access_key",
-    "storage.secret_key",
-    "storage.session_token",
-    "storage.single_writer",
-)
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)\|\s*$")
 
 
