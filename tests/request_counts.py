@@ -53,6 +53,7 @@ class StorageCalls:
     def __init__(self, storage: Any) -> None:
         self.storage = storage
         self.calls: list[str] = []
+        self.called: list[tuple[str, tuple[Any, ...]]] = []  # each call's name and arguments
         self.writes = 0
         self.crash_at: int | None = None
 
@@ -63,6 +64,7 @@ class StorageCalls:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append(name)
+            self.called.append((name, args))
             if name in _WRITES:
                 self.writes += 1
                 if self.writes == self.crash_at:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 from cache_mode import FakeClock, cache_mode_config, release_upstream
 from distfiles import multipart_body
+from request_counts import StorageCalls
 from upstream_app import JSON_TYPE, HostedFile, UpstreamIndex, wheel_file
 
 from pyregistry_core import ConfigError, Identity, Registry, Request, Settings, StorageUnavailable, handle
@@ -317,6 +318,28 @@ def test_a_refresh_by_one_worker_is_served_by_the_others(
     assert new.filename in listed(second, "ufo-core")
     settle(second)
     assert upstream.page_requests("ufo-core") == 2
+
+
+def test_an_outage_past_the_ttl_does_not_reread_the_stored_listing(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, clock: FakeClock, tmp_path: Path
+) -> None:
+    """While the circuit is open and the stored listing is unchanged, a request past the TTL
+    costs at most one conditional check of it, never a read of its bytes."""
+    calls = StorageCalls(LocalStorage(str(tmp_path / "store")))
+    registry = make_registry({"pypi.upstream_ttl": "300"}, storage=calls)
+    before = listed(registry, "ufo-core")
+    upstream.stop()
+    clock.advance(301)
+    assert listed(registry, "ufo-core") == before  # the refresh starts, and fails
+    settle(registry)
+    assert registry.mirror is not None and registry.mirror.breaker.state().failures == 1
+    calls.called.clear()
+    for _ in range(20):
+        assert listed(registry, "ufo-core") == before
+    mirror_calls = [(name, args) for name, args in calls.called if "mirror/ufo-core.json" in args]
+    assert {name for name, _ in mirror_calls} <= {"read_document"}
+    assert len(mirror_calls) <= 20
+    assert all(len(args) == 2 and args[1] is not None for _, args in mirror_calls), mirror_calls
 
 
 def test_mirrored_project_with_cached_files_still_follows_the_upstream(

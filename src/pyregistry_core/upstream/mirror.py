@@ -10,7 +10,9 @@ Invariants:
    open nothing is asked and nobody waits.
 2. Every fetched listing is also stored (``mirror/<project>.json``), so when the
    upstream is down or slow the last listing is still served (serve-stale), by this
-   process and by every other replica.
+   process and by every other replica. A stored listing is read again only when its
+   version changed (one conditional read: a ``stat`` locally, a 304 on S3), so an
+   outage past the TTL costs no re-read and no re-parse per request.
 3. A file is fetched once per process at a time, verified against every advertised
    hash, and only then stored and published; a bad download is never kept.
 """
@@ -29,7 +31,7 @@ import attrs
 from ..errors import UpstreamError
 from ..names import NormalizedName
 from ..shared_cache import KeyedLocks, SharedTTLCache
-from ..storage.base import Storage
+from ..storage.base import NotModified, Storage
 from .breaker import CircuitBreaker
 from .client import Upstream, UpstreamFile, UpstreamProject
 from .fetcher import BoundedFetcher
@@ -74,6 +76,8 @@ class Mirror:
         self._ttl = ttl
         self._clock = clock
         self._fresh: dict[str, Listing] = {}
+        # The stored listing last read, by name: its version and what it parsed to.
+        self._stored_copies: dict[str, tuple[str, Listing | None]] = {}
         self._missing: SharedTTLCache[str, bool] = SharedTTLCache(10_000, negative_ttl, clock)
         self.locks: KeyedLocks[str] = KeyedLocks()
         self.fetches = 0  # upstream page requests made, for tests and metrics
@@ -87,19 +91,37 @@ class Mirror:
         return f"mirror/{name}.json"
 
     def _stored(self, name: NormalizedName) -> Listing | None:
+        """The stored listing of ``name``; read and parsed again only when it changed."""
+        held = self._stored_copies.get(name)
         try:
-            with self._storage.open_blob(self._key(name)) as handle:
-                raw = json.loads(handle.read())
-        except (FileNotFoundError, ValueError):
+            found = self._storage.read_document(self._key(name), held[0] if held is not None else None)
+        except FileNotFoundError:
+            found = None
+        if isinstance(found, NotModified) and held is not None:
+            return held[1]
+        if found is None or isinstance(found, NotModified):
+            self._stored_copies.pop(name, None)
+            return None
+        listing = self._parse_stored(name, found.data)
+        self._stored_copies[name] = (found.etag, listing)
+        if len(self._stored_copies) > 10_000:
+            self._stored_copies.pop(next(iter(self._stored_copies)), None)
+        return listing
+
+    def _parse_stored(self, name: NormalizedName, data: bytes) -> Listing | None:
+        try:
+            raw = json.loads(data)
+        except ValueError:
             return None
         try:
             loaded = [UpstreamFile.from_dict(f) for f in raw.get("files", [])]
-        except (TypeError, AttributeError) as exc:
+            fetched_at = float(raw.get("fetched_at", 0))
+        except (TypeError, AttributeError, ValueError) as exc:
             log.warning("ignoring the unreadable stored listing of %s: %s", name, exc)
             return None
         # Written by an older version, or by hand: vetted like a page from the network.
         files = vet_files(name, loaded, self.upstream.origins, self._key(name))
-        return Listing(UpstreamProject(name, files), float(raw.get("fetched_at", 0)), stale=True)
+        return Listing(UpstreamProject(name, files), fetched_at, stale=True)
 
     def _store(self, name: NormalizedName, listing: Listing) -> None:
         document = {"fetched_at": listing.fetched_at, "files": [f.to_dict() for f in listing.project.files]}
