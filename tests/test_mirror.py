@@ -821,3 +821,20 @@ def test_settings_repr_masks_upstream_credentials(upstream: UpstreamIndex) -> No
         }
     )
     assert "s3cr3t-pw" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [b"not json", b"[]", b'{"files": 3}', b'{"fetched_at": "soon", "files": []}', b'{"fetched_at": [1]}'],
+)
+def test_an_unreadable_stored_listing_is_ignored(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, tmp_path: Path, document: bytes
+) -> None:
+    """A stored listing that does not parse is ignored: the page comes from the upstream, never a 500."""
+    registry = make_registry()
+    LocalStorage(str(tmp_path / "store")).put_blob("mirror/ufo-core.json", document)
+    assert sorted(listed(registry, "ufo-core")) == [
+        "ufo_core-1.0-py3-none-any.whl",
+        "ufo_core-1.0.tar.gz",
+        "ufo_core-1.1-py3-none-any.whl",
+    ]
