@@ -332,7 +332,8 @@ def test_an_outage_past_the_ttl_does_not_reread_the_stored_listing(
     clock.advance(301)
     assert listed(registry, "ufo-core") == before  # the refresh starts, and fails
     settle(registry)
-    assert registry.mirror is not None and registry.mirror.breaker.state().failures == 1
+    assert registry.mirror is not None
+    assert registry.mirror.breaker.state().failures == 1
     calls.called.clear()
     for _ in range(20):
         assert listed(registry, "ufo-core") == before
