@@ -63,14 +63,17 @@ def test_empty_values_are_a_dash() -> None:
     )
 
 
-@given(st.text(), st.text(), st.text())
-def test_no_value_can_forge_a_line_or_a_field(actor: str, target: str, reason: str) -> None:
+@given(st.text(), st.text(), st.text(), st.text())
+def test_no_value_can_forge_a_line_or_a_field(actor: str, claimed: str, target: str, reason: str) -> None:
     """Whatever a client puts in a name, the event stays one line whose fields read back unchanged."""
-    event = AuditEvent(actor, "upload", outcome=REFUSED, target=target, reason=reason, time=NOON)
+    event = AuditEvent(
+        actor, "upload", outcome=REFUSED, claimed=claimed, target=target, reason=reason, time=NOON
+    )
     line = event.line()
     assert len(line.splitlines()) == 1
     parsed = _parse(line)
     assert parsed["actor"] == actor
+    assert parsed.get("claimed", "") == claimed
     assert parsed["target"] == target
     assert parsed.get("reason", "") == reason
     assert parsed["outcome"] == "refused"

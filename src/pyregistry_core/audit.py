@@ -11,7 +11,8 @@ Invariants:
    space, a quote, an ``=`` or anything unprintable, so no value can forge a second
    line or a second field.
 2. An event never holds a secret: actors are names, targets are filenames, versions and
-   ids — never a token, a password or an identity token.
+   ids — never a token, a password or an identity token. Credentials that did not verify
+   add the user name they claimed (``claimed``), never the password or token sent.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class AuditEvent:
     actor: str
     action: str  # upload, yank, unyank, delete, status, token.create, token.revoke, oidc.mint, …
     outcome: str = OK  # OK, REFUSED or FAILED
+    claimed: str = ""  # with credentials that did not verify: the user name they claimed
     project: str = ""
     target: str = ""  # the filename, version, token id or publisher id acted on
     reason: str = ""  # why it was refused or failed (the message the client got)
@@ -71,10 +73,11 @@ class AuditEvent:
     time: float = attrs.field(factory=_time.time)  # seconds since the epoch
 
     def fields(self) -> dict[str, str]:
-        """The event as a flat mapping, in a fixed order (empty reason and detail left out)."""
-        fields = {
-            "time": _iso(self.time),
-            "actor": self.actor,
+        """The event as a flat mapping, in a fixed order (empty claimed, reason and detail left out)."""
+        fields = {"time": _iso(self.time), "actor": self.actor}
+        if self.claimed:
+            fields["claimed"] = self.claimed
+        fields |= {
             "action": self.action,
             "project": self.project,
             "target": self.target,

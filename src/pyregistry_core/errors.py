@@ -116,6 +116,10 @@ class AuthenticationRequired(RegistryError, PermissionError):
 class BadCredentials(RegistryError, ValueError):
     """The request carried credentials that do not authenticate anyone (RFC 7617)."""
 
+    def __init__(self, message: str, claimed: str = "") -> None:
+        super().__init__(message)
+        self.claimed = claimed  # the user name the client sent (never the password)
+
 
 class PermissionDenied(RegistryError, PermissionError):
     """The authenticated caller is not allowed to do this."""

@@ -93,21 +93,34 @@ def test_refused_uploads(audited: Client, build: Builders, caplog: pytest.LogCap
 def test_refused_before_any_handler(
     audited: Client, build: Builders, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Bad credentials and a cross-site request to an audited route are refused attempts too."""
-    wrong = {"Authorization": basic("alice", "guess")}
+    """Bad credentials and a cross-site request to an audited route are refused attempts too;
+    with bad credentials the trail names the user claimed, never the password tried."""
+    wrong = {"Authorization": basic("alice", "guess-Zq7")}
     assert upload(audited, build, build.wheel("demo", "1.0"), wrong) == 401
     assert audited.request("DELETE", "/api/package/demo/1.0", wrong).status == 401
     cross = {**ALICE, "Sec-Fetch-Site": "cross-site"}
     assert audited.request("DELETE", "/api/package/demo/1.0", cross).status == 403
     assert audited.get("/simple/", wrong).status == 401  # a read: not on the trail
-    assert trail(caplog) == [
-        f"{WHEN} actor=anonymous action=upload project=- target=- outcome=refused client=127.0.0.1 "
-        'reason="Invalid or non-existent authentication information."',
-        f"{WHEN} actor=anonymous action=delete project=demo target=1.0 outcome=refused client=127.0.0.1 "
-        'reason="Invalid or non-existent authentication information."',
+    lines = trail(caplog)
+    assert not [line for line in lines if "guess-Zq7" in line]
+    assert lines == [
+        f"{WHEN} actor=anonymous claimed=alice action=upload project=- target=- outcome=refused "
+        'client=127.0.0.1 reason="Invalid or non-existent authentication information."',
+        f"{WHEN} actor=anonymous claimed=alice action=delete project=demo target=1.0 outcome=refused "
+        'client=127.0.0.1 reason="Invalid or non-existent authentication information."',
         f"{WHEN} actor=alice action=delete project=demo target=1.0 outcome=refused client=127.0.0.1 "
         'reason="Cross-site request refused (Sec-Fetch-Site: cross-site)."',
     ]
+
+
+def test_a_claimed_name_is_bounded_and_quoted(audited: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """A user name of any length or content is recorded as its first 100 characters, one quoted value."""
+    name = 'mallory" outcome=ok ' + "x" * 5000
+    wrong = {"Authorization": basic(name, "pw-Zq7")}
+    assert audited.request("DELETE", "/api/package/demo/1.0", wrong).status == 401
+    (line,) = trail(caplog)
+    assert line.startswith(f"{WHEN} actor=anonymous claimed={json.dumps(name[:100])} action=delete ")
+    assert "pw-Zq7" not in line
 
 
 def test_yank_unyank_status_delete(

@@ -148,14 +148,14 @@ class Authenticator:
             # take effect at once (the token store re-reads within pypi.index_ttl).
             identity = self._verify(username, password)
             if identity is None:
-                raise BadCredentials("Invalid or non-existent authentication information.")
+                raise BadCredentials("Invalid or non-existent authentication information.", username)
             return identity
         digest = self._digest(username, password)
         # A burst of one client's requests (a CI job's parallel downloads) waits for one
         # verification of its credentials instead of each paying for the slow hash.
         cached = self._cache.get_or_load(digest, lambda: _CacheEntry(self._verify(username, password)))
         if cached.identity is None:
-            raise BadCredentials("Invalid or non-existent authentication information.")
+            raise BadCredentials("Invalid or non-existent authentication information.", username)
         return cached.identity
 
     def cached(self, header: str) -> Identity | None:

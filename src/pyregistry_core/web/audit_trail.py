@@ -21,6 +21,7 @@ from .messages import Request, Response
 __all__ = ["AuditedHandler", "Trail", "audited", "refused_before_handler"]
 
 _REASON_LENGTH = 300
+_CLAIMED_LENGTH = 100  # a user name; a longer one is someone filling the log
 
 
 class Trail:
@@ -32,6 +33,7 @@ class Trail:
         self.target = target
         self.detail = ""
         self.reason = ""  # set when the answer's body is not the reason (a JSON error document)
+        self.claimed = ""  # the user name of credentials that did not verify
 
 
 AuditedHandler = Callable[[Registry, Request, Mapping[str, str], Trail], "Response | UpstreamRedirect"]
@@ -43,6 +45,7 @@ def _event(registry: Registry, request: Request, action: str, trail: Trail, outc
         trail.actor or actor_of(request.caller),
         action,
         outcome=outcome,
+        claimed=trail.claimed[:_CLAIMED_LENGTH],
         project=trail.project,
         target=trail.target,
         reason=trail.reason[:_REASON_LENGTH],
@@ -90,9 +93,16 @@ def audited(action: str, handler: AuditedHandler) -> Handler:
 
 
 def refused_before_handler(
-    registry: Registry, request: Request, action: str, params: Mapping[str, str], refusal: Response
+    registry: Registry,
+    request: Request,
+    action: str,
+    params: Mapping[str, str],
+    refusal: Response,
+    claimed: str = "",
 ) -> None:
-    """Record a request to an audited route refused (``refusal``) before its handler ran."""
+    """Record a request to an audited route refused (``refusal``) before its handler ran;
+    ``claimed`` is the user name of credentials that did not verify."""
     trail = Trail(params.get("project", ""), params.get("target", ""))
     trail.reason = _answer_reason(refusal)
+    trail.claimed = claimed
     record(_event(registry, request, action, trail, REFUSED))

@@ -12,7 +12,7 @@ import time
 
 import attrs
 
-from ..errors import RegistryError
+from ..errors import BadCredentials, RegistryError
 from ..registry.facade import Registry
 from .audit_trail import refused_before_handler
 from .cross_site import cross_site_refusal
@@ -40,7 +40,8 @@ def handle_uncached(registry: Registry, request: Request) -> Response:
         if request.identity is None:
             request = attrs.evolve(request, identity=registry.authenticate(request.header("authorization")))
     except RegistryError as error:  # bad credentials: refused before any handler
-        response = _refused_early(registry, request, error_response(error, registry.settings.realm))
+        refusal = error_response(error, registry.settings.realm)
+        response = _refused_early(registry, request, refusal, _claimed(error))
     else:
         response = _answer(registry, request)
     if response.status >= 400:
@@ -61,13 +62,19 @@ def _answer(registry: Registry, request: Request) -> Response:
         return error_response(error, registry.settings.realm)
 
 
-def _refused_early(registry: Registry, request: Request, response: Response) -> Response:
+def _refused_early(registry: Registry, request: Request, response: Response, claimed: str = "") -> Response:
     """``response``, recorded on the audit trail when the request went to an audited route."""
     audited = audit_action(ROUTES, request)
     if audited is not None:
         action, params = audited
-        refused_before_handler(registry, request, action, params, response)
+        refused_before_handler(registry, request, action, params, response, claimed)
     return response
+
+
+def _claimed(error: RegistryError) -> str:
+    """The user name of credentials that did not verify (the audit trail's ``claimed``)."""
+    cause = error if isinstance(error, BadCredentials) else error.__cause__
+    return cause.claimed if isinstance(cause, BadCredentials) else ""
 
 
 def _declared_length(request: Request) -> int | None:
