@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
+import importlib
 import json
 import os
 import re
@@ -495,3 +496,35 @@ def test_benchmark_defaults_in_the_docs_are_the_codes() -> None:
     assert {name.lower(): float(value.replace(",", "")) for name, value in stated} == {
         name.lower(): float(defaults[name.lower()]) for name, _ in stated
     }
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module of the core (or an adapter) and attributes in it."""
+    parts = dotted.split(".")
+    for prefix in ("pyregistry_core.", ""):
+        for split in range(len(parts), 0, -1):
+            try:
+                found: object = importlib.import_module(prefix + ".".join(parts[:split]))
+            except ImportError:
+                continue
+            try:
+                for attribute in parts[split:]:
+                    found = getattr(found, attribute)
+            except AttributeError:
+                return False
+            return True
+    return False
+
+
+def test_architecture_names_every_module_and_only_real_code() -> None:
+    """architecture.md names every module of the core, and each dotted name in its request
+    traces (``registry.pages.PageCache.project_page``) exists in the code."""
+    text = (DOCS / "architecture.md").read_text()
+    core = ROOT / "src" / "pyregistry_core"
+    modules = sorted(p.stem for p in core.rglob("*.py") if p.stem != "__init__")
+    unnamed = [m for m in modules if f"`{m}`" not in text and not re.search(rf"\b{m}\.", text)]
+    assert unnamed == []
+    traces = "".join(re.findall(r"```text\n(.*?)```", text, re.DOTALL))
+    dotted = set(re.findall(r"\b([a-z_]+(?:\.[A-Za-z_]+)+)", traces))
+    assert len(dotted) > 20
+    assert sorted(d for d in dotted if not _resolves(d)) == []
