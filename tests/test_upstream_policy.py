@@ -279,6 +279,27 @@ def test_a_refused_name_is_never_sent_upstream(
     assert get(registry, "/simple/ufo-core/").status == 200
 
 
+def _policy_count(registry: Registry, decision: str) -> float:
+    """The ``pyregistry_upstream_policy_total`` sample of ``decision`` (0 when absent)."""
+    sample = f'pyregistry_upstream_policy_total{{decision="{decision}"}} '
+    lines = get(registry, "/metrics").text.splitlines()
+    return next((float(line[len(sample) :]) for line in lines if line.startswith(sample)), 0.0)
+
+
+@pytest.mark.parametrize("setting", [{"pypi.upstream_deny": "corp-*"}, {"pypi.upstream_allow": "ufo-core"}])
+def test_refused_names_are_counted_as_denied(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, setting: dict[str, str]
+) -> None:
+    """Prometheus counts each request the allow/deny lists kept from the upstream, and
+    only those (an allowed name is not counted)."""
+    registry = make_registry({**setting, "pypi.metrics": "true"})
+    assert get(registry, "/simple/ufo-core/").status == 200
+    assert _policy_count(registry, "denied") == 0
+    assert get(registry, "/simple/corp-secret/").status == 404
+    assert get(registry, "/pypi/corp-secret/json").status == 404
+    assert _policy_count(registry, "denied") == 2
+
+
 def test_health_shows_the_active_policy(make_registry: RegistryFactory) -> None:
     """/health says what the proxy enforces."""
     registry = make_registry(

@@ -42,6 +42,12 @@ class FallbackPolicy:
     # pypi.upstream_allow / pypi.upstream_deny (names and globs): checked like disallowed.
     names: UpstreamPolicy = attrs.field(factory=UpstreamPolicy)
 
+    def denies(self, name: NormalizedName) -> bool:
+        """Whether rule 3 keeps ``name`` from the upstream that this mode would ask."""
+        if self.mode == "none":
+            return False
+        return name in self.disallowed or not self.names.may_fetch(name)
+
     def may_ask_upstream(self, name: NormalizedName, private: bool) -> bool:
         """Whether ``name`` may ever be sent upstream."""
         if self.mode == "none" or name in self.disallowed or not self.names.may_fetch(name):

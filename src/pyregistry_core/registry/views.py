@@ -61,6 +61,8 @@ class Views:
         self.permissions.require(identity, Permission.READ, project)
         entry = self.catalog.project(project)
         action = self._action(identity, project, entry)
+        if not entry.files.has_private_files and self.fallback.denies(project):
+            self.metrics.count_policy("denied")  # the allow/deny lists kept it from the upstream
         if action is Action.LOCAL and entry.stored:
             return View(entry.files, entry)
         if action is Action.REDIRECT and self.mirror is not None:
