@@ -1,7 +1,8 @@
 """The Simple page renderer as it was before per-file fragments: a template over the whole page.
 
-Kept verbatim as the same-run baseline of ``cold.py`` and as the reference that
-``tests/test_render.py`` holds the fragment renderer to, byte for byte.
+Kept as the same-run baseline of ``cold.py`` and as the reference that
+``tests/test_render.py`` holds the fragment renderer to, byte for byte (so it learns each
+new field the renderer does: PEP 740's provenance URL).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def _file_anchor(record: FileRecord) -> str:
         attributes.append(("data-size", str(record.size)))
     if record.upload_time is not None:
         attributes.append(("data-upload-time", record.upload_time))
+    if record.provenance_sha256 is not None and record.external_url is None:
+        attributes.append(("data-provenance", f"{_file_href(record)}.provenance"))
     written = " ".join(f'{name}="{escape(str(value), quote=True)}"' for name, value in attributes)
     return f"    <a {written}>{escape(record.filename)}</a><br>\n"
 
@@ -104,6 +107,8 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
         entry["size"] = record.size
     if record.upload_time is not None:
         entry["upload-time"] = record.upload_time
+    if record.provenance_sha256 is not None and record.external_url is None:  # PEP 740
+        entry["provenance"] = f"{_file_href(record)}.provenance"
     return entry
 
 

@@ -294,6 +294,7 @@ def file_records(draw: st.DrawFn, project: str, *, hostile: bool = False) -> Fil
         metadata_sha256=draw(st.one_of(st.none(), hex_digests)),
         yanked=yanked,
         yanked_reason=draw(st.one_of(st.just(""), _HOSTILE)) if yanked else "",
+        provenance_sha256=draw(st.one_of(st.none(), st.just("-"), hex_digests)),
     )
 
 

@@ -4,6 +4,7 @@ checked, and a matching object is stored next to the file when the file is cache
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_mirror import RegistryFactory, clock, get, make_registry
+from test_mirror import ALICE, RegistryFactory, clock, get, make_registry, request
 from upstream_app import UpstreamIndex
 
 from pyregistry_core.provenance import ProvenanceRejected, check_provenance
@@ -144,6 +145,121 @@ def test_a_matching_provenance_is_stored_with_the_cached_file(
     assert list(find_orphans(registry.storage)) == []  # fsck knows the provenance belongs to its file
 
 
+# -- served at our URL and advertised on our pages (PEP 740, both serializations) ------------
+
+
+def _provenance_path(hosted: Any) -> str:
+    """Our URL path of a file's provenance object: the file's plus ``.provenance``."""
+    return f"/files/ufo-core/{hosted.sha256}/{hosted.filename}.provenance"
+
+
+def _provenance_fetches(upstream: UpstreamIndex) -> int:
+    """Requests the upstream got for provenance objects."""
+    return sum(1 for r in upstream.requests if r.path.endswith(".provenance"))
+
+
+def _advertised(registry: Any) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Filename → the provenance URL of the JSON and of the HTML project page."""
+    from test_render import parse_html
+    from upstream_app import JSON_TYPE
+
+    document = get(registry, "/simple/ufo-core/", accept=JSON_TYPE).json()
+    from_json = {f["filename"]: f.get("provenance") for f in document["files"]}
+    anchors = parse_html(get(registry, "/simple/ufo-core/", accept="text/html").body).anchors
+    from_html = {text: attributes.get("data-provenance") for attributes, text in anchors}
+    return from_json, from_html
+
+
+@pytest.mark.parametrize("html_only", [False, True])
+def test_pages_advertise_our_provenance_url_for_files_the_upstream_gave_one(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, html_only: bool
+) -> None:
+    """Before and after caching, JSON ``provenance`` and HTML ``data-provenance`` name our
+    URL (relative, as file URLs are) for 1.0 and 2.0, whose upstream offers one; 3.0 has none."""
+    upstream.faults.html_only = html_only
+    registry = make_registry()
+    files = {v: upstream.file(f"ufo_core-{v}-py3-none-any.whl") for v in ("1.0", "2.0", "3.0")}
+    expected = {
+        hosted.filename: None if version == "3.0" else f"../..{_provenance_path(hosted)}"
+        for version, hosted in files.items()
+    }
+    assert _advertised(registry) == (expected, expected)
+    assert get(registry, "/simple/ufo-core/").text.count('content="1.1"') == 1  # 1.3 is not announced
+    get(registry, f"/files/ufo-core/{files['1.0'].sha256}/{files['1.0'].filename}")
+    # Once cached, 1.0 keeps its URL; 2.0's object named other bytes, but 2.0 is not cached yet.
+    assert _advertised(registry) == (expected, expected)
+    get(registry, f"/files/ufo-core/{files['2.0'].sha256}/{files['2.0'].filename}")
+    expected[files["2.0"].filename] = None  # cached without its (refused) object: not offered
+    assert _advertised(registry) == (expected, expected)
+
+
+def test_provenance_of_a_file_not_cached_is_fetched_alone_bound_and_kept(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """Our URL fetches the upstream's object (not the file), checks it names the advertised
+    sha256, keeps it, and serves it as JSON with its sha256 as ETag (304, HEAD); caching the
+    file afterwards keeps serving the same object without asking the upstream again."""
+    registry = make_registry()
+    hosted = upstream.file("ufo_core-1.0-py3-none-any.whl")
+    reply = get(registry, _provenance_path(hosted))
+    assert (reply.status, reply.body) == (200, hosted.provenance)
+    assert hosted.provenance is not None
+    etag = '"' + hashlib.sha256(hosted.provenance).hexdigest() + '"'
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["etag"] == etag
+    assert upstream.downloads(hosted.filename) == 0
+    assert request(registry, "GET", _provenance_path(hosted), headers={"If-None-Match": etag}).status == 304
+    head = request(registry, "HEAD", _provenance_path(hosted))
+    assert (head.status, head.body, head.headers["etag"]) == (200, b"", etag)
+    assert get(registry, f"/files/ufo-core/{hosted.sha256}/{hosted.filename}").status == 200
+    again = get(registry, _provenance_path(hosted))
+    assert (again.status, again.body, again.headers["etag"]) == (200, hosted.provenance, etag)
+    assert _provenance_fetches(upstream) == 1
+
+
+@pytest.mark.parametrize("version", ["2.0", "3.0"])
+def test_no_provenance_or_one_for_other_bytes_is_a_404(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, version: str
+) -> None:
+    """2.0's upstream object names other bytes and 3.0 has none: 404 with PyPI's message,
+    before and after the file is cached."""
+    registry = make_registry()
+    hosted = upstream.file(f"ufo_core-{version}-py3-none-any.whl")
+    for _ in range(2):
+        reply = get(registry, _provenance_path(hosted))
+        assert (reply.status, reply.text) == (404, f"No provenance available for {hosted.filename}.\n")
+        assert get(registry, f"/files/ufo-core/{hosted.sha256}/{hosted.filename}").status == 200
+    wrong = get(registry, f"/files/ufo-core/{'0' * 64}/{hosted.filename}.provenance")
+    assert wrong.status == 404
+
+
+def test_provenance_is_as_private_as_its_file(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """Where anonymous callers may not read, the provenance URL answers 401 as the file
+    does, and nothing is asked of the upstream; a reader gets it."""
+    registry = make_registry({"pypi.default_read": "authenticated", "pypi.cache_update": "authenticated"})
+    hosted = upstream.file("ufo_core-1.0-py3-none-any.whl")
+    refused = get(registry, _provenance_path(hosted))
+    assert refused.status == 401
+    assert refused.status == get(registry, f"/files/ufo-core/{hosted.sha256}/{hosted.filename}").status
+    assert upstream.requests == []
+    assert get(registry, _provenance_path(hosted), ALICE).body == hosted.provenance
+
+
+def test_a_held_back_file_has_no_provenance_either(
+    make_registry: RegistryFactory, upstream: UpstreamIndex
+) -> None:
+    """The release cooldown holds back the provenance with its file: 404, no upstream request."""
+    upstream.file("ufo_core-1.0-py3-none-any.whl").upload_time = "2099-01-01T00:00:00Z"
+    registry = make_registry({"pypi.upstream_min_age": "7d"})
+    hosted = upstream.file("ufo_core-1.0-py3-none-any.whl")
+    reply = get(registry, _provenance_path(hosted))
+    assert reply.status == 404
+    assert "is held back" in reply.text
+    assert _provenance_fetches(upstream) == 0
+
+
 # -- uploads with attestations (twine / uv --attestations) -----------------------------------
 
 
@@ -187,6 +303,8 @@ def test_upload_attestations_naming_the_file_are_stored_and_others_refuse_the_up
         assert json.loads(handle.read()) == [attestation]
     page = get(registry, "/simple/private-tool/").text
     assert "provenance" not in page
+    unverified = get(registry, f"/files/private-tool/{good.sha256}/{good.filename}.provenance")
+    assert (unverified.status, unverified.text) == (404, f"No provenance available for {good.filename}.\n")
 
     bad = wheel_file("private-tool", "2.0")
     reply = _upload_with(registry, bad, json.dumps([attestation]))

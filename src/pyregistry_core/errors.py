@@ -22,6 +22,7 @@ __all__ = [
     "NotAcceptable",
     "PermissionDenied",
     "ProjectNotFound",
+    "ProvenanceNotFound",
     "RegistryError",
     "StorageUnavailable",
     "UnsupportedAction",
@@ -69,6 +70,15 @@ class FileNotFoundInProject(RegistryError, LookupError):
 
 class FileGone(FileNotFoundInProject):
     """The file existed and was deleted; its name stays burnt (PyPI semantics)."""
+
+
+class ProvenanceNotFound(FileNotFoundInProject):
+    """PEP 740: the file exists but there is no provenance object to serve for it."""
+
+    def __init__(self, project: str, filename: str) -> None:
+        super().__init__(project, filename + ".provenance")
+        self.message = f"No provenance available for {filename}."
+        self.args = (self.message,)
 
 
 class FileHeldBack(FileNotFoundInProject):

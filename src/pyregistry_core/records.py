@@ -49,6 +49,10 @@ class FileRecord:
     deleted: bool = False
     # Upstream files listed but not stored: where they are (redirect mode links there).
     external_url: str | None = None
+    # PEP 740: the sha256 of the provenance object stored beside the file; "-" for an
+    # upstream file not stored here whose upstream offers one (fetched when asked for);
+    # None: no provenance. Uploaded attestations never set it (they are not verified).
+    provenance_sha256: str | None = None
 
     @property
     def blob_key(self) -> str:

@@ -28,7 +28,10 @@ __all__ = [
     "project_json",
 ]
 
-# PEP 700 fields (versions, size, upload-time) are served, so 1.1.
+# PEP 700 fields (versions, size, upload-time) are served, so 1.1. PEP 740's
+# ``provenance`` is served too (optional keys are allowed below 1.3), but 1.3 is not
+# announced: PEP 740 says an index MUST verify upload attestations, and we cannot (the
+# Sigstore trust root is out of reach here; docs/security.md).
 API_VERSION = "1.1"
 
 _HEAD = (
@@ -42,6 +45,15 @@ def _file_href(record: FileRecord) -> str:
         return record.external_url
     # The page lives at simple/<project>/, files at files/<project>/<sha256>/<filename>.
     return f"../../{record.url_path}"
+
+
+def _provenance_href(record: FileRecord) -> str | None:
+    """PEP 740: our URL of the file's provenance object (the file's URL plus
+    ``.provenance``), relative like the file's; None when there is none to offer. Files
+    linked where the upstream keeps them (redirect mode) are not proxied, nor is theirs."""
+    if record.provenance_sha256 is None or record.external_url is not None:
+        return None
+    return f"../../{record.url_path}.provenance"
 
 
 def index_html(names: Iterable[str]) -> bytes:
@@ -78,8 +90,10 @@ def file_anchor(record: FileRecord) -> str:
     # Not standard, but uv reads them from HTML pages too.
     size = f' data-size="{escape(str(record.size))}"' if record.size is not None else ""
     uploaded = f' data-upload-time="{escape(record.upload_time)}"' if record.upload_time is not None else ""
+    provenance_href = _provenance_href(record)
+    provenance = f' data-provenance="{escape(provenance_href)}"' if provenance_href is not None else ""
     return (
-        f'    <a href="{escape(href)}"{python}{metadata}{yanked}{size}{uploaded}>'
+        f'    <a href="{escape(href)}"{python}{metadata}{yanked}{size}{uploaded}{provenance}>'
         f"{escape(record.filename)}</a><br>\n"
     )
 
@@ -103,10 +117,13 @@ def file_json(record: FileRecord) -> str:
     # Known for every stored file; an upstream (HTML) page may not have told us.
     size = f',"size":{_json_value(record.size)}' if record.size is not None else ""
     uploaded = f',"upload-time":{_json_value(record.upload_time)}' if record.upload_time is not None else ""
+    # PEP 740 (optional key): only for files that have one, so other pages stay as they were.
+    provenance_href = _provenance_href(record)
+    provenance = f',"provenance":{_json_value(provenance_href)}' if provenance_href is not None else ""
     return (
         f'{{"filename":{_json_value(record.filename)},"url":{_json_value(_file_href(record))}'
         f',"hashes":{hashes},"requires-python":{_json_value(record.requires_python)}'
-        f',"yanked":{yanked},"core-metadata":{metadata}{size}{uploaded}}}'
+        f',"yanked":{yanked},"core-metadata":{metadata}{size}{uploaded}{provenance}}}'
     )
 
 

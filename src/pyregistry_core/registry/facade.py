@@ -43,6 +43,7 @@ from .publish import Publisher
 from .results import Page, UploadResult, UpstreamRedirect
 from .trusted_publishing import TrustedPublishing
 from .upstream_metadata import CoreMetadataFile
+from .upstream_provenance import ProvenanceFile
 from .views import Views
 
 __all__ = ["ANONYMOUS", "Page", "Registry", "UploadResult", "UpstreamRedirect"]
@@ -169,6 +170,12 @@ class Registry:
     ) -> CoreMetadataFile | UpstreamRedirect:
         """PEP 658 ``.metadata`` of a wheel of ``project`` (an upstream one's fetched alone)."""
         return self.files.find_metadata(identity, project, filename, sha256)
+
+    def find_provenance(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> ProvenanceFile:
+        """PEP 740 provenance of a file of ``project``, under the file's own access checks."""
+        return self.files.find_provenance(identity, project, filename, sha256)
 
     def read_core_metadata(self, record: FileRecord) -> bytes | None:
         """A file's METADATA or PKG-INFO bytes, whichever is stored (None if neither)."""

@@ -3,7 +3,8 @@
 Invariants:
 1. Only a file the caller's view lists is fetched, only for a caller with
    ``cache_update``, and never one the release cooldown holds back; the same goes for a
-   wheel's ``.metadata``, which is fetched alone when the upstream advertises its hash.
+   wheel's ``.metadata``, which is fetched alone when the upstream advertises its hash,
+   and for a file's PEP 740 provenance, fetched alone too.
 2. One download per file per process: a per-file lock, and a second look at storage
    inside it (another process may have stored it meanwhile).
 """
@@ -16,7 +17,7 @@ import attrs
 
 from ..acl import Identity, Permission
 from ..dists import ArchiveLimits
-from ..errors import FileHeldBack, FileNotFoundInProject, RegistryError
+from ..errors import FileHeldBack, FileNotFoundInProject, ProvenanceNotFound, RegistryError
 from ..metrics import Metrics
 from ..names import NormalizedName
 from ..records import FileRecord
@@ -28,6 +29,7 @@ from .permissions import Permissions
 from .publish import publish_upstream_file
 from .results import UpstreamRedirect
 from .upstream_metadata import CoreMetadataFile, upstream_metadata
+from .upstream_provenance import ProvenanceFile, upstream_provenance
 from .views import Views
 
 __all__ = ["UpstreamFetcher"]
@@ -118,3 +120,14 @@ class UpstreamFetcher:
         return upstream_metadata(
             self.storage, self.mirror, project, wanted, self.limits.max_metadata_size, self.metrics
         )
+
+    def fetch_provenance(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None
+    ) -> ProvenanceFile:
+        """PEP 740 provenance of an upstream file not stored here, fetched alone (never the
+        file) and bound to the sha256 the upstream advertised for the file."""
+        wanted = self._wanted(identity, project, filename, sha256)
+        if isinstance(wanted, UpstreamRedirect) or self.mirror is None:
+            # Redirect mode links upstream files where they live; their provenance too.
+            raise ProvenanceNotFound(project, filename)
+        return upstream_provenance(self.storage, self.mirror, project, wanted, self.metrics)

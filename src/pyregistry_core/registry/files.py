@@ -12,7 +12,7 @@ import attrs
 
 from ..acl import Identity, Permission
 from ..dists import DistFilename
-from ..errors import FileGone, FileNotFoundInProject
+from ..errors import FileGone, FileNotFoundInProject, ProvenanceNotFound
 from ..names import NormalizedName
 from ..records import FileRecord, Origin
 from ..storage.base import Storage
@@ -21,6 +21,7 @@ from .fetching import UpstreamFetcher
 from .permissions import Permissions
 from .results import UpstreamRedirect
 from .upstream_metadata import CoreMetadataFile
+from .upstream_provenance import ProvenanceFile, stored_provenance
 
 __all__ = ["StoredFiles"]
 
@@ -58,6 +59,18 @@ class StoredFiles:
         if sha256 is not None and sha256 not in (found.sha256, "-"):
             raise FileNotFoundInProject(project, filename + ".metadata")
         return CoreMetadataFile(self.metadata(found), found.metadata_sha256 or "")
+
+    def find_provenance(
+        self, identity: Identity, project: NormalizedName, filename: str, sha256: str | None = None
+    ) -> ProvenanceFile:
+        """PEP 740 provenance of a file of ``project``, under the file's own read checks; of
+        an upstream file not stored here, the upstream's object fetched alone."""
+        record = self._stored(identity, project, filename)
+        if record is None:
+            return self.fetcher.fetch_provenance(identity, project, filename, sha256)
+        if sha256 is not None and sha256 not in (record.sha256, "-"):
+            raise ProvenanceNotFound(project, filename)
+        return stored_provenance(self.storage, record)
 
     def _stored(self, identity: Identity, project: NormalizedName, filename: str) -> FileRecord | None:
         """The live stored record of ``filename`` (None: not stored, ask the upstream)."""

@@ -245,6 +245,8 @@ def upstream_record(project: NormalizedName, file: UpstreamFile, external: bool)
         yanked_reason=file.yanked_reason,
         origin=Origin.UPSTREAM,
         external_url=file.url if external else None,
+        # PEP 740: offered at our URL, fetched when asked for, bound to the advertised sha256.
+        provenance_sha256="-" if file.provenance is not None and file.sha256 and not external else None,
     )
 
 
@@ -281,7 +283,8 @@ def publish_upstream_file(
             storage.put_blob(key + ".metadata", raw)
             metadata_sha256 = hashlib.sha256(raw).hexdigest()
         storage.publish_blob(staged, key)
-    store_provenance(storage, upstream, file, key, sha256)  # before the record: listed with it
+    # Before the record: listed with it (and only what the record names is advertised).
+    provenance_sha256 = store_provenance(storage, upstream, project, file, key, sha256)
     record = FileRecord(
         project=project,
         filename=file.filename,
@@ -296,5 +299,6 @@ def publish_upstream_file(
         yanked=file.yanked,
         yanked_reason=file.yanked_reason,
         origin=Origin.UPSTREAM,
+        provenance_sha256=provenance_sha256,
     )
     return _create(storage, record)[0]

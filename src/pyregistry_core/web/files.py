@@ -19,7 +19,7 @@ from ..registry.upstream_metadata import CoreMetadataFile
 from .caching import etag_matches
 from .messages import FileBody, Request, Response, not_found
 
-__all__ = ["file_response", "stored_file"]
+__all__ = ["file_cache_control", "file_response", "stored_file"]
 
 
 def stored_file(
@@ -59,7 +59,7 @@ def _metadata(registry: Registry, request: Request, metadata: CoreMetadataFile) 
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(metadata.data))),
         ("ETag", quote_etag(metadata.sha256)),
-        ("Cache-Control", _file_cache_control(registry)),
+        ("Cache-Control", file_cache_control(registry)),
         ("X-Content-Type-Options", "nosniff"),
     )
     if etag_matches(request.header("if-none-match"), metadata.sha256):
@@ -67,8 +67,9 @@ def _metadata(registry: Registry, request: Request, metadata: CoreMetadataFile) 
     return Response(200, headers, metadata.data)
 
 
-def _file_cache_control(registry: Registry) -> str:
-    # Files never change; handle() makes this private when credentials were sent.
+def file_cache_control(registry: Registry) -> str:
+    """Cache-Control of a file and what is stored beside it (they never change)."""
+    # handle() makes this private when credentials were sent.
     return f"public, max-age={registry.settings.package_max_age}, immutable"
 
 
@@ -79,7 +80,7 @@ def _download(registry: Registry, request: Request, record: FileRecord) -> Respo
         ("Content-Type", "application/octet-stream"),
         ("Accept-Ranges", "bytes"),
         ("ETag", etag),
-        ("Cache-Control", _file_cache_control(registry)),
+        ("Cache-Control", file_cache_control(registry)),
     )
     if etag_matches(request.header("if-none-match"), record.sha256):
         return Response(304, base)

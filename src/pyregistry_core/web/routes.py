@@ -14,6 +14,7 @@ from . import (
     health,
     management,
     oidc,
+    provenance,
     publishers_api,
     pypi_json,
     simple,
@@ -36,6 +37,8 @@ ROUTES = (
     route("GET", "/simple", simple.simple_slash),
     route("GET", "/simple/", simple.index_page),
     route("GET", "/simple/{project}" + _SLASH, simple.project_page),
+    # PEP 740: a file's provenance object, at the file's URL plus ".provenance".
+    route("GET", "/files/{project}/{sha256}/{filename:[^/]+\\.provenance}", provenance.provenance_file),
     route("GET", "/files/{project}/{sha256}/{filename}", files.stored_file),
     # PyPI's JSON API.
     route("GET", "/pypi/{project}/json" + _SLASH, pypi_json.json_api),
