@@ -234,6 +234,8 @@ def _run_gunicorn(
     from gunicorn.app.base import BaseApplication
     from pyregistry_wsgi import make_app
 
+    from .gunicorn_logger import GunicornLogger
+
     settings = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": workers,
@@ -241,6 +243,8 @@ def _run_gunicorn(
         "timeout": 300,  # a 100 MB upload over a slow link
         "keepalive": 5,
         "accesslog": None,  # the core logs each request on pyregistry.access
+        # and gunicorn's own access log stays off (a logconfig_dict would turn it on)
+        "logger_class": GunicornLogger,
         "errorlog": "-",
         "loglevel": "info",
         "logconfig_dict": logs,  # gunicorn's own lines in pyregistry's format

@@ -199,3 +199,32 @@ def test_one_uvicorn_worker_reloads_on_sighup(tmp_path: Path, uploader_hash: str
     finally:
         running.stop()
     assert f"configuration reloaded from {config}" in running.log_text()
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_no_access_lines_without_the_flag(server: str, tmp_path: Path, uploader_hash: str):
+    """Without ``--access-log`` a request leaves no line, not even the server's own access line."""
+    running = Serve(
+        private_config(tmp_path, uploader_hash), tmp_path, "--server", server, "--log-format", "json"
+    )
+    try:
+        assert running.request("GET", "/simple/").status == 200
+        assert running.request("GET", "/simple/demo/").status == 404
+    finally:
+        running.stop()
+    lines = json_lines(running.log_text())
+    assert [line for line in lines if '"GET /simple/' in line["message"]] == [], running.log_text()
+
+
+def test_one_access_line_per_request_under_gunicorn(tmp_path: Path, uploader_hash: str):
+    """With ``--access-log`` under gunicorn each request leaves exactly one line, pyregistry's."""
+    flags = ("--workers", "1", "--log-format", "json", "--access-log")
+    running = Serve(private_config(tmp_path, uploader_hash), tmp_path, *flags)
+    try:
+        assert running.request("GET", "/simple/").status == 200
+        assert running.request("GET", "/simple/demo/").status == 404
+    finally:
+        running.stop()
+    lines = json_lines(running.log_text())
+    access = [line["logger"] for line in lines if '"GET /simple/' in line["message"]]
+    assert access == ["pyregistry.access"] * 2, running.log_text()
