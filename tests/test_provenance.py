@@ -1,9 +1,8 @@
 """PEP 740 provenance from the upstream: the object's shape and its digest binding are
-checked, and a matching object is stored next to the file when the file is cached."""
+checked, a matching object is stored with the cached file, served at our URL and advertised."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_mirror import ALICE, RegistryFactory, clock, get, make_registry, request
 from upstream_app import UpstreamIndex
+from upstream_app import provenance_object as provenance
 
 from pyregistry_core.provenance import ProvenanceRejected, check_provenance
 from pyregistry_core.storage.fsck import find_orphans
@@ -22,28 +22,6 @@ __all__ = ["clock", "make_registry"]  # fixtures used by name below
 
 WHEEL = "ufo_core-1.0-py3-none-any.whl"
 SHA = "ab" * 32
-
-
-def provenance(filename: str, sha256: str, **changes: Any) -> dict[str, Any]:
-    """A PEP 740 provenance object with one attestation naming ``filename`` and ``sha256``."""
-    statement = {
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": filename, "digest": {"sha256": sha256}}],
-        "predicateType": "https://docs.pypi.org/attestations/publish/v1",
-        "predicate": None,
-        **changes.pop("statement", {}),
-    }
-    attestation = {
-        "version": 1,
-        "verification_material": {"certificate": "Y2VydA==", "transparency_entries": []},
-        "envelope": {
-            "statement": base64.b64encode(json.dumps(statement).encode()).decode(),
-            "signature": "c2ln",
-        },
-        **changes.pop("attestation", {}),
-    }
-    bundle = {"publisher": {"kind": "GitHub", "repository": "ufo/core"}, "attestations": [attestation]}
-    return {"version": 1, "attestation_bundles": [bundle], **changes}
 
 
 def as_bytes(document: object) -> bytes:

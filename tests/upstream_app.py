@@ -46,6 +46,7 @@ __all__ = [
     "RecordedRequest",
     "UpstreamIndex",
     "collect_unclosed_sockets",
+    "provenance_object",
     "sdist_file",
     "wheel_file",
 ]
@@ -188,6 +189,40 @@ def sdist_file(name: str, version: str, *, requires_python: str | None = None) -
         data=gzip.compress(raw.getvalue(), mtime=0),
         requires_python=requires_python,
     )
+
+
+def provenance_object(filename: str, sha256: str, **changes: Any) -> dict[str, Any]:
+    """A PEP 740 provenance object (the shape pypi-attestations accepts) with one
+    attestation naming ``filename`` and ``sha256``; the signature is not a real one.
+    ``changes`` replaces top-level keys; ``statement`` / ``attestation`` update those."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": filename, "digest": {"sha256": sha256}}],
+        "predicateType": "https://docs.pypi.org/attestations/publish/v1",
+        "predicate": None,
+        **changes.pop("statement", {}),
+    }
+    entry = {
+        "logIndex": "1",
+        "logId": {"keyId": "a2V5"},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": "1704067200",
+    }
+    attestation = {
+        "version": 1,
+        "verification_material": {"certificate": "Y2VydA==", "transparency_entries": [entry]},
+        "envelope": {
+            "statement": base64.b64encode(json.dumps(statement).encode()).decode(),
+            "signature": "c2ln",
+        },
+        **changes.pop("attestation", {}),
+    }
+    publisher = {"kind": "GitHub", "repository": "ufo/core", "workflow": "release.yml"}
+    return {
+        "version": 1,
+        "attestation_bundles": [{"publisher": publisher, "attestations": [attestation]}],
+        **changes,
+    }
 
 
 def collect_unclosed_sockets() -> list[str]:
