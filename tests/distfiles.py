@@ -1,4 +1,5 @@
-"""Build distribution files and upload bodies in memory, fast and without a build backend.
+"""Build distribution files and upload bodies in memory (a large wheel streamed to disk),
+fast and without a build backend: the one place tests make wheels by hand.
 
 Shared by the core tests; every builder returns bytes so a test can hash, truncate or
 corrupt them before use.
@@ -6,23 +7,29 @@ corrupt them before use.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import os
 import re
 import tarfile
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
 
 __all__ = [
+    "ZIP_TIME",
     "FileDigests",
     "core_metadata",
     "digests",
     "dist_name",
     "multipart_body",
+    "record_hash",
     "sdist_bytes",
     "tar_gz_bytes",
     "wheel_bytes",
+    "write_large_wheel",
     "zip_bytes",
 ]
 
@@ -49,16 +56,37 @@ def core_metadata(
     return ("\n".join(lines) + "\n\nA long description.\n").encode()
 
 
-def zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
-    """A zip archive of ``(name, data)`` members, in order (duplicates allowed)."""
+# Fixed, so a builder gives the same bytes for the same inputs (zip's default is now).
+ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+def zip_bytes(members: Iterable[tuple[str, bytes]], *, stored: Collection[str] = ()) -> bytes:
+    """A zip archive of ``(name, data)`` members, in order (duplicates allowed); the
+    members named in ``stored`` are not compressed."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
             with warnings.catch_warnings():
                 # zipfile warns on a duplicate name; duplicates are what some tests want.
                 warnings.simplefilter("ignore", UserWarning)
-                archive.writestr(name, data)
+                archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def record_hash(data: bytes) -> str:
+    """A RECORD file's hash of ``data`` (PEP 376: urlsafe base64 sha256, no padding)."""
+    return _record_digest(hashlib.sha256(data).digest())
+
+
+def _record_digest(digest: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _wheel_file(generator: str, tag: str) -> bytes:
+    """A wheel's ``WHEEL`` file."""
+    return f"Wheel-Version: 1.0\nGenerator: {generator}\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
 
 
 def wheel_bytes(
@@ -67,21 +95,52 @@ def wheel_bytes(
     *,
     dist_info: str | None = None,
     metadata: bytes | None = None,
+    module: bytes = b"",
+    tag: str = "py3-none-any",
+    generator: str = "tests",
     extra: Sequence[tuple[str, bytes]] = (),
+    stored: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
-    """A wheel with ``<dist_info>/{METADATA,WHEEL,RECORD}`` and a module."""
-    dist_info = dist_info or f"{dist_name(name)}-{version}.dist-info"
+    """A wheel pip can install: ``<name>/__init__.py`` holding ``module``, the ``extra``
+    members, then ``<dist_info>/{METADATA,WHEEL}`` and a RECORD listing every member;
+    ``stored`` members are added uncompressed (incompressible padding, for size limits)."""
+    package = dist_name(name)
+    dist_info = dist_info or f"{package}-{version}.dist-info"
     metadata = metadata if metadata is not None else core_metadata(name, version)
-    wheel = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    return zip_bytes(
-        [
-            (f"{dist_name(name)}/__init__.py", b""),
-            (f"{dist_info}/METADATA", metadata),
-            (f"{dist_info}/WHEEL", wheel),
-            (f"{dist_info}/RECORD", b""),
-            *extra,
-        ]
-    )
+    members = [
+        (f"{package}/__init__.py", module),
+        *stored,
+        *extra,
+        (f"{dist_info}/METADATA", metadata),
+        (f"{dist_info}/WHEEL", _wheel_file(generator, tag)),
+    ]
+    record = "".join(f"{path},{record_hash(data)},{len(data)}\n" for path, data in members)
+    members.append((f"{dist_info}/RECORD", f"{record}{dist_info}/RECORD,,\n".encode()))
+    return zip_bytes(members, stored={path for path, _ in stored})
+
+
+def write_large_wheel(path: Path, name: str, version: str, payload_size: int) -> None:
+    """A valid wheel at ``path`` holding one uncompressed member of ``payload_size``
+    random bytes, written streaming: memory stays flat however large it is."""
+    package = dist_name(name)
+    dist_info = f"{package}-{version}.dist-info"
+    small = [
+        (f"{package}/__init__.py", f"__version__ = {version!r}\n".encode()),
+        (f"{dist_info}/METADATA", core_metadata(name, version)),
+        (f"{dist_info}/WHEEL", _wheel_file("tests", "py3-none-any")),
+    ]
+    record = [f"{member},{record_hash(data)},{len(data)}" for member, data in small]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for member, data in small:
+            archive.writestr(zipfile.ZipInfo(member, date_time=ZIP_TIME), data)
+        payload, digest = f"{package}/payload.bin", hashlib.sha256()
+        with archive.open(zipfile.ZipInfo(payload, date_time=ZIP_TIME), "w", force_zip64=True) as out:
+            for start in range(0, payload_size, 1 << 20):
+                chunk = os.urandom(min(1 << 20, payload_size - start))
+                out.write(chunk)
+                digest.update(chunk)
+        record += [f"{payload},{_record_digest(digest.digest())},{payload_size}", f"{dist_info}/RECORD,,"]
+        archive.writestr(zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=ZIP_TIME), "\n".join(record) + "\n")
 
 
 def tar_gz_bytes(members: Iterable[tuple[str, bytes | None]]) -> bytes:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +30,6 @@ __all__ = [
     "sha256",
     "text",
     "upload",
-    "write_big_wheel",
     "write_upload_body",
 ]
 
@@ -104,21 +101,6 @@ def make_wheel(name: str, version: str, salt: str = "") -> Dist:
 def sha256(data: bytes) -> str:
     """Hex SHA-256."""
     return hashlib.sha256(data).hexdigest()
-
-
-def write_big_wheel(path: Path, name: str, version: str, payload_size: int) -> None:
-    """A valid wheel holding ``payload_size`` random bytes, written to disk streaming."""
-    part = name.replace("-", "_")
-    dist_info = f"{part}-{version}.dist-info"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        archive.writestr(f"{dist_info}/METADATA", core_metadata(name, version))
-        wheel = "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        archive.writestr(f"{dist_info}/WHEEL", wheel)
-        info = zipfile.ZipInfo(f"{part}/payload.bin", date_time=(2024, 1, 1, 0, 0, 0))
-        with archive.open(info, "w", force_zip64=True) as out:
-            for start in range(0, payload_size, 1 << 20):
-                out.write(os.urandom(min(1 << 20, payload_size - start)))
-        archive.writestr(f"{dist_info}/RECORD", "")
 
 
 def write_upload_body(path: Path, dist_path: Path, name: str, version: str) -> tuple[str, int, str]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import s3fs
 from access_helpers import Dist
-from distfiles import core_metadata, sdist_bytes
+from distfiles import core_metadata, sdist_bytes, write_large_wheel
 from pyregistry_server.cli import main
 from registry_http import (
     body_bytes,
@@ -22,7 +22,6 @@ from registry_http import (
     send,
     text,
     upload,
-    write_big_wheel,
     write_upload_body,
 )
 from s3_server import Bucket
@@ -130,7 +129,7 @@ def big_upload(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int
     """A 64 MiB wheel of project big-blob 1.0 and its upload body, written to disk."""
     root = tmp_path_factory.mktemp("big")
     wheel = root / "big_blob-1.0-py3-none-any.whl"
-    write_big_wheel(wheel, "big-blob", "1.0", BIG_PAYLOAD)
+    write_large_wheel(wheel, "big-blob", "1.0", BIG_PAYLOAD)
     content_type, length, digest = write_upload_body(root / "body", wheel, "big-blob", "1.0")
     return root / "body", content_type, length, digest, wheel.stat().st_size
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from registry_http import listed, make_wheel, send, text, upload, write_big_wheel, write_upload_body
+from distfiles import write_large_wheel
+from registry_http import listed, make_wheel, send, text, upload, write_upload_body
 from s3_server import Bucket
 
 from pyregistry_core import Registry
@@ -42,7 +43,7 @@ def test_registry_on_seaweedfs_refuses_a_taken_filename(seaweed_bucket: Bucket):
 def test_twenty_megabyte_wheel_on_seaweedfs(seaweed_bucket: Bucket, tmp_path: Path):
     """A 20 MiB wheel goes up in multipart parts and downloads with the same sha256."""
     wheel = tmp_path / "big_blob-1.0-py3-none-any.whl"
-    write_big_wheel(wheel, "big-blob", "1.0", PAYLOAD)
+    write_large_wheel(wheel, "big-blob", "1.0", PAYLOAD)
     content_type, length, digest = write_upload_body(tmp_path / "body", wheel, "big-blob", "1.0")
     registry = Registry.from_config(seaweed_bucket.url_config(**OPEN))
     with (tmp_path / "body").open("rb") as body:

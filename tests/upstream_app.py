@@ -1,7 +1,7 @@
 """A local upstream index on loopback that records every request and misbehaves on demand.
 
 ``UpstreamIndex`` serves a static PEP 503 HTML / PEP 691 JSON tree of real wheels and
-sdists (built here with zipfile/tarfile: proper ``.dist-info`` METADATA, WHEEL and
+sdists (built in memory, wheels by ``distfiles.wheel_bytes``: proper ``.dist-info`` METADATA, WHEEL and
 RECORD) with hashes, ``requires-python``, yanked, size, upload-time and core-metadata,
 plus each wheel's ``.metadata`` file. Pages live at ``/simple/<project>/``, files at
 ``/files/<project>/<filename>``.
@@ -16,7 +16,6 @@ on the same port). The server binds 127.0.0.1 only and every loop is bounded.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import gc
 import gzip
@@ -29,7 +28,6 @@ import socket
 import tarfile
 import threading
 import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from distfiles import wheel_bytes
 from packaging.utils import canonicalize_name
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
 HOST = "127.0.0.1"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html"
-_ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 _TAR_MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z: archives are reproducible
 _CHUNK = 64 * 1024
 _TEXT = (("Content-Type", "text/plain"),)
@@ -88,10 +86,6 @@ def core_metadata(
         lines.append(f"Requires-Python: {requires_python}")
     lines.extend(f"Requires-Dist: {d}" for d in dependencies)
     return ("\n".join(lines) + "\n\n").encode()
-
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 @dataclass
@@ -141,28 +135,14 @@ def wheel_file(
 ) -> HostedFile:
     """A pure-Python wheel whose module reports ``__version__`` (installable by pip/uv)."""
     module = _dist_name(name)
-    dist_info = f"{module}-{version}.dist-info"
     metadata = core_metadata(name, version, requires_python=requires_python, dependencies=dependencies)
-    members = [
-        (f"{module}/__init__.py", f"NAME = {name!r}\n__version__ = {version!r}\n".encode()),
-        (f"{dist_info}/METADATA", metadata),
-        (
-            f"{dist_info}/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: upstream-app\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        ),
-    ]
-    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members]
-    record.append(f"{dist_info}/RECORD,,")
-    members.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path, data in members:
-            archive.writestr(zipfile.ZipInfo(path, date_time=_ZIP_TIME), data)
+    source = f"NAME = {name!r}\n__version__ = {version!r}\n".encode()
+    data = wheel_bytes(name, version, metadata=metadata, module=source, generator="upstream-app")
     return HostedFile(
         project=name,
         version=version,
         filename=f"{module}-{version}-py3-none-any.whl",
-        data=buffer.getvalue(),
+        data=data,
         metadata=metadata,
         requires_python=requires_python,
     )

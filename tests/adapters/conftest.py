@@ -11,13 +11,11 @@ uploaded as twine encodes them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
 import hashlib
 import io
 import tarfile
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +25,7 @@ import attrs
 import pyregistry_asgi
 import pyregistry_wsgi
 import pytest
+from distfiles import wheel_bytes
 from packaging.utils import canonicalize_name
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import FileWrapper
@@ -197,8 +196,6 @@ class Client:
 
 # -- distributions -----------------------------------------------------------------
 
-_ZIP_TIME = (2024, 1, 1, 0, 0, 0)
-
 
 @attrs.frozen
 class Dist:
@@ -245,11 +242,6 @@ def _metadata(
     return ("\n".join(lines) + "\n\nA package built by the test suite.\n").encode()
 
 
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"sha256={digest}"
-
-
 def build_wheel(
     name: str = "demo",
     version: str = "1.0",
@@ -271,30 +263,21 @@ def build_wheel(
     """
     dist_part = file_name if file_name is not None else canonicalize_name(name).replace("-", "_")
     filename = f"{dist_part}-{version}-{tag}.whl"
-    dist_info = f"{dist_part}-{version}.dist-info"
     metadata = _metadata(metadata_name or name, metadata_version or version, summary, requires_python, "2.1")
     package = canonicalize_name(name).replace("-", "_")
-    members: list[tuple[str, bytes]] = [(f"{package}/__init__.py", payload)]
-    if stored_padding:
-        members.append((f"{package}/padding.bin", _incompressible(stored_padding)))
-    members += [
-        (f"{dist_info}/METADATA", metadata),
-        (
-            f"{dist_info}/WHEEL",
-            f"Wheel-Version: 1.0\nGenerator: pyregistry-tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
-        ),
-    ]
-    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in members)
-    record += f"{dist_info}/RECORD,,\n"
-    members.append((f"{dist_info}/RECORD", record.encode()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, data in members:
-            info = zipfile.ZipInfo(path, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_STORED if path.endswith(".bin") else zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
+    padding = [(f"{package}/padding.bin", _incompressible(stored_padding))] if stored_padding else []
+    data = wheel_bytes(
+        name,
+        version,
+        dist_info=f"{dist_part}-{version}.dist-info",
+        metadata=metadata,
+        module=payload,
+        tag=tag,
+        generator="pyregistry-tests",
+        stored=padding,
+    )
     python_tag = tag.split("-", maxsplit=1)[0]
-    return Dist(name, version, filename, buffer.getvalue(), metadata, "bdist_wheel", python_tag)
+    return Dist(name, version, filename, data, metadata, "bdist_wheel", python_tag)
 
 
 def build_sdist(

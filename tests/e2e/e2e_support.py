@@ -6,7 +6,6 @@ environment so they talk to our server and nothing else.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
 import json
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -420,50 +419,6 @@ def post_file(
         return Reply(response.status, response.reason, response.headers, response.read())
     finally:
         connection.close()
-
-
-# -- a large wheel, written streaming ----------------------------------------------------
-
-
-def _record_hash(digest: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _random_chunks(total: int, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    written = 0
-    while written < total:
-        size = min(chunk_size, total - written)
-        yield os.urandom(size)
-        written += size
-
-
-def write_large_wheel(path: Path, name: str, version: str, payload_size: int) -> None:
-    """A valid wheel holding one STORED member of ``payload_size`` random bytes (streamed)."""
-    module = name.replace("-", "_")
-    dist_info = f"{module}-{version}.dist-info"
-    small = {
-        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
-        f"{dist_info}/METADATA": (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode()),
-        f"{dist_info}/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for member, data in small.items():
-            archive.writestr(member, data)
-            record.append(f"{member},{_record_hash(hashlib.sha256(data).digest())},{len(data)}")
-        member = f"{module}/payload.bin"
-        digest = hashlib.sha256()
-        with archive.open(
-            zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0)), "w", force_zip64=True
-        ) as out:
-            for chunk in _random_chunks(payload_size):
-                out.write(chunk)
-                digest.update(chunk)
-        record.append(f"{member},{_record_hash(digest.digest())},{payload_size}")
-        record.append(f"{dist_info}/RECORD,,")
-        archive.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
 
 
 def wheel_metadata(path: Path) -> bytes:

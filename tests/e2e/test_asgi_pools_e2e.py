@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from distfiles import write_large_wheel
 from e2e_support import (
     HOST,
     SIMPLE_JSON,
@@ -20,7 +21,6 @@ from e2e_support import (
     post_file,
     upload_fields,
     write_config,
-    write_large_wheel,
 )
 from upstream_app import UpstreamIndex
 

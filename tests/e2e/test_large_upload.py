@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from distfiles import write_large_wheel
 from e2e_support import (
     HOST,
     Server,
@@ -14,7 +15,6 @@ from e2e_support import (
     post_file,
     rss_bytes,
     upload_fields,
-    write_large_wheel,
 )
 
 pytestmark = pytest.mark.e2e

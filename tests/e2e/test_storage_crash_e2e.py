@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from distfiles import write_large_wheel
 from e2e_support import (
     BIN,
     HOST,
@@ -24,7 +25,6 @@ from e2e_support import (
     post_file,
     upload_fields,
     write_config,
-    write_large_wheel,
 )
 
 pytestmark = pytest.mark.e2e
