@@ -1,4 +1,6 @@
-"""Fixtures shared by every suite: real distributions built once per session."""
+"""Fixtures shared by every suite: real distributions built once per session, the S3
+servers, and a cache-mode registry over a local upstream index with a wall clock the
+test moves (a module defines its own ``upstream`` to hold other projects)."""
 
 from __future__ import annotations
 
@@ -73,3 +75,35 @@ def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed
 def seaweed_bucket(seaweed_server: SeaweedServer) -> Bucket:
     """An empty bucket of its own on SeaweedFS for this test."""
     return seaweed_server.new_bucket()
+
+
+# --------------------------------------------------------------------------------------
+# Cache mode: a local upstream index, a registry over it, and a clock the test moves
+
+from pathlib import Path  # noqa: E402
+
+from cache_mode import FakeClock, cache_registry  # noqa: E402
+from upstream_app import UpstreamIndex  # noqa: E402
+
+from pyregistry_core import Registry  # noqa: E402
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The registries' wall clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def upstream() -> Iterator[UpstreamIndex]:
+    """An upstream index with ufo-core 1.0 (wheel with .metadata, and sdist; Requires-Python >=3.8)."""
+    with UpstreamIndex() as index:
+        index.add("ufo-core", "1.0", requires_python=">=3.8")
+        yield index
+
+
+@pytest.fixture
+def registry(upstream: UpstreamIndex, tmp_path: Path) -> Iterator[Registry]:
+    """A cache-mode registry of ``upstream`` that anyone may read and cache through."""
+    with cache_registry(upstream, tmp_path / "store") as made:
+        yield made

@@ -16,7 +16,7 @@ from cache_mode import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 from test_cli import cli, shown
-from test_mirror import ALICE, ROOT_USER, RegistryFactory, Reply, clock, get, listed, make_registry
+from test_mirror import ALICE, ROOT_USER, RegistryFactory, Reply, get, listed, make_registry
 from test_mirror import request as send
 from test_upstream_policy import COOLDOWN, DAY, W1, W2, W3, _ago, _download
 from upstream_app import UpstreamIndex
@@ -28,7 +28,7 @@ from pyregistry_core.names import NormalizedName
 from pyregistry_core.storage.manifest import Manifest
 from pyregistry_core.storage.state import sync_root
 
-__all__ = ["clock", "make_registry"]  # fixtures used by name below
+__all__ = ["make_registry"]  # fixtures used by name below
 
 UFO = NormalizedName("ufo-core")
 AS_JSON = {"Content-Type": "application/json"}

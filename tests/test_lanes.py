@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cache_mode import cache_mode_config, cache_registry, release_upstream
+from cache_mode import cache_mode_config, release_upstream
 from distfiles import multipart_body, wheel_bytes
 from upstream_app import UpstreamIndex
 
@@ -53,13 +53,6 @@ def upstream() -> Iterator[UpstreamIndex]:
     with UpstreamIndex() as index:
         index.add("far-away", "1.0", kinds=("wheel",))
         yield index
-
-
-@pytest.fixture
-def registry(upstream: UpstreamIndex, tmp_path: Path) -> Iterator[Registry]:
-    """A cache-mode registry of ``upstream`` on local storage."""
-    with cache_registry(upstream, tmp_path / "store") as made:
-        yield made
 
 
 def test_without_an_upstream_only_uploads_have_a_lane_of_their_own(tmp_path: Path) -> None:

@@ -31,12 +31,6 @@ def upstream() -> Iterator[UpstreamIndex]:
         yield index
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    """The registries' wall clock."""
-    return FakeClock()
-
-
 RegistryFactory = Callable[..., Registry]
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_mirror import ALICE, RegistryFactory, clock, get, make_registry, request
+from test_mirror import ALICE, RegistryFactory, get, make_registry, request
 from upstream_app import UpstreamIndex
 from upstream_app import provenance_object as provenance
 
 from pyregistry_core.provenance import ProvenanceRejected, check_provenance
 from pyregistry_core.storage.fsck import find_orphans
 
-__all__ = ["clock", "make_registry"]  # fixtures used by name below
+__all__ = ["make_registry"]  # fixtures used by name below
 
 WHEEL = "ufo_core-1.0-py3-none-any.whl"
 SHA = "ab" * 32

@@ -4,32 +4,14 @@ pages raw, and Simple pages tell browsers they are data (fields.py, render.py)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from cache_mode import cache_registry
 from registry_http import SIMPLE_JSON, body_bytes, send, text
 from upstream_app import JSON_TYPE, UpstreamIndex
 
 from pyregistry_core import Registry
 
 HOSTILE_SHA = 'aa"><script>alert(1)</script>'
-
-
-@pytest.fixture
-def upstream() -> Iterator[UpstreamIndex]:
-    """An upstream index with ufo-core 1.0 (wheel + sdist)."""
-    with UpstreamIndex() as index:
-        index.add("ufo-core", "1.0", requires_python=">=3.8")
-        yield index
-
-
-@pytest.fixture
-def registry(upstream: UpstreamIndex, tmp_path: Path) -> Iterator[Registry]:
-    """A cache-mode registry of ``upstream`` that anyone may read and cache through."""
-    with cache_registry(upstream, tmp_path / "store") as made:
-        yield made
 
 
 def _page(upstream: UpstreamIndex, *entries: dict[str, object]) -> None:

@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_mirror import (  # fixtures and helpers of the mirrored-project suite
     RegistryFactory,
-    clock,
     get,
     listed,
     make_registry,
@@ -31,7 +30,7 @@ from pyregistry_core.upstream_policy import (
     parse_upload_time,
 )
 
-__all__ = ["clock", "make_registry"]  # fixtures used by name below
+__all__ = ["make_registry"]  # a fixture used by name below
 
 DAY = 86400.0
 
