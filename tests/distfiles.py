@@ -46,14 +46,17 @@ def core_metadata(
     metadata_version: str = "2.1",
     requires_python: str | None = None,
     summary: str | None = None,
+    dependencies: Sequence[str] = (),
+    description: str = "A long description.\n",
 ) -> bytes:
-    """A minimal METADATA / PKG-INFO file."""
+    """A METADATA / PKG-INFO file: the required fields, those given, then the description."""
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
     if summary is not None:
         lines.append(f"Summary: {summary}")
     if requires_python is not None:
         lines.append(f"Requires-Python: {requires_python}")
-    return ("\n".join(lines) + "\n\nA long description.\n").encode()
+    lines.extend(f"Requires-Dist: {d}" for d in dependencies)
+    return ("\n".join(lines) + "\n\n" + description).encode()
 
 
 # Fixed, so a builder gives the same bytes for the same inputs (zip's default is now).

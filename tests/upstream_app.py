@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import distfiles
 from distfiles import wheel_bytes
 from packaging.utils import canonicalize_name
 
@@ -75,17 +76,16 @@ def core_metadata(
     dependencies: Sequence[str] = (),
     metadata_version: str = "2.1",
 ) -> bytes:
-    """A METADATA / PKG-INFO document."""
-    lines = [
-        f"Metadata-Version: {metadata_version}",
-        f"Name: {name}",
-        f"Version: {version}",
-        f"Summary: {name} {version}, served by the test upstream.",
-    ]
-    if requires_python is not None:
-        lines.append(f"Requires-Python: {requires_python}")
-    lines.extend(f"Requires-Dist: {d}" for d in dependencies)
-    return ("\n".join(lines) + "\n\n").encode()
+    """A METADATA / PKG-INFO document, its summary naming the test upstream."""
+    return distfiles.core_metadata(
+        name,
+        version,
+        metadata_version=metadata_version,
+        requires_python=requires_python,
+        summary=f"{name} {version}, served by the test upstream.",
+        dependencies=dependencies,
+        description="",
+    )
 
 
 @dataclass

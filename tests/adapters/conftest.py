@@ -25,7 +25,7 @@ import attrs
 import pyregistry_asgi
 import pyregistry_wsgi
 import pytest
-from distfiles import wheel_bytes
+from distfiles import core_metadata, wheel_bytes
 from packaging.utils import canonicalize_name
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import FileWrapper
@@ -233,13 +233,15 @@ class Dist:
 def _metadata(
     name: str, version: str, summary: str | None, requires_python: str | None, metadata_version: str
 ) -> bytes:
-    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
-    if summary is not None:
-        lines.append(f"Summary: {summary}")
-    if requires_python is not None:
-        lines.append(f"Requires-Python: {requires_python}")
-    lines.append("Requires-Dist: attrs>=23")
-    return ("\n".join(lines) + "\n\nA package built by the test suite.\n").encode()
+    return core_metadata(
+        name,
+        version,
+        metadata_version=metadata_version,
+        requires_python=requires_python,
+        summary=summary,
+        dependencies=("attrs>=23",),
+        description="A package built by the test suite.\n",
+    )
 
 
 def build_wheel(
