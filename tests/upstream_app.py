@@ -16,6 +16,7 @@ on the same port). The server binds 127.0.0.1 only and every loop is bounded.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gc
 import gzip
