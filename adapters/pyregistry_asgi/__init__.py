@@ -22,11 +22,22 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from pyregistry_core import Identity, Lane, Registry, Request, Response, handle, handle_cached, request_lane
+from pyregistry_core import (
+    AnswerKey,
+    Identity,
+    Lane,
+    PreparedAnswers,
+    Registry,
+    Request,
+    Response,
+    handle_cached,
+    handle_uncached,
+    request_lane,
+)
 
 from ._body import BodyReader, Receive
 from ._pools import PoolBusy, Pools
-from ._send import Send, send_busy, send_response
+from ._send import Send, send_busy, send_prepared, send_response
 
 __all__ = ["make_app"]
 
@@ -64,6 +75,49 @@ def _to_request(scope: Scope, body: BodyReader | None, identity: Identity | None
     )
 
 
+_PREPARED_METHODS = frozenset(("GET", "HEAD"))
+# The request headers the core's fast path reads (``pyregistry_core.PreparedAnswers``).
+_KEYED = {b"accept": 0, b"accept-encoding": 1, b"if-none-match": 2, b"host": 3}
+
+
+def _answer_key(scope: Scope, identity: Identity | None) -> AnswerKey | None:
+    """Every request value the core's fast path reads; None for a request with credentials,
+    a method other than GET and HEAD, or no single Host."""
+    method = scope.get("method")
+    if method not in _PREPARED_METHODS:
+        return None
+    values: list[bytes | None] = [None, None, None, None]
+    for raw_name, value in scope.get("headers", ()):
+        name = raw_name.lower()
+        slot = _KEYED.get(name)
+        if slot is not None:
+            if values[slot] is not None:
+                return None  # repeated: rare enough to leave to the ordinary translation
+            values[slot] = value
+        elif name == b"authorization":
+            return None
+    if values[3] is None or (identity is not None and not _hashable(identity)):
+        return None
+    return (
+        method,
+        scope.get("path"),
+        scope.get("root_path", ""),
+        scope.get("query_string", b""),
+        scope.get("scheme", "http"),
+        *values,
+        identity,
+    )
+
+
+def _hashable(identity: Identity) -> bool:
+    """Whether the host app's identity can be part of a key (groups given as a list cannot)."""
+    try:
+        hash(identity)
+    except TypeError:
+        return False
+    return True
+
+
 def _client_address(scope: Scope) -> str:
     """The peer's host from the scope's ``client`` pair ("" when the server gives none)."""
     peer = scope.get("client")
@@ -75,7 +129,7 @@ def _handle_if_read(registry: Registry, request: Request) -> Response | None:
     upstream; answer it here if not, else None (it moves to the upstream pool)."""
     if request_lane(registry, request, look=True) is Lane.UPSTREAM:
         return None
-    return handle(registry, request)
+    return handle_uncached(registry, request)
 
 
 async def _respond(registry: Registry, request: Request, pools: Pools) -> Response:
@@ -86,7 +140,8 @@ async def _respond(registry: Registry, request: Request, pools: Pools) -> Respon
         if response is not None:
             return response
         lane = Lane.UPSTREAM
-    return await pools.of(lane).run(handle, registry, request)
+    # The fast path said None on the event loop already: not again on the thread.
+    return await pools.of(lane).run(handle_uncached, registry, request)
 
 
 async def _lifespan(receive: Receive, send: Send, pools: Pools) -> None:
@@ -129,6 +184,7 @@ def make_app(
         if not isinstance(value, int) or value < least:
             raise ValueError(f"make_app: {name} must be a whole number of at least {least}, not {value!r}")
     pools = Pools(sizes)
+    answers = PreparedAnswers(registry)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -140,11 +196,17 @@ def make_app(
         if identify is not None:
             result = identify(scope)
             identity = await result if inspect.isawaitable(result) else result
+        key = _answer_key(scope, identity)
+        if key is not None:
+            prepared = answers.get(key)
+            if prepared is not None:  # a warm page asked again the same way
+                await send_prepared(prepared, send)
+                return
         loop = asyncio.get_running_loop()
         reader = BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
         request = _to_request(scope, reader, identity)
         # A warm page is answered on the event loop; only what needs I/O goes to a pool.
-        response = handle_cached(registry, request)
+        response = handle_cached(registry, request) if key is None else answers.answer(key, request)
         if response is None:
             try:
                 response = await _respond(registry, request, pools)

@@ -13,11 +13,11 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import IO, Any
 
-from pyregistry_core import FileBody, Response
+from pyregistry_core import FileBody, Prepared, Response
 
 from ._pools import BoundedPool, PoolBusy
 
-__all__ = ["CHUNK", "Send", "send_busy", "send_response"]
+__all__ = ["CHUNK", "Send", "send_busy", "send_prepared", "send_response"]
 
 CHUNK = 1024 * 1024
 PATHSEND = "http.response.pathsend"  # ASGI extension: the server sends a file by path
@@ -66,12 +66,28 @@ def _whole_local_file(response: Response, scope: MutableMapping[str, Any]) -> st
     return body.path
 
 
+def _encoded_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+
+
+async def send_prepared(prepared: Prepared, send: Send) -> None:
+    """Send a prepared answer (its headers encoded once, kept with it)."""
+    response = prepared.response
+    headers: tuple[tuple[bytes, bytes], ...] | None = prepared.wire.get("asgi")  # type: ignore[assignment]
+    if headers is None:
+        headers = tuple(_encoded_headers(response))
+        prepared.wire["asgi"] = headers
+    await send({"type": "http.response.start", "status": response.status, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": response.body})
+
+
 async def send_response(
     response: Response, send: Send, scope: MutableMapping[str, Any], files: BoundedPool
 ) -> None:
     """Send ``response``; a file body through ``pathsend`` or the file pool."""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send(
+        {"type": "http.response.start", "status": response.status, "headers": _encoded_headers(response)}
+    )
     body = response.body
     if isinstance(body, bytes):
         await send({"type": "http.response.body", "body": body})

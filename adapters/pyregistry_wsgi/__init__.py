@@ -13,13 +13,25 @@ from typing import IO, Any
 
 from werkzeug.wsgi import get_input_stream
 
-from pyregistry_core import FileBody, Identity, Registry, Request, Response, handle
+from pyregistry_core import (
+    AnswerKey,
+    FileBody,
+    Identity,
+    Prepared,
+    PreparedAnswers,
+    Registry,
+    Request,
+    Response,
+    handle,
+    handle_uncached,
+)
 
 __all__ = ["make_app"]
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 IdentifyCallable = Callable[[WSGIEnviron], Identity | None]
+_PREPARED_METHODS = frozenset(("GET", "HEAD"))
 
 
 def _phrase(status: int) -> str:
@@ -65,6 +77,46 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
     )
 
 
+def _answer_key(environ: WSGIEnviron, identity: Identity | None) -> AnswerKey | None:
+    """Every request value the core's fast path reads (``pyregistry_core.PreparedAnswers``);
+    None for a request with credentials, a method other than GET and HEAD, or no Host."""
+    get = environ.get
+    method, host = get("REQUEST_METHOD"), get("HTTP_HOST")
+    if method not in _PREPARED_METHODS or host is None or "HTTP_AUTHORIZATION" in environ:
+        return None
+    if identity is not None and not _hashable(identity):
+        return None
+    return (
+        method,
+        get("PATH_INFO"),
+        get("QUERY_STRING"),
+        get("SCRIPT_NAME"),
+        get("wsgi.url_scheme"),
+        host,
+        get("HTTP_ACCEPT"),
+        get("HTTP_ACCEPT_ENCODING"),
+        get("HTTP_IF_NONE_MATCH"),
+        identity,
+    )
+
+
+def _hashable(identity: Identity) -> bool:
+    """Whether the host app's identity can be part of a key (groups given as a list cannot)."""
+    try:
+        hash(identity)
+    except TypeError:
+        return False
+    return True
+
+
+def _wire(prepared: Prepared) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The status line and headers of a prepared answer, worked out once per answer."""
+    wire = prepared.wire.get("wsgi")
+    if wire is None:
+        wire = prepared.wire["wsgi"] = (prepared.status_line, prepared.response.headers)
+    return wire  # type: ignore[return-value]
+
+
 class _Body:
     """A WSGI body iterator over a stored file range, closed by the server."""
 
@@ -83,9 +135,22 @@ def make_app(
 ) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
     """A WSGI application serving ``registry``; ``identify`` may supply the caller."""
 
+    answers = PreparedAnswers(registry)
+
     def app(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         identity = identify(environ) if identify is not None else None
-        response: Response = handle(registry, _to_request(environ, identity))
+        key = _answer_key(environ, identity)
+        if key is not None:
+            prepared = answers.get(key)
+            if prepared is not None:  # a warm page asked again the same way
+                status, headers = _wire(prepared)
+                start_response(status, list(headers))
+                return [prepared.response.body]  # type: ignore[list-item]
+        request = _to_request(environ, identity)
+        if key is None:
+            response: Response = handle(registry, request)
+        else:
+            response = answers.answer(key, request) or handle_uncached(registry, request)
         reason = response.reason or _phrase(response.status)
         start_response(f"{response.status} {reason}", list(response.headers))
         body = response.body

@@ -22,12 +22,14 @@ from .errors import (
 from .registry.facade import Registry
 from .settings import Settings
 from .thread_pools import ThreadPools
-from .web.handle import handle, handle_cached
+from .web.handle import handle, handle_cached, handle_uncached
 from .web.lanes import Lane, request_lane
 from .web.messages import FileBody, Request, Response
+from .web.prepared import AnswerKey, Prepared, PreparedAnswers
 
 __all__ = [
     "AccessPolicy",
+    "AnswerKey",
     "AuthenticationRequired",
     "ConfigError",
     "FileBody",
@@ -38,6 +40,8 @@ __all__ = [
     "Lane",
     "Permission",
     "PermissionDenied",
+    "Prepared",
+    "PreparedAnswers",
     "ProjectNotFound",
     "Registry",
     "RegistryError",
@@ -48,5 +52,6 @@ __all__ = [
     "ThreadPools",
     "handle",
     "handle_cached",
+    "handle_uncached",
     "request_lane",
 ]

@@ -143,6 +143,12 @@ class Catalog:
         entry = self._index
         return entry if entry is not None and self._current(entry.checked_at, entry.etag, ROOT_KEY) else None
 
+    def peek_index(self) -> IndexEntry | None:
+        """The root listing as last read, whatever its age, or None (also when this process
+        changed it since); never reads storage or waits."""
+        entry = self._index
+        return entry if entry is not None and entry.checked_at != float("-inf") else None
+
     def fresh_project(self, name: NormalizedName) -> ProjectEntry | None:
         """The project's snapshot if it is current without a storage request, else None."""
         if not self._lock.acquire(blocking=False):

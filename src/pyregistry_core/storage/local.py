@@ -41,6 +41,9 @@ def _stat_token(path: str) -> Token | None:
     return (st.st_mtime_ns, st.st_ino, st.st_size, st.st_nlink)
 
 
+_DOCUMENT_PATHS = 8192  # paths remembered by document_version: a few hundred KiB at most
+
+
 def _version(st: os.stat_result) -> str:
     # os.replace gives every version a new inode; the time and size tell reused ones apart.
     return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
@@ -58,6 +61,8 @@ class LocalStorage:
         self.url = "file://" + self.root
         self._staging = os.path.join(self.root, ".staging")
         self._index = os.path.join(self.root, "index")
+        # Checked paths of documents (a warm page stats its document on every request).
+        self._document_paths: dict[str, str] = {}
         for directory in (self._staging, self._index, os.path.join(self.root, "files")):
             os.makedirs(directory, exist_ok=True)
         # Writable now, or refused now: not at the first upload, hours later.
@@ -167,8 +172,13 @@ class LocalStorage:
     def document_version(self, key: str) -> str | None:
         """The version ``read_document`` would report, by one ``stat`` and no lock (None
         when absent or unreadable: the caller then reads it the ordinary way)."""
+        path = self._document_paths.get(key)
+        if path is None:
+            if len(self._document_paths) >= _DOCUMENT_PATHS:
+                self._document_paths.clear()
+            path = self._document_paths[key] = self._path(key)
         try:
-            return _version(os.stat(self._path(key)))
+            return _version(os.stat(path))
         except OSError:
             return None
 

@@ -12,7 +12,7 @@ from ..registry.facade import Registry
 from .caching import caching_by_caller
 from .messages import Request, Response
 
-__all__ = ["finish"]
+__all__ = ["finish", "record"]
 
 access_log = logging.getLogger("pyregistry.access")
 _ROUTE_LABELS = frozenset(("simple", "files", "pypi", "api", "health", "metrics", "project"))
@@ -23,19 +23,27 @@ def finish(registry: Registry, request: Request, response: Response, started: fl
     response = caching_by_caller(registry, request, response)
     if request.method.upper() == "HEAD" and response.body != b"":
         response = attrs.evolve(response, body=b"")  # RFC 9110 §9.3.2: a GET's headers, no content
+    record(registry, request.caller.user, request.method, request.path, response, started)
+    return response
+
+
+def record(
+    registry: Registry, user: str | None, method: str, path: str, response: Response, started: float
+) -> None:
+    """One access log line (when that log is on) and one request counted, for a sent ``response``."""
     if access_log.isEnabledFor(logging.INFO):
         coding = response.header("content-encoding")
         access_log.info(
             '%s "%s %s" %s %.1fms%s',
-            request.caller.user or "-",
-            request.method,
-            request.path,
+            user or "-",
+            method,
+            path,
             response.status,
             (time.perf_counter() - started) * 1000,
             f" {coding}" if coding else "",
         )
-    registry.metrics.count_request(_route_label(request.path), response.status)
-    return response
+    if registry.metrics.enabled:
+        registry.metrics.count_request(_route_label(path), response.status)
 
 
 def _route_label(path: str) -> str:
