@@ -261,8 +261,16 @@ def test_replay_is_refused_by_another_replica(
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"[]", b'{"token": 5}', b'{"other": "x"}', b'{"token": "abc"}'],
-    ids=["empty", "text", "list", "number", "missing", "not-a-jwt"],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"token": 5}',
+        b'{"other": "x"}',
+        b'{"token": "abc"}',
+        b'{"token": ' + b"[" * 5000,
+    ],
+    ids=["empty", "text", "list", "number", "missing", "not-a-jwt", "nested-past-the-recursion-limit"],
 )
 def test_malformed_requests_are_invalid_payload(registry: Registry, body: bytes) -> None:
     """A body that is not {"token": <jwt>} is 422 invalid-payload, never a 500."""
@@ -362,6 +370,21 @@ def test_custom_issuer_matches_exact_claims(
     assert (
         refused(mint(registry, corp.sign({**claims, "sub": "pipeline:corp-lib:test"})))[1]
         == "invalid-publisher"
+    )
+
+
+@pytest.mark.parametrize("document", [b"[" * 100_000, b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"])
+def test_a_key_set_nested_past_the_recursion_limit_is_refused(
+    tmp_path: Path, github_key: SigningKey, gitlab_key: SigningKey, document: bytes
+) -> None:
+    """A key set nested deeper than Python's recursion limit is "not a JWKS" (422), never a 500."""
+    config = _config(tmp_path, github_key, gitlab_key)
+    (tmp_path / "github.jwks").write_bytes(document)
+    registry = Registry(Settings.from_mapping(config), wall_clock=Clock())
+    assert refused(mint(registry, _github_token(github_key))) == (
+        422,
+        "invalid-token",
+        "the key set of https://token.actions.githubusercontent.com is not a JWKS",
     )
 
 

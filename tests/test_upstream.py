@@ -246,6 +246,8 @@ def test_json_entries_without_url_or_filename_are_skipped() -> None:
         b'{"meta": {}}',
         b'{"files": 3}',
         b'{"files": [{"filename": "a-1.0.tar.gz", "url": "a-1.0.tar.gz", "hashes": "sha256"}]}',
+        b"[" * 100_000,  # nested past Python's recursion limit: RecursionError, not ValueError
+        b'{"files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 def test_json_invalid_page_is_an_upstream_error(body: bytes) -> None:

@@ -86,7 +86,7 @@ class KeySets:
         try:
             document = json.loads(raw)
             keys = document["keys"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError, KeyError, TypeError) as exc:
             raise OidcRejected("invalid-token", f"the key set of {issuer.url} is not a JWKS") from exc
         usable: dict[str, jwt.PyJWK] = {}
         for entry in keys if isinstance(keys, list) else ():
@@ -103,7 +103,7 @@ class KeySets:
         try:
             document = json.loads(raw)
             jwks_uri = document["jwks_uri"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError, KeyError, TypeError) as exc:
             raise OidcRejected("invalid-token", f"{issuer.url} has no usable OpenID configuration") from exc
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith("https://"):
             raise OidcRejected("invalid-token", f"{issuer.url} names no https jwks_uri")

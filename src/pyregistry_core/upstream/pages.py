@@ -120,7 +120,7 @@ def parse_json_page(
     try:
         document = json.loads(body)
         entries = document["files"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, RecursionError, KeyError, TypeError) as exc:  # RecursionError: deep nesting
         raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}") from exc
     if not isinstance(entries, list):
         raise UpstreamError(f"upstream sent an invalid PEP 691 page for {name!r}")

@@ -34,7 +34,7 @@ def _token_field(request: Request) -> str:
     raw = request.body.read(MAX_TOKEN_SIZE + 1024) if request.body is not None else b""
     try:
         document: Any = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nesting past the recursion limit is no ValueError
         raise OidcRejected("invalid-payload", "the body must be a JSON object with a token") from exc
     token = document.get("token") if isinstance(document, dict) else None
     if not isinstance(token, str) or not token:
