@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import base64
+import json
 import string
 from urllib.parse import quote
 
+from access_helpers import basic, fast_hash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import accept_headers, project_names
 
 _HEADER_CHARS = string.printable.replace("\r", "").replace("\n", "").replace("\x0b", "").replace("\x0c", "")
 _header_text = st.text(alphabet=_HEADER_CHARS, max_size=40)
+
+ROOT_HASH = fast_hash("root-pw")
+ROOT = {"Authorization": basic("root", "root-pw")}
 
 _METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "FOO"])
 
@@ -124,6 +129,43 @@ def _headers(draw: st.DrawFn) -> dict[str, str]:
             )
         )
     if draw(st.booleans()):
+        headers["Accept-Encoding"] = draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "gzip;q=nan",
+                        "gzip;q=1e999",
+                        "*;q=-1",
+                        "zstd, gzip;q=0",
+                        "identity;q=0",
+                        "gzip;q=0.5x",
+                        ",",
+                    ]
+                ),
+                _header_text,
+            )
+        )
+    if draw(st.booleans()):
+        headers["Content-Length"] = draw(
+            st.one_of(
+                st.sampled_from(["-1", "1e3", "0x10", " 5", "99999999999999999999999", ""]), _header_text
+            )
+        )
+    if draw(st.booleans()):
+        headers["Origin"] = draw(
+            st.one_of(st.sampled_from(["null", "http://evil.example", "%", ""]), _header_text)
+        )
+    if draw(st.booleans()):
+        headers["Sec-Fetch-Site"] = draw(
+            st.one_of(st.sampled_from(["cross-site", "same-origin", "none"]), _header_text)
+        )
+    if draw(st.booleans()):
+        headers["Host"] = draw(
+            st.one_of(st.sampled_from(["", "a b", "%0d%0a", "[::1", "h:99999", "\u00e9"]), _header_text)
+        )
+    if draw(st.booleans()):
+        headers["If-Modified-Since"] = draw(st.one_of(st.just("Sun, 06 Nov 1994 08:49:37 GMT"), _header_text))
+    if draw(st.booleans()):
         headers["Content-Type"] = draw(
             st.one_of(
                 st.sampled_from(
@@ -177,3 +219,78 @@ def test_random_requests_never_fail(client, wheel, build, data):
     assert reply.status < 500, (reply.status, reply.body[:300])
     if reply.body:
         assert reply.headers.get("Content-Type"), reply
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+_FIELDS = st.sampled_from(
+    [
+        "reason",
+        "status",
+        "filename",
+        "version",
+        "issuer",
+        "repository",
+        "workflow",
+        "environment",
+        "token",
+        "x",
+    ]
+)
+_DOCUMENTS = st.one_of(
+    st.dictionaries(_FIELDS, _JSON_VALUES, max_size=5).map(lambda d: json.dumps(d).encode()),
+    _JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+    st.sampled_from([b"", b"{", b'{"reason": "\\ud800"}', b"[" * 5000, b'{"status": 1e999}', b"\xff\xfe"]),
+    st.binary(max_size=200),
+)
+_ADMIN_PATHS = st.sampled_from(
+    [
+        "/api/package/{p}/status",
+        "/api/package/{p}/{t}/yank",
+        "/api/package/{p}/{t}/unyank",
+        "/api/package/{p}/{t}/exempt",
+        "/api/package/{p}/{t}/unexempt",
+        "/api/package/{p}/exemptions",
+        "/api/package/{p}/{t}",
+        "/api/package/{p}/",
+        "/api/publisher/",
+        "/api/publisher/{t}",
+        "/_/oidc/mint-token",
+        "/_/oidc/burn-token",
+        "/pypi/{p}/{t}/json",
+        "/files/{p}/{t}/{t}.provenance",
+    ]
+)
+_NAMES = st.one_of(
+    st.sampled_from(["demo", "Demo", "other", "%2e%2e", "%00", "a" * 300, "demo-1.0-py3-none-any.whl"]),
+    st.text(max_size=12).map(lambda t: quote(t, safe="")),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_admin_requests_never_fail(make_registry, make_client, build, data):
+    """An admin's requests to every management, exemption, publisher and OIDC route, with any
+    JSON (or not) body and any names, get a status below 500."""
+    registry = make_registry(
+        settings={"user.root": ROOT_HASH, "auth.admins": "root", "pypi.allow_delete_groups": "everyone"}
+    )
+    client = make_client(registry)
+    if data.draw(st.booleans(), label="stocked"):
+        body, content_type = build.encode_upload(build.wheel("demo", "1.0"))
+        assert client.request("POST", "/", {"Content-Type": content_type, **ROOT}, body).status == 200
+    template = data.draw(_ADMIN_PATHS, label="path")
+    path = template.format(p=data.draw(_NAMES, label="project"), t=data.draw(_NAMES, label="target"))
+    method = data.draw(st.sampled_from(["POST", "DELETE", "GET", "PUT"]), label="method")
+    headers = {
+        "Content-Type": data.draw(
+            st.sampled_from(["application/json", "application/json; charset=latin-1", "text/plain"])
+        ),
+        **ROOT,
+    }
+    body = data.draw(_DOCUMENTS, label="body") if method == "POST" else b""
+    reply = client.request(method, path, headers, body)
+    assert reply.status < 500, (reply.status, reply.body[:300])
