@@ -67,6 +67,10 @@ def test_secrets_are_revealed_only_for_the_store():
         ("https://user:pw@index.example:8443/", "https://user:***@index.example:8443/"),
         ("https://user:@index.example/", "https://user:***@index.example/"),
         ("https://index.example/simple/", "https://index.example/simple/"),
+        # URLs urllib cannot read (an upstream's Location, say) are masked all the same.
+        ("http://user:pw@[::1/simple/", "http://user:***@[::1/simple/"),
+        ("http://token@[x]/", "http://***@[x]/"),
+        ("http://[::1/simple/", "http://[::1/simple/"),
     ],
 )
 def test_mask_url_masks_a_username_given_alone(url, masked):

@@ -160,6 +160,17 @@ def test_html_anchor_without_href_is_skipped() -> None:
     assert [f.filename for f in parse_html_page("foo", PAGE, body).files] == ["foo-1.0.tar.gz"]
 
 
+def test_html_unreadable_urls_are_skipped() -> None:
+    """An href that does not parse as a URL names no file, and an unreadable ``<base>`` is
+    ignored: the other links still count, and nothing raises."""
+    body = (
+        b'<a href="http://[::1/foo-0.9.tar.gz">foo-0.9.tar.gz</a><a href="foo-1.0.tar.gz">foo-1.0.tar.gz</a>'
+    )
+    assert [f.url for f in parse_html_page("foo", PAGE, body).files] == [PAGE + "foo-1.0.tar.gz"]
+    based = b'<base href="http://[x]/"><a href="foo-1.0.tar.gz">foo-1.0.tar.gz</a>'
+    assert [f.url for f in parse_html_page("foo", PAGE, based).files] == [PAGE + "foo-1.0.tar.gz"]
+
+
 def test_html_percent_encoded_filename_is_decoded() -> None:
     """The filename is the URL's last path segment percent-decoded (``%2B`` is ``+``)."""
     body = (
@@ -462,6 +473,18 @@ def test_redirect_to_another_scheme_is_refused(upstream: UpstreamIndex) -> None:
     with pytest.raises(UpstreamError) as caught:
         client(upstream).project("foo-bar")
     assert caught.value.message == "upstream redirected to an unsupported URL 'file:///etc/passwd'"
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[::1/simple/foo-bar/", "http://127.0.0.1:99999/simple/foo-bar/"]
+)
+def test_redirect_to_an_unreadable_url_is_refused(upstream: UpstreamIndex, location: str) -> None:
+    """A redirect whose Location does not parse as a URL (or names no port) is an UpstreamError,
+    never a ValueError."""
+    upstream.faults.redirect_to = location
+    with pytest.raises(UpstreamError) as caught:
+        client(upstream).project("foo-bar")
+    assert caught.value.message == f"upstream redirected to an unsupported URL {location!r}"
 
 
 def test_same_host_redirect_is_followed(upstream: UpstreamIndex) -> None:

@@ -36,13 +36,22 @@ def mask_url(url: str) -> str:
     >>> mask_url("https://ghp_token@index.example:8443/simple/")
     'https://***@index.example:8443/simple/'
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unreadable ("http://[::1"): mask the userinfo of its authority as text
+        return _UNREADABLE_USERINFO.sub(lambda m: f"//{_masked(m.group(1))}@", url, count=1)
     if "@" not in parts.netloc:
         return url
     userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{_masked(userinfo)}@{hostport}"))
+
+
+_UNREADABLE_USERINFO = re.compile(r"//([^/?#]*)@")
+
+
+def _masked(userinfo: str) -> str:
     user, has_password, _ = userinfo.partition(":")
-    masked = f"{user}:***" if has_password else "***"
-    return urlunsplit(parts._replace(netloc=f"{masked}@{hostport}"))
+    return f"{user}:***" if has_password else "***"
 
 
 def parse_size(value: str | int) -> int:

@@ -21,6 +21,17 @@ JSON_ONLY = "The management API takes JSON: send Content-Type: application/json.
         ({"Origin": "https://testserver"}, 200, "OK\n"),  # TLS ended at a proxy in front
         ({"Origin": "http://TestServer:80", "Sec-Fetch-Site": "same-origin"}, 200, "OK\n"),
         ({}, 200, "OK\n"),  # twine and uv send neither header
+        # Unreadable authorities: refused as foreign, never a 500.
+        (
+            {"Origin": "http://[::1"},
+            403,
+            "Cross-site request refused: Origin 'http://[::1' is not this index.\n",
+        ),
+        (
+            {"Origin": "http://testserver", "Host": "[::1"},
+            403,
+            "Cross-site request refused: Origin 'http://testserver' is not this index.\n",
+        ),
     ],
 )
 def test_uploads_from_another_origin_are_refused(client, wheel, build, headers, status, message):

@@ -108,8 +108,12 @@ class HttpUpstream:
         return f"{self._base}/pypi/{name}/{version}/json" if version else f"{self._base}/pypi/{name}/json"
 
     def _check_target(self, url: str, previous: str | None) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError(f"upstream redirected to an unsupported URL {mask_url(url)!r}")
         if previous is not None and urlsplit(previous).scheme == "https" and parts.scheme != "https":
             raise UpstreamError(f"upstream redirected from https to {mask_url(url)!r}; refused")
@@ -143,7 +147,12 @@ class HttpUpstream:
                 _finish(response)
                 if not location:
                     raise UpstreamError("upstream sent a redirect without Location")
-                previous, url = url, urljoin(url, location)
+                try:
+                    previous, url = url, urljoin(url, location)
+                except ValueError:
+                    raise UpstreamError(
+                        f"upstream redirected to an unsupported URL {mask_url(location)!r}"
+                    ) from None
                 continue
             return url, response
         raise UpstreamError(f"upstream redirected more than {self._max_redirects} times")

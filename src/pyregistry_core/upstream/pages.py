@@ -67,13 +67,14 @@ def parse_html_page(
     (``origins`` None: files may come from any http(s) host)."""
     parser = _LinkParser()
     parser.feed(body.decode("utf-8", "replace"))
-    base = urljoin(page_url, parser.base) if parser.base else page_url
+    base = (_resolved(page_url, parser.base) if parser.base else None) or page_url
     files = []
     for anchor in parser.anchors:
         href = anchor.get("href")
-        if not href:
+        resolved = _resolved(base, href) if href else None
+        if resolved is None:
             continue
-        url, fragment = urldefrag(urljoin(base, href))
+        url, fragment = urldefrag(resolved)
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])  # "%2B" is a "+"
         hashes = {}
         algo, sep, digest = fragment.partition("=")
@@ -98,6 +99,16 @@ def parse_html_page(
             )
         )
     return _vetted(name, page_url, files, origins)
+
+
+def _resolved(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; None when it does not parse as a URL (``http://[::1``)."""
+    try:
+        url = urljoin(base, href)
+        urlsplit(url)
+    except ValueError:
+        return None
+    return url
 
 
 def _provenance(value: object) -> str | None:

@@ -39,9 +39,12 @@ def _same_origin(origin: str, request: Request) -> bool:
     A TLS-terminating proxy makes the request look like plain HTTP, so an ``https``
     origin matches an ``http`` request to the same host on either default port.
     """
-    own = urlsplit(request.root_url)
+    try:
+        own = urlsplit(request.root_url)
+        theirs = urlsplit(origin)
+    except ValueError:  # an unreadable Host or Origin ("[::1") names no origin of ours
+        return False
     host = request.header("host") or own.netloc
-    theirs = urlsplit(origin)
     if theirs.scheme not in _DEFAULT_PORTS or (theirs.scheme == "http" and own.scheme == "https"):
         return False
     their_authority = _authority(theirs.scheme, theirs.netloc)
