@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyregistry_wsgi
-from distfiles import core_metadata, multipart_body, wheel_bytes
+from distfiles import core_metadata, upload_body, wheel_bytes
 from passlib.hash import sha512_crypt
 from werkzeug.test import Client, TestResponse
 
@@ -101,17 +101,8 @@ def wheel(name: str, version: str = "1.0", *, file_name: str | None = None) -> D
 
 def upload_form(dist: Dist, *, name: str | None = None) -> tuple[bytes, str]:
     """The multipart body twine sends for ``dist`` (``name`` overrides the form's name)."""
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "metadata_version": "2.1",
-        "name": name if name is not None else dist.name,
-        "version": dist.version,
-        "filetype": dist.filetype,
-        "pyversion": dist.pyversion,
-        "sha256_digest": dist.sha256,
-    }
-    return multipart_body(fields, [("content", dist.filename, dist.data, "application/octet-stream")])
+    form_name = name if name is not None else dist.name
+    return upload_body(form_name, dist.version, dist.filename, dist.data, pyversion=dist.pyversion)
 
 
 class AccessClient:

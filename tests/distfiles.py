@@ -28,6 +28,8 @@ __all__ = [
     "record_hash",
     "sdist_bytes",
     "tar_gz_bytes",
+    "twine_fields",
+    "upload_body",
     "wheel_bytes",
     "write_large_wheel",
     "zip_bytes",
@@ -229,3 +231,26 @@ def multipart_body(
         out.write(b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def twine_fields(name: str, version: str, filename: str, sha256: str, **extra: str) -> dict[str, str]:
+    """The form fields twine sends with ``filename`` (a wheel's or an sdist's);
+    ``extra`` adds fields or replaces them."""
+    wheel = filename.endswith(".whl")
+    return {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.1",
+        "name": name,
+        "version": version,
+        "filetype": "bdist_wheel" if wheel else "sdist",
+        "pyversion": "py3" if wheel else "source",
+        "sha256_digest": sha256,
+        **extra,
+    }
+
+
+def upload_body(name: str, version: str, filename: str, data: bytes, **extra: str) -> tuple[bytes, str]:
+    """The multipart body twine sends for ``data`` as ``filename``, and its Content-Type."""
+    fields = twine_fields(name, version, filename, hashlib.sha256(data).hexdigest(), **extra)
+    return multipart_body(fields, [("content", filename, data, "application/octet-stream")])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from access_helpers import Dist, upload_form
-from distfiles import core_metadata, multipart_body, wheel_bytes
+from distfiles import core_metadata, multipart_body, twine_fields, wheel_bytes
 
 from pyregistry_core import Registry, handle
 from pyregistry_core.web.handle import Request, Response
@@ -110,16 +110,7 @@ def write_upload_body(path: Path, dist_path: Path, name: str, version: str) -> t
     with dist_path.open("rb") as source:
         for chunk in iter(lambda: source.read(1 << 20), b""):
             digest.update(chunk)
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "metadata_version": "2.1",
-        "name": name,
-        "version": version,
-        "filetype": "bdist_wheel",
-        "pyversion": "py3",
-        "sha256_digest": digest.hexdigest(),
-    }
+    fields = twine_fields(name, version, dist_path.name, digest.hexdigest())
     files = [("content", dist_path.name, b"\0", "application/octet-stream")]
     framed, content_type = multipart_body(fields, files)
     head, tail = framed.split(b"\0", 1)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import attrs
 import pytest
-from distfiles import multipart_body, sdist_bytes, wheel_bytes
+from distfiles import sdist_bytes, upload_body, wheel_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import file_records
@@ -106,17 +106,7 @@ def publish(
         data, filename = sdist_bytes(name, version, metadata=core), f"{module}-{version}.tar.gz"
     else:
         data, filename = wheel_bytes(name, version, metadata=core), f"{module}-{version}-py3-none-any.whl"
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": name,
-        "version": version,
-        "filetype": "sdist" if sdist else "bdist_wheel",
-        "pyversion": "source" if sdist else "py3",
-        "metadata_version": "2.1",
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-    }
-    body, content_type = multipart_body(fields, [("content", filename, data, "application/octet-stream")])
+    body, content_type = upload_body(name, version, filename, data)
     headers = {"content-type": content_type, "content-length": str(len(body))}
     request = Request("POST", "/", {}, headers, io.BytesIO(body), root_url=ROOT_URL, identity=identity)
     response = handle(registry, request)

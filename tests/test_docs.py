@@ -147,7 +147,7 @@ def test_readme_first_try_uploads_with_empty_credentials(
     import base64
     import io
 
-    from distfiles import digests, multipart_body, wheel_bytes
+    from distfiles import upload_body, wheel_bytes
     from pyregistry_server.serve import build_registry
 
     from pyregistry_core import Request, handle
@@ -155,16 +155,7 @@ def test_readme_first_try_uploads_with_empty_credentials(
     monkeypatch.chdir(tmp_path)
     registry = build_registry(None, "127.0.0.1", {})
     data = wheel_bytes("first-try", "1.0")
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": "first-try",
-        "version": "1.0",
-        "filetype": "bdist_wheel",
-        "pyversion": "py3",
-        "sha256_digest": digests(data).sha256,
-    }
-    body, content_type = multipart_body(fields, [("content", "first_try-1.0-py3-none-any.whl", data, None)])
+    body, content_type = upload_body("first-try", "1.0", "first_try-1.0-py3-none-any.whl", data)
     credentials = base64.b64encode(b":").decode()
     response = handle(
         registry,

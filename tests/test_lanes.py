@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cache_mode import cache_mode_config, release_upstream
-from distfiles import multipart_body, wheel_bytes
+from distfiles import upload_body, wheel_bytes
 from upstream_app import UpstreamIndex
 
 from pyregistry_core import Identity, Lane, Registry, Request, Settings, handle, request_lane
@@ -28,17 +28,7 @@ def upload(registry: Registry, name: str) -> str:
     """Upload a wheel of ``name`` 1.0; return its file path below the mount point."""
     data = wheel_bytes(name, "1.0")
     filename = f"{name.replace('-', '_')}-1.0-py3-none-any.whl"
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": name,
-        "version": "1.0",
-        "filetype": "bdist_wheel",
-        "pyversion": "py3",
-        "metadata_version": "2.1",
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-    }
-    body, content_type = multipart_body(fields, [("content", filename, data, "application/octet-stream")])
+    body, content_type = upload_body(name, "1.0", filename, data)
     headers = {"content-type": content_type, "content-length": str(len(body))}
     response = handle(
         registry, Request("POST", "/legacy/", {}, headers, io.BytesIO(body), ROOT_URL, identity=ALICE)

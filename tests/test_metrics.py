@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from distfiles import multipart_body, wheel_bytes
+from distfiles import multipart_body, twine_fields, wheel_bytes
 
 from pyregistry_core import Registry, Request, Response, handle
 
@@ -17,16 +17,9 @@ def _registry(**extra: str) -> Registry:
 
 
 def _upload(registry: Registry, data: bytes, *, sha256: str | None = None) -> Response:
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": "demo",
-        "version": "1.0",
-        "filetype": "bdist_wheel",
-        "pyversion": "py3",
-        "sha256_digest": sha256 or hashlib.sha256(data).hexdigest(),
-    }
-    body, content_type = multipart_body(fields, [("content", "demo-1.0-py3-none-any.whl", data, None)])
+    filename = "demo-1.0-py3-none-any.whl"
+    fields = twine_fields("demo", "1.0", filename, sha256 or hashlib.sha256(data).hexdigest())
+    body, content_type = multipart_body(fields, [("content", filename, data, None)])
     headers = {"content-type": content_type, "content-length": str(len(body))}
     return handle(registry, Request("POST", "/legacy/", headers=headers, body=io.BytesIO(body)))
 

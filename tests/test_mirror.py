@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import pytest
 from cache_mode import FakeClock, cache_mode_config, release_upstream
-from distfiles import multipart_body
+from distfiles import upload_body
 from request_counts import StorageCalls
 from upstream_app import JSON_TYPE, HostedFile, UpstreamIndex, wheel_file
 
@@ -113,20 +113,7 @@ def file_path(project: str, hosted: HostedFile) -> str:
 
 def upload(registry: Registry, hosted: HostedFile, identity: Identity | None) -> Reply:
     """POST ``hosted`` as twine would."""
-    is_wheel = hosted.filename.endswith(".whl")
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": hosted.project,
-        "version": hosted.version,
-        "filetype": "bdist_wheel" if is_wheel else "sdist",
-        "pyversion": "py3" if is_wheel else "source",
-        "metadata_version": "2.1",
-        "sha256_digest": hosted.sha256,
-    }
-    body, content_type = multipart_body(
-        fields, [("content", hosted.filename, hosted.data, "application/octet-stream")]
-    )
+    body, content_type = upload_body(hosted.project, hosted.version, hosted.filename, hosted.data)
     headers = {"content-type": content_type, "content-length": str(len(body))}
     return request(registry, "POST", "/", identity, headers, body)
 

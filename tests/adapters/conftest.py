@@ -25,7 +25,7 @@ import attrs
 import pyregistry_asgi
 import pyregistry_wsgi
 import pytest
-from distfiles import core_metadata, wheel_bytes
+from distfiles import core_metadata, twine_fields, wheel_bytes
 from packaging.utils import canonicalize_name
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import FileWrapper
@@ -337,18 +337,18 @@ def encode_upload(dist: Dist, **overrides: str | None) -> tuple[bytes, str]:
     Keyword arguments replace a form field (``None`` drops it); ``content=None`` drops
     the file part and ``content_bytes`` / ``content_filename`` replace its bytes / name.
     """
-    fields: dict[str, str | None] = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": dist.name,
-        "version": dist.version,
-        "filetype": dist.filetype,
-        "pyversion": dist.pyversion,
-        "metadata_version": "2.1",
-        "summary": "A demo package",
-        "sha256_digest": dist.sha256,
-        "blake2_256_digest": dist.blake2_256,
-    }
+    fields: dict[str, str | None] = dict(
+        twine_fields(
+            dist.name,
+            dist.version,
+            dist.filename,
+            dist.sha256,
+            filetype=dist.filetype,
+            pyversion=dist.pyversion,
+            summary="A demo package",
+            blake2_256_digest=dist.blake2_256,
+        )
+    )
     content: bytes | None = dist.data
     filename = dist.filename
     for key, value in overrides.items():

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 import pyregistry_wsgi
-from distfiles import dist_name, multipart_body, sdist_bytes, wheel_bytes
+from distfiles import dist_name, sdist_bytes, upload_body, wheel_bytes
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pyregistry_core import Identity, Registry
@@ -86,21 +86,11 @@ class LiveRegistry:
         stem = f"{dist_name(name)}-{version}"
         if sdist:
             data = sdist_bytes(name, version, metadata=core)
-            filename, filetype, pyversion = f"{stem}.tar.gz", "sdist", "source"
+            filename = f"{stem}.tar.gz"
         else:
             data = wheel_bytes(name, version, metadata=core)
-            filename, filetype, pyversion = f"{stem}-py3-none-any.whl", "bdist_wheel", "py3"
-        fields = {
-            ":action": "file_upload",
-            "protocol_version": "1",
-            "name": name,
-            "version": version,
-            "filetype": filetype,
-            "pyversion": pyversion,
-            "metadata_version": "2.1",
-            "sha256_digest": hashlib.sha256(data).hexdigest(),
-        }
-        body, content_type = multipart_body(fields, [("content", filename, data, "application/octet-stream")])
+            filename = f"{stem}-py3-none-any.whl"
+        body, content_type = upload_body(name, version, filename, data)
         connection = http.client.HTTPConnection(HOST, self._server.server_port, timeout=30)
         try:
             connection.request("POST", "/", body, {"Content-Type": content_type})
