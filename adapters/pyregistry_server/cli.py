@@ -25,7 +25,7 @@ from .cli_audit import audited
 from .cli_credentials import credential_commands, publisher, token
 from .exempt_commands import add_exempt_commands, run_exempt
 from .logs import FORMATS
-from .serve import check_tls, default_workers, load_settings, run
+from .serve import DEFAULT_SERVER, SERVERS, check_tls, default_workers, load_settings, run
 from .starter import DEFAULT_MODE, MODE_SUMMARIES, MODES, default_mode_note, starter_config
 
 __all__ = ["main"]
@@ -71,7 +71,7 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
 
 
 def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = commands.add_parser("serve", help="run the index with gunicorn")
+    serve = commands.add_parser("serve", help="run the index (gunicorn's ASGI worker by default)")
     serve.add_argument("--config", help="INI file ([pyregistry] or pypicloud's [app:main])")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
@@ -86,9 +86,12 @@ def _serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     serve.add_argument("--access-log", action="store_true", help="log every request on stdout")
     serve.add_argument(
         "--server",
-        choices=("gunicorn", "uvicorn"),
-        default="gunicorn",
-        help="gunicorn sync workers + WSGI (default) or uvicorn + ASGI (no proxy needed for slow clients)",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"{DEFAULT_SERVER}: gunicorn's ASGI workers + the ASGI adapter (default; slow clients and "
+        "a hanging upstream do not hold a worker); uvicorn: uvicorn's workers + the ASGI adapter; "
+        "gunicorn: gunicorn's sync workers + WSGI (one request per worker: put a buffering proxy "
+        "in front for slow clients)",
     )
     serve.add_argument(
         "--log-format",

@@ -63,9 +63,14 @@ def logging_config(log_format: str, access_log: bool) -> dict[str, Any]:
         "root": {"level": "INFO", "handlers": ["stdout"]},
         "loggers": {
             "pyregistry.access": {"level": "INFO" if access_log else "WARNING"},
-            # The servers' own loggers pass their lines to the root handler (no handler of their own).
+            # The servers' own loggers pass their lines to the root handler (no handler of their
+            # own); their access lines are off: pyregistry.access writes one line per request.
             **{
-                name: {"level": "INFO", "handlers": [], "propagate": True}
+                name: {
+                    "level": "WARNING" if name.endswith(".access") else "INFO",
+                    "handlers": [],
+                    "propagate": True,
+                }
                 for name in (
                     "gunicorn.error",
                     "gunicorn.access",

@@ -1,10 +1,13 @@
-"""``pyregistry serve``: the WSGI adapter under gunicorn, or the ASGI one under uvicorn.
+"""``pyregistry serve``: the ASGI adapter under gunicorn's ASGI worker (the default), under
+uvicorn, or the WSGI adapter under gunicorn's sync workers.
 
-Measured here (benchmarks/RESULTS.md): under gunicorn's sync workers the registry's
-warm pages reach 0.72-0.86 of a bare WSGI app, downloads leave through ``sendfile``,
-and a worker is a plain process: the default. uvicorn with the ASGI adapter serves
-more requests per second in absolute terms (keep-alive; 0.57-0.68 of a bare ASGI app)
-and copes with slow clients without a buffering proxy in front: ``--server uvicorn``.
+Measured here (benchmarks/RESULTS.md): gunicorn's ASGI worker with the ASGI adapter serves
+warm pages at about twice the rate of sync workers with the best p99, and keeps serving
+them while slow uploads and a hanging upstream hold connections (each waits in its own
+bounded pool, not in a worker); it keeps gunicorn's master: SIGHUP reloads, graceful
+stop, one logging config. ``--server gunicorn`` (sync workers, WSGI: a worker per
+request, ``sendfile`` downloads) wants a buffering proxy in front for slow clients;
+``--server uvicorn`` serves the ASGI adapter under uvicorn's supervisor.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from .uvicorn_supervisor import serve_supervised
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "DEFAULT_SERVER",
+    "SERVERS",
     "build_registry",
     "check_port",
     "check_tls",
@@ -35,6 +40,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("pyregistry")
+
+# What ``--server`` names: the ASGI adapter under gunicorn's ASGI worker (the default) or
+# under uvicorn, or the WSGI adapter under gunicorn's sync workers.
+SERVERS = ("gunicorn-asgi", "uvicorn", "gunicorn")
+DEFAULT_SERVER = "gunicorn-asgi"
 
 # The embedded default: try it at once, nothing leaves this machine.
 DEFAULT_CONFIG: Mapping[str, str] = {
@@ -136,7 +146,6 @@ def _run_uvicorn(
     port: int,
     workers: int,
     logs: dict[str, Any],
-    access_log: bool,
     tls: tuple[str, str] | None,
 ) -> None:
     if config is not None:
@@ -150,7 +159,7 @@ def _run_uvicorn(
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        access_log=False,  # pyregistry.access logs each request (with --access-log)
         log_config=logs,  # applied again in each spawned worker
         log_level="info",
         ssl_certfile=tls[0] if tls else None,
@@ -166,7 +175,7 @@ def run(
     environ: Mapping[str, str],
     *,
     access_log: bool = False,
-    server: str = "gunicorn",
+    server: str = DEFAULT_SERVER,
     tls: tuple[str, str] | None = None,
     log_format: str = "text",
 ) -> None:
@@ -185,12 +194,14 @@ def run(
     check_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     address = f"{'https' if tls else 'http'}://{shown_host}:{port}/simple/"
+    if server not in SERVERS:
+        raise ValueError(f"--server must be one of {', '.join(SERVERS)}")
     log.info("%s", startup_line(settings, storage, address, server, workers))
     current = _Reloadable(settings, config, host, environ)
     if server == "uvicorn":
-        _run_uvicorn(current, config, host, port, workers, logs, access_log, tls)
+        _run_uvicorn(current, config, host, port, workers, logs, tls)
         return
-    _run_gunicorn(current, host, port, workers, logs, tls)
+    _run_gunicorn(current, host, port, workers, logs, tls, asgi=server == "gunicorn-asgi")
 
 
 class _Reloadable:
@@ -229,17 +240,21 @@ def _run_gunicorn(
     workers: int,
     logs: dict[str, Any],
     tls: tuple[str, str] | None = None,
+    *,
+    asgi: bool = True,
 ) -> None:
-    """gunicorn's sync workers, each building its registry from the master's settings."""
+    """gunicorn's ASGI workers (``asgi``) or sync workers, each building its registry from
+    the master's settings."""
+    import pyregistry_asgi
+    import pyregistry_wsgi
     from gunicorn.app.base import BaseApplication
-    from pyregistry_wsgi import make_app
 
     from .gunicorn_logger import GunicornLogger
 
     settings = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": "asgi" if asgi else "sync",
         "timeout": 300,  # a 100 MB upload over a slow link
         "keepalive": 5,
         "accesslog": None,  # the core logs each request on pyregistry.access
@@ -261,7 +276,10 @@ def _run_gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Callable[..., Any]:
-            return make_app(Registry(current.settings))
+            registry = Registry(current.settings)
+            if asgi:
+                return pyregistry_asgi.make_app(registry)
+            return pyregistry_wsgi.make_app(registry)
 
         def reload(self) -> None:
             current.reread()

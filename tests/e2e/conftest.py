@@ -10,7 +10,7 @@ import pytest
 from distbuild import BuiltDists, DistBuilder
 from e2e_support import BIN, UPLOADER_PASSWORD, Clients, Server, output, write_config
 
-ADAPTERS = ("wsgi", "asgi")
+ADAPTERS = ("serve", "wsgi", "asgi")
 LOG_TAIL = 12_000
 
 
@@ -39,7 +39,8 @@ def uploader_hash() -> str:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, uploader_hash: str
 ) -> Iterator[Server]:
-    """A server on loopback ("wsgi": ``pyregistry serve``, "asgi": uvicorn), stopped at the end."""
+    """A server on loopback ("serve": ``pyregistry serve`` as shipped, "wsgi": its ``--server
+    gunicorn``, "asgi": the ASGI adapter under uvicorn), stopped at the end."""
     adapter = request.param
     root = tmp_path_factory.mktemp(f"server-{adapter}")
     config = write_config(

@@ -77,6 +77,17 @@ def write_config(path: Path, storage_dir: Path, password_hash: str, **extra: str
     return path
 
 
+# The kinds of server that are ``pyregistry serve``, and the flags that choose each:
+# "serve" is the default (the ASGI adapter under gunicorn's ASGI worker), "wsgi" the WSGI
+# adapter under gunicorn's sync workers, "serve-uvicorn" the ASGI adapter under uvicorn.
+# ("asgi" is the ASGI adapter under uvicorn run by hand, as a host app would.)
+SERVE_FLAGS: dict[str, tuple[str, ...]] = {
+    "serve": (),
+    "wsgi": ("--server", "gunicorn"),
+    "serve-uvicorn": ("--server", "uvicorn"),
+}
+
+
 class Server(LocalServer):
     """A pyregistry server process on loopback (its own session, so its workers die with it)."""
 
@@ -105,11 +116,11 @@ class Server(LocalServer):
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
         self.index_url = f"{self.url}/simple/"
         self.log_path = log_path
-        if adapter in ("wsgi", "serve-uvicorn"):  # serve-uvicorn: the ASGI adapter under serve
+        if adapter in SERVE_FLAGS:
             command = [
                 str(BIN / "pyregistry"),
                 "serve",
-                *(["--server", "uvicorn"] if adapter == "serve-uvicorn" else []),
+                *SERVE_FLAGS[adapter],
                 "--config",
                 str(config),
                 "--host",

@@ -100,7 +100,7 @@ def _installed(clients: Clients, python: Path, module: str) -> str:
 def _serve(root: Path, lines: Sequence[str], section: str = "[pyregistry]") -> Iterator[Server]:
     config = root / "registry.ini"
     config.write_text("\n".join([section, *lines]) + "\n")
-    server = Server("wsgi", config, root / "server.log", root)
+    server = Server("serve", config, root / "server.log", root)
     try:
         yield server
     finally:

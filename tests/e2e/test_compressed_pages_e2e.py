@@ -32,7 +32,7 @@ def logging_server(
     check both adapters pass the coding through)."""
     root = tmp_path_factory.mktemp("compressed")
     config = write_config(root / "pyregistry.ini", root / "packages", uploader_hash)
-    server = Server("wsgi", config, root / "server.log", root)
+    server = Server("serve", config, root / "server.log", root)
     try:
         files = [path for dists in acme.values() for path in (dists.wheel, dists.sdist)]
         result = clients.twine_upload(server, *files)

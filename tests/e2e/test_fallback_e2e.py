@@ -43,7 +43,7 @@ def start(tmp_path: Path, password_hash: str, upstream: UpstreamIndex, **setting
             **settings,
         },
     )
-    return Server("wsgi", config, root / "server.log", root)
+    return Server("serve", config, root / "server.log", root)
 
 
 @pytest.fixture

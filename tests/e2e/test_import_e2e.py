@@ -50,7 +50,7 @@ def test_imported_pypicloud_bucket_is_installable(
     assert imported.returncode == 0, output(imported)
     assert "imported 4, already present 0, failed 0" in imported.stdout.splitlines(), output(imported)
 
-    server = Server("wsgi", config, tmp_path / "server.log", tmp_path)
+    server = Server("serve", config, tmp_path / "server.log", tmp_path)
     try:
         install = clients.pip(
             "install", "--no-cache-dir", "--index-url", server.index_url, "imp-gamma==3.0", python=fresh_venv

@@ -53,7 +53,7 @@ def init_config(root: Path, *args: str, extra: dict[str, str] | None = None) -> 
 
 def serve(root: Path, config: Path) -> Server:
     """``pyregistry serve --config`` on loopback from ``root`` (waits for /health 200)."""
-    server = Server("wsgi", config, root / "server.log", root)
+    server = Server("serve", config, root / "server.log", root)
     health = server.request("GET", "/health")
     assert health.status == 200, server.log_text()
     assert health.json()["storage"] == "ok"

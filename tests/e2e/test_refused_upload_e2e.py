@@ -2,7 +2,7 @@
 
 A server that closes a connection with request bytes still unread makes the kernel reset
 it, and the client then loses the answer it was sent. Each server (``pyregistry serve``
-with gunicorn, and with uvicorn) must answer and drain, so the client gets the message.
+under gunicorn's ASGI and sync workers, and under uvicorn) must answer and drain, so the client gets the message.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from e2e_support import HOST, Server, write_config
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module", params=["wsgi", "serve-uvicorn"])
+@pytest.fixture(scope="module", params=["serve", "wsgi", "serve-uvicorn"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, uploader_hash: str
 ) -> Iterator[Server]:
-    """``pyregistry serve`` with its default server (gunicorn) and with ``--server uvicorn``."""
+    """``pyregistry serve`` with its default server (gunicorn's ASGI worker), ``--server gunicorn``
+    (sync, WSGI) and ``--server uvicorn``."""
     root = tmp_path_factory.mktemp(f"refused-{request.param}")
     config = write_config(root / "pyregistry.ini", root / "packages", uploader_hash)
     running = Server(str(request.param), config, root / "server.log", root)

@@ -25,7 +25,7 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-@pytest.mark.parametrize("server_kind", ["wsgi", "serve-uvicorn"])
+@pytest.mark.parametrize("server_kind", ["serve", "wsgi", "serve-uvicorn"])
 def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str, server_kind: str) -> None:
     """After a user is added to the file and the server gets SIGHUP, that user reads: 401 becomes 200."""
     config = write_config(
@@ -51,6 +51,8 @@ def test_sighup_reloads_users_and_permissions(tmp_path: Path, uploader_hash: str
         assert statuses[-1] == 200, server.log_text()[-3000:]
         assert set(statuses) <= {401, 200}  # no request failed while workers were replaced
         assert server.process.poll() is None  # the same master serves on
-        assert ("Handling signal: hup" if server_kind == "wsgi" else "Received SIGHUP") in server.log_text()
+        assert (
+            "Received SIGHUP" if server_kind == "serve-uvicorn" else "Handling signal: hup"
+        ) in server.log_text()
     finally:
         server.stop()

@@ -43,7 +43,7 @@ def test_pypicloud_keys_are_warned_once_in_serve_output(tmp_path: Path, uploader
         uploader_hash,
         **{"pypi.db": "sql", "pyramid.reload_templates": "true"},
     )
-    server = Server("wsgi", config, tmp_path / "server.log", tmp_path)
+    server = Server("serve", config, tmp_path / "server.log", tmp_path)
     try:
         log = server.log_text()
     finally:
@@ -76,7 +76,7 @@ def test_serve_refuses_a_misspelled_key(tmp_path: Path, uploader_hash: str) -> N
     ), output(result)
 
 
-@pytest.mark.parametrize("kind", ["wsgi", "serve-uvicorn"])
+@pytest.mark.parametrize("kind", ["serve", "wsgi", "serve-uvicorn"])
 def test_sighup_refuses_a_typo_and_takes_a_good_config(tmp_path: Path, uploader_hash: str, kind: str) -> None:
     """On SIGHUP a config with a typo is refused (the index stays private); a good one is taken."""
     path = tmp_path / "pyregistry.ini"
@@ -92,7 +92,7 @@ def test_sighup_refuses_a_typo_and_takes_a_good_config(tmp_path: Path, uploader_
             "configuration reload refused, still serving the previous one: unknown key "
             "pypi.default_raed (did you mean pypi.default_read?)"
         ) in tail
-        if kind == "wsgi":  # gunicorn boots new workers on the previous settings
+        if kind != "serve-uvicorn":  # gunicorn boots new workers on the previous settings
             _wait_for_log(server, "Booting worker", offset)
         else:  # the uvicorn supervisor keeps its workers
             assert "Received SIGHUP" not in server.log_text()[offset:]

@@ -1,5 +1,5 @@
 """``pyregistry serve --log-format json``: every line the server prints is one JSON object,
-and the audit trail's lines carry their fields, under gunicorn and under uvicorn's workers."""
+and the audit trail's lines carry their fields, under gunicorn's ASGI and sync workers and under uvicorn's."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+@pytest.mark.parametrize("server", ["gunicorn-asgi", "gunicorn", "uvicorn"])
 def test_json_logs_carry_the_audit_trail(server: str, tmp_path: Path, uploader_hash: str) -> None:
     """A refused and a stored upload are JSON audit objects; access and server lines are JSON too."""
     config = private_config(tmp_path, uploader_hash)
@@ -103,8 +103,27 @@ def test_json_logs_carry_the_audit_trail(server: str, tmp_path: Path, uploader_h
     ], text
     loggers = {line["logger"] for line in lines}
     assert "pyregistry.access" in loggers, text
-    assert ("gunicorn.error" if server == "gunicorn" else "uvicorn.error") in loggers, text
+    assert ("uvicorn.error" if server == "uvicorn" else "gunicorn.error") in loggers, text
     assert UPLOADER_PASSWORD not in text
+
+
+@pytest.mark.parametrize("server", ["gunicorn-asgi", "gunicorn", "uvicorn"])
+def test_requests_are_logged_only_with_access_log(server: str, tmp_path: Path, uploader_hash: str) -> None:
+    """Without ``--access-log`` no line names a request; with it, exactly one line per request."""
+    config = private_config(tmp_path, uploader_hash)
+    logs = {}
+    for flags in ((), ("--access-log",)):
+        workdir = tmp_path / f"serve{len(flags)}"
+        workdir.mkdir()
+        running = Serve(config, workdir, "--server", server, *flags)
+        try:
+            assert running.request("GET", "/simple/demo/").status == 404
+        finally:
+            running.stop()
+        logs[flags] = running.log_text()
+    assert "/simple/demo/" not in logs[()], logs[()]
+    lines = [line for line in logs[("--access-log",)].splitlines() if "/simple/demo/" in line]
+    assert len(lines) == 1 and '"GET /simple/demo/' in lines[0] and " 404 " in lines[0], lines
 
 
 def startup_lines(text: str) -> list[str]:
@@ -118,7 +137,7 @@ def test_the_startup_line_says_who_may_read_and_upload(tmp_path: Path, uploader_
     running = Serve(config, tmp_path, "--workers", "1")
     running.stop()
     assert startup_lines(running.log_text()) == [
-        f"pyregistry serving http://{HOST}:{running.port}/simple/ (gunicorn, 1 worker); read: everyone; "
+        f"pyregistry serving http://{HOST}:{running.port}/simple/ (gunicorn-asgi, 1 worker); read: everyone; "
         "upload: authenticated; fallback: none (names not held here are 404); "
         f"storage: file://{tmp_path / 'packages'}"
     ], running.log_text()

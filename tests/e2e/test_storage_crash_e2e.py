@@ -62,7 +62,7 @@ def test_killed_mid_upload(tmp_path: Path, uploader_hash: str):
     sha256 = file_digests(wheel)["sha256"]
     fields = upload_fields(wheel, "crash-demo", "1.0", sha256=sha256)
 
-    server = Server("wsgi", config, tmp_path / "first.log", tmp_path)
+    server = Server("serve", config, tmp_path / "first.log", tmp_path)
     try:
         body = multipart(fields, wheel.name, wheel.stat().st_size)
         connection = http.client.HTTPConnection(HOST, server.port, timeout=60)
@@ -86,7 +86,7 @@ def test_killed_mid_upload(tmp_path: Path, uploader_hash: str):
         server.stop()
     (leftover,) = _staged(packages / ".staging")
 
-    server = Server("wsgi", config, tmp_path / "second.log", tmp_path)
+    server = Server("serve", config, tmp_path / "second.log", tmp_path)
     try:
         assert server.request("GET", "/simple/crash-demo/").status == 404
         assert server.request("GET", f"/files/crash-demo/{sha256}/{wheel.name}").status == 404
