@@ -3,7 +3,10 @@
 A file body leaves in one ``http.response.pathsend`` message when the server offers
 that extension and the body is a whole local file (the server sends it without copying
 it through Python); otherwise in chunks of ``CHUNK`` bytes, each read by one call on the
-file pool, which also opens the file with the first and closes it with the last.
+file pool, which closes the file with the last. Either way the file is opened (on the
+file pool, with the first chunk) before the status is sent, so bytes the store lost
+answer a whole error response (``open_file_body``), never 200 headers and a broken
+connection.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import IO, Any
 
-from pyregistry_core import FileBody, Prepared, Response
+from pyregistry_core import FileBody, Prepared, Response, open_file_body
 
 from ._pools import BoundedPool, PoolBusy
 
@@ -30,17 +33,29 @@ log = logging.getLogger("pyregistry")
 class _FileReader:
     """Reads a ``FileBody`` a chunk per call (on a pool thread); closes after the last."""
 
-    def __init__(self, body: FileBody) -> None:
-        self._body = body
-        self._handle: IO[bytes] | None = None
+    def __init__(self, body: FileBody, handle: IO[bytes]) -> None:
+        self._handle = handle
         self.left = body.length
         self.closed = False
 
+    @classmethod
+    def start(cls, body: FileBody, *, first_chunk: bool) -> tuple[_FileReader, bytes] | Response:
+        """Open ``body`` (and read its first chunk): the reader, or the error response to send."""
+        opened = open_file_body(body)
+        if isinstance(opened, Response):
+            return opened
+        reader = cls(body, opened)
+        if not first_chunk:
+            reader.close()
+            return reader, b""
+        try:
+            return reader, reader.next_chunk() if body.length > 0 else b""
+        except BaseException:
+            reader.close()
+            raise
+
     def next_chunk(self) -> bytes:
         """Up to ``CHUNK`` more bytes; b"" when the file ends early."""
-        if self._handle is None:
-            self._handle = self._body.opener()
-            self._handle.seek(self._body.start)
         data = self._handle.read(min(CHUNK, self.left))
         self.left = self.left - len(data) if data else 0
         if self.left <= 0:
@@ -49,7 +64,7 @@ class _FileReader:
 
     def close(self) -> None:
         """Release the file (idempotent)."""
-        if self._handle is not None and not self.closed:
+        if not self.closed:
             self._handle.close()
         self.closed = True
 
@@ -85,34 +100,41 @@ async def send_response(
     response: Response, send: Send, scope: MutableMapping[str, Any], files: BoundedPool
 ) -> None:
     """Send ``response``; a file body through ``pathsend`` or the file pool."""
-    await send(
-        {"type": "http.response.start", "status": response.status, "headers": _encoded_headers(response)}
-    )
     body = response.body
     if isinstance(body, bytes):
-        await send({"type": "http.response.body", "body": body})
+        await _send_whole(response, body, send)
         return
     path = _whole_local_file(response, scope)
-    if path is not None:
-        await send({"type": PATHSEND, "path": path})
+    # Opened before the status goes out; with pathsend only to know the bytes are there.
+    started = await files.run(_FileReader.start, body, first_chunk=path is None)
+    if isinstance(started, Response):  # the store lost the bytes, or does not answer
+        await _send_whole(started, started.body if isinstance(started.body, bytes) else b"", send)
         return
-    await _send_file(body, send, files)
-
-
-async def _send_file(body: FileBody, send: Send, files: BoundedPool) -> None:
-    reader = _FileReader(body)
-    more = body.length > 0
-    if not more:
-        await send({"type": "http.response.body", "body": b""})
+    reader, chunk = started
     try:
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": _encoded_headers(response)}
+        )
+        if path is not None:
+            await send({"type": PATHSEND, "path": path})
+            return
+        more = bool(chunk) and reader.left > 0
+        await send({"type": "http.response.body", "body": chunk, "more_body": more})
         while more:
             chunk = await files.run(reader.next_chunk)
             # A file shorter than recorded ends here: the server sees the short body.
             more = bool(chunk) and reader.left > 0
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
     finally:
-        if not reader.closed and body.length > 0:  # a client gone mid-body, or a read error
+        if not reader.closed:  # a client gone mid-body, or a read error
             await files.run(reader.close)
+
+
+async def _send_whole(response: Response, body: bytes, send: Send) -> None:
+    await send(
+        {"type": "http.response.start", "status": response.status, "headers": _encoded_headers(response)}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def send_busy(busy: PoolBusy, send: Send) -> None:

@@ -24,6 +24,7 @@ from pyregistry_core import (
     Response,
     handle,
     handle_uncached,
+    open_file_body,
 )
 
 __all__ = ["make_app"]
@@ -118,16 +119,18 @@ def _wire(prepared: Prepared) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 class _Body:
-    """A WSGI body iterator over a stored file range, closed by the server."""
+    """A WSGI body iterator over an opened stored file range, closed by the server."""
 
-    def __init__(self, body: FileBody) -> None:
-        self._chunks = body.chunks()
+    def __init__(self, handle: IO[bytes], length: int, chunk_size: int = 256 * 1024) -> None:
+        self._file = _Limited(handle, length)
+        self._chunk_size = chunk_size
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
+        while data := self._file.read(self._chunk_size):
+            yield data
 
     def close(self) -> None:
-        self._chunks.close()
+        self._file.close()
 
 
 def make_app(
@@ -151,19 +154,27 @@ def make_app(
             response: Response = handle(registry, request)
         else:
             response = answers.answer(key, request) or handle_uncached(registry, request)
+        response, stored = _opened(response)
         reason = response.reason or _phrase(response.status)
         start_response(f"{response.status} {reason}", list(response.headers))
         body = response.body
-        if isinstance(body, bytes):
-            return [body]
+        if isinstance(body, bytes) or stored is None:
+            return [body] if isinstance(body, bytes) else []
         wrapper = environ.get("wsgi.file_wrapper")
         if body.path is not None and wrapper is not None and body.start == 0:
-            handle_ = body.opener()
-            size_ok = body.length
-            return wrapper(_Limited(handle_, size_ok), 256 * 1024)  # type: ignore[no-any-return]
-        return _Body(body)
+            return wrapper(_Limited(stored, body.length), 256 * 1024)  # type: ignore[no-any-return]
+        return _Body(stored, body.length)
 
     return app
+
+
+def _opened(response: Response) -> tuple[Response, IO[bytes] | None]:
+    """``response`` and its stored file, opened before the status goes out; or the error
+    response to send instead when the store lost the bytes or does not answer."""
+    if not isinstance(response.body, FileBody):
+        return response, None
+    opened = open_file_body(response.body)
+    return (opened, None) if isinstance(opened, Response) else (response, opened)
 
 
 class _Limited:

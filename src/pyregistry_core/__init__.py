@@ -22,6 +22,7 @@ from .errors import (
 from .registry.facade import Registry
 from .settings import Settings
 from .thread_pools import ThreadPools
+from .web.file_bodies import open_file_body
 from .web.handle import handle, handle_cached, handle_uncached
 from .web.lanes import Lane, request_lane
 from .web.messages import FileBody, Request, Response
@@ -53,5 +54,6 @@ __all__ = [
     "handle",
     "handle_cached",
     "handle_uncached",
+    "open_file_body",
     "request_lane",
 ]

@@ -204,3 +204,15 @@ def test_multiple_ranges_are_not_416(stocked, wheel):
     assert reply.status in (200, 206)
     if reply.status == 200:
         assert reply.body == wheel.data
+
+
+@pytest.mark.parametrize("headers", [{}, {"Range": "bytes=0-9"}])
+def test_a_listed_file_whose_stored_bytes_are_missing_is_404(stocked, wheel, headers, caplog):
+    """A file the index lists but whose bytes the store lost answers a whole 404 naming it
+    (not 200 headers and a broken body), and the operator is told in the log."""
+    stocked.registry.storage.delete_blob(wheel.url_path.lstrip("/"))
+    reply = stocked.get(wheel.url_path, headers)
+    assert reply.status == 404
+    assert reply.body == f"File {wheel.filename!r} not found in project 'demo'.\n".encode()
+    assert f"stored bytes missing: {wheel.url_path.lstrip('/')}" in caplog.text
+    assert stocked.get(f"/simple/{wheel.project}/").status == 200  # the index itself still answers

@@ -2,7 +2,8 @@
 
 A server that closes a connection with request bytes still unread makes the kernel reset
 it, and the client then loses the answer it was sent. Each server (``pyregistry serve``
-under gunicorn's ASGI and sync workers, and under uvicorn) must answer and drain, so the client gets the message.
+under gunicorn's ASGI and sync workers, and under uvicorn) must answer and drain, so the
+client gets the message.
 """
 
 from __future__ import annotations

@@ -123,7 +123,9 @@ def test_requests_are_logged_only_with_access_log(server: str, tmp_path: Path, u
         logs[flags] = running.log_text()
     assert "/simple/demo/" not in logs[()], logs[()]
     lines = [line for line in logs[("--access-log",)].splitlines() if "/simple/demo/" in line]
-    assert len(lines) == 1 and '"GET /simple/demo/' in lines[0] and " 404 " in lines[0], lines
+    assert len(lines) == 1, lines
+    assert '"GET /simple/demo/' in lines[0], lines
+    assert " 404 " in lines[0], lines
 
 
 def startup_lines(text: str) -> list[str]:

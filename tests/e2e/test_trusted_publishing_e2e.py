@@ -48,7 +48,7 @@ def gitlab(tls: Tls) -> Iterator[OidcProvider]:
         yield provider
 
 
-@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+@pytest.fixture(scope="module", params=["serve", "wsgi", "asgi"])
 def index(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
