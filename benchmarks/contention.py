@@ -26,7 +26,7 @@ from .corpus import BIG_PROJECT
 from .load import LoadResult
 from .registry_apps import REGISTRY_CONFIG_ENV
 from .report import Figure, Section
-from .servers import HOST, Server, free_port, pyregistry_serve_command, running, uvicorn_command
+from .servers import HOST, Server, free_port, pyregistry_serve_command, running
 
 __all__ = ["bench_pages_under_contention"]
 
@@ -180,13 +180,18 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
     path = f"/simple/{BIG_PROJECT}/"
     contenders: list[tuple[str, Callable[[int, Path], list[str]], str]] = [
         (
-            f"pyregistry_asgi, uvicorn x{workers}",
-            lambda port, _: uvicorn_command("benchmarks.registry_apps:pyregistry_asgi", port, workers),
+            f"pyregistry serve --workers {workers} (gunicorn's ASGI worker, the default)",
+            lambda port, config: pyregistry_serve_command(config, port, workers),
             TARGET,
         ),
         (
-            f"pyregistry serve --workers {workers} (gunicorn sync, WSGI)",
-            lambda port, config: pyregistry_serve_command(config, port, workers),
+            f"pyregistry serve --server uvicorn --workers {workers}",
+            lambda port, config: pyregistry_serve_command(config, port, workers, server="uvicorn"),
+            TARGET,
+        ),
+        (
+            f"pyregistry serve --server gunicorn --workers {workers} (sync, WSGI)",
+            lambda port, config: pyregistry_serve_command(config, port, workers, server="gunicorn"),
             "",
         ),
     ]

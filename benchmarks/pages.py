@@ -216,21 +216,22 @@ def _side_by_side(
 
 
 def bench_wsgi_pages(ctx: BenchContext) -> Section:
-    """Warm pages: `pyregistry serve` (gunicorn sync + pyregistry_wsgi) vs a bare WSGI app."""
+    """Warm pages: `pyregistry serve --server gunicorn` (sync + pyregistry_wsgi) vs a bare WSGI app."""
     workers = ctx.config.workers
     return _side_by_side(
         ctx,
-        "Warm Simple pages, WSGI: `pyregistry serve` vs bare WSGI app",
+        "Warm Simple pages, WSGI: `pyregistry serve --server gunicorn` vs bare WSGI app",
         Contender(
-            f"pyregistry serve --workers {workers}",
-            lambda port, config: pyregistry_serve_command(config, port, workers),
+            f"pyregistry serve --server gunicorn --workers {workers}",
+            lambda port, config: pyregistry_serve_command(config, port, workers, server="gunicorn"),
         ),
         Contender(
             f"bare WSGI app, gunicorn sync x{workers} with serve's settings",
             lambda port, _: gunicorn_command(BARE_WSGI, port, workers, "sync"),
         ),
-        f"`pyregistry serve --workers {workers}` against a bare WSGI app returning the same bytes, "
-        "under gunicorn with the settings `serve` uses (sync workers, keep-alive 5 s, no access log). "
+        f"`pyregistry serve --server gunicorn --workers {workers}` against a bare WSGI app returning the "
+        "same bytes, under gunicorn with the settings `serve` uses (sync workers, keep-alive 5 s, no "
+        "access log). "
         "Warm = the page is already rendered in both workers.",
         WSGI_TARGET,
     )

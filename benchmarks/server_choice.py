@@ -2,8 +2,9 @@
 
 The per-adapter sections compare each adapter with a bare app on its own server; this
 one compares the servers a deployment chooses between, in the same minutes: `pyregistry
-serve` as shipped (gunicorn sync workers, WSGI), `pyregistry serve --server uvicorn`
-(ASGI) and the ASGI adapter under gunicorn's native ASGI worker. Baseline: the default.
+serve --server gunicorn` (sync workers, WSGI: the default until gunicorn's ASGI worker
+was measured), `pyregistry serve` as shipped (gunicorn's ASGI worker, ASGI) and
+`pyregistry serve --server uvicorn` (ASGI). Baseline: gunicorn sync.
 """
 
 from __future__ import annotations
@@ -18,33 +19,33 @@ from .load import alternating
 from .pages import SMALL_PROJECT
 from .registry_apps import REGISTRY_CONFIG_ENV
 from .report import Figure, Section
-from .servers import Server, free_port, gunicorn_command, pyregistry_serve_command, running
+from .servers import Server, free_port, pyregistry_serve_command, running
 
 __all__ = ["bench_server_choice"]
 
 _JSON = "application/vnd.pypi.simple.v1+json"
-_ASGI_FACTORY = "benchmarks.registry_apps:pyregistry_asgi()"
+BASELINE = "gunicorn sync (WSGI)"
 
 
 def _contenders(workers: int) -> list[tuple[str, Callable[[int, Path], list[str]]]]:
     return [
         (
-            f"`pyregistry serve --workers {workers}` (gunicorn sync, WSGI; the default)",
+            f"`pyregistry serve --server gunicorn --workers {workers}` (sync, WSGI)",
+            lambda port, config: pyregistry_serve_command(config, port, workers, server="gunicorn"),
+        ),
+        (
+            f"`pyregistry serve --workers {workers}` (gunicorn's ASGI worker; the default)",
             lambda port, config: pyregistry_serve_command(config, port, workers),
         ),
         (
             f"`pyregistry serve --server uvicorn --workers {workers}` (ASGI)",
-            lambda port, config: [*pyregistry_serve_command(config, port, workers), "--server", "uvicorn"],
-        ),
-        (
-            f"pyregistry_asgi under gunicorn -k asgi x{workers}",
-            lambda port, _: gunicorn_command(_ASGI_FACTORY, port, workers, "asgi"),
+            lambda port, config: pyregistry_serve_command(config, port, workers, server="uvicorn"),
         ),
     ]
 
 
 def bench_server_choice(ctx: BenchContext) -> Section:
-    """Warm pages on each server `pyregistry serve` could run, vs the default (gunicorn sync)."""
+    """Warm pages on each server `pyregistry serve` could run, vs gunicorn sync (WSGI)."""
     workers = ctx.config.workers
     config = ctx.registry_config(ctx.large_corpus().root, "server-choice")
     env = {REGISTRY_CONFIG_ENV: str(config)}
@@ -63,7 +64,7 @@ def bench_server_choice(ctx: BenchContext) -> Section:
             for server in servers:
                 for _ in range(5 * workers):
                     server.get(path, headers)
-            default, *others = alternating(
+            baseline, *others = alternating(
                 ctx.load,
                 [(server.url(path), headers) for server in servers],
                 seconds=ctx.config.seconds,
@@ -76,30 +77,31 @@ def bench_server_choice(ctx: BenchContext) -> Section:
                     Figure(
                         f"{label}, {server.name}",
                         result.requests_per_second,
-                        "the default",
-                        default.requests_per_second,
+                        BASELINE,
+                        baseline.requests_per_second,
                         "req/s",
                         note=errors,
                     )
                 )
-                if result.p99_ms and default.p99_ms:
+                if result.p99_ms and baseline.p99_ms:
                     figures.append(
                         Figure(
                             f"{label}, {server.name}, p99 latency",
                             result.p99_ms,
-                            "the default",
-                            default.p99_ms,
+                            BASELINE,
+                            baseline.p99_ms,
                             "ms",
                         )
                     )
     rounds = max(1, ctx.config.rounds)
     return Section(
         "Which server: warm pages on each server `pyregistry serve` could run",
-        f"The same registry configuration under `pyregistry serve --workers {workers}` (gunicorn sync "
-        f"workers, WSGI: the default), `pyregistry serve --server uvicorn --workers {workers}` and "
-        f"gunicorn's native ASGI worker (x{workers}); every server running side by side, loaded in "
+        f"The same registry configuration under `pyregistry serve --server gunicorn --workers {workers}` "
+        f"(sync workers, WSGI), `pyregistry serve --workers {workers}` (gunicorn's ASGI worker, the "
+        f"default) and `pyregistry serve --server uvicorn --workers {workers}`; every server running "
+        "side by side, loaded in "
         f"turn: {ctx.load.name}, {ctx.config.warmup:g} s warm-up per server, then {rounds} alternating "
         f"rounds of {ctx.config.seconds / rounds:g} s (mean req/s; p99 = median of the rounds'). "
-        "Baseline: the default. Read with the section on slow uploads and a hanging upstream.",
+        "Baseline: gunicorn sync. Read with the section on slow uploads and a hanging upstream.",
         tuple(figures),
     )

@@ -36,9 +36,9 @@ HOST = "127.0.0.1"
 _READY_TIMEOUT = 120.0
 _REPO = Path(__file__).resolve().parent.parent
 
-# What `pyregistry serve` sets (adapters/pyregistry_server/serve.py), so a bare WSGI app
-# runs under the very same gunicorn settings: no access log (serve logs requests only
-# with --access-log), errors to stdout.
+# What `pyregistry serve --server gunicorn` sets (adapters/pyregistry_server/serve.py), so
+# a bare WSGI app runs under the very same gunicorn settings: no access log (serve logs
+# requests only with --access-log), errors to stdout.
 SERVE_GUNICORN_SETTINGS = (
     "--worker-class",
     "sync",
@@ -65,8 +65,11 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def pyregistry_serve_command(config: Path, port: int, workers: int, *, access_log: bool = False) -> list[str]:
-    """``pyregistry serve`` as shipped (``access_log``: one log line per request)."""
+def pyregistry_serve_command(
+    config: Path, port: int, workers: int, *, access_log: bool = False, server: str | None = None
+) -> list[str]:
+    """``pyregistry serve`` as shipped, or with ``--server server`` (``access_log``: one log
+    line per request)."""
     return [
         _bin("pyregistry"),
         "serve",
@@ -79,6 +82,7 @@ def pyregistry_serve_command(config: Path, port: int, workers: int, *, access_lo
         "--workers",
         str(workers),
         *(["--access-log"] if access_log else []),
+        *(["--server", server] if server else []),
     ]
 
 

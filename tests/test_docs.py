@@ -223,7 +223,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("docs/quickstart.md", "An organisation's private registry"): Scenario(
         dists=(("secret-tool", "1.2.0"),), s3_bucket="corp-packages", s3_region="eu-west-1"
     ),
-    ("docs/deployment.md", "The server: gunicorn sync workers"): Scenario(setup=INIT),
+    ("docs/deployment.md", "The server: gunicorn's ASGI worker"): Scenario(setup=INIT),
     ("docs/deployment.md", "Behind a reverse proxy"): Scenario(dists=YOUR_PACKAGE, setup=PUBLISHED),
     ("docs/deployment.md", "Backups and restore"): Scenario(
         dists=YOUR_PACKAGE, setup=PUBLISHED, s3_bucket="corp-packages", s3_region="eu-west-1", tools=("aws",)

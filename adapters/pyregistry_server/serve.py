@@ -201,7 +201,16 @@ def run(
     if server == "uvicorn":
         _run_uvicorn(current, config, host, port, workers, logs, tls)
         return
-    _run_gunicorn(current, host, port, workers, logs, tls, asgi=server == "gunicorn-asgi")
+    _run_gunicorn(
+        current,
+        host,
+        port,
+        workers,
+        logs,
+        tls,
+        asgi=server == "gunicorn-asgi",
+        mount=environ.get("SCRIPT_NAME", ""),
+    )
 
 
 class _Reloadable:
@@ -242,9 +251,10 @@ def _run_gunicorn(
     tls: tuple[str, str] | None = None,
     *,
     asgi: bool = True,
+    mount: str = "",
 ) -> None:
     """gunicorn's ASGI workers (``asgi``) or sync workers, each building its registry from
-    the master's settings."""
+    the master's settings; ``mount`` is ``$SCRIPT_NAME``, the path prefix the index is under."""
     import pyregistry_asgi
     import pyregistry_wsgi
     from gunicorn.app.base import BaseApplication
@@ -269,6 +279,9 @@ def _run_gunicorn(
     }
     if tls is not None:
         settings.update(certfile=tls[0], keyfile=tls[1])
+    if asgi:
+        # Sync workers read $SCRIPT_NAME themselves; the ASGI worker takes it as root_path.
+        settings["root_path"] = mount.rstrip("/")
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
