@@ -1,5 +1,6 @@
-"""The ASGI adapter under uvicorn keeps answering warm pages while 16 slow uploads and
-requests to a hanging upstream are in flight: each kind has its own bounded pool."""
+"""The ASGI adapter under uvicorn and under ``pyregistry serve``'s default (gunicorn's ASGI
+worker) keeps answering warm pages while 16 slow uploads and requests to a hanging
+upstream are in flight: each kind has its own bounded pool."""
 
 from __future__ import annotations
 
@@ -101,9 +102,12 @@ def upstream() -> Iterator[UpstreamIndex]:
         yield index
 
 
-@pytest.fixture
-def server(tmp_path: Path, uploader_hash: str, upstream: UpstreamIndex) -> Iterator[Server]:
-    """uvicorn serving the ASGI adapter in cache mode, anyone may upload and cache."""
+@pytest.fixture(params=["asgi", "serve"])
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, uploader_hash: str, upstream: UpstreamIndex
+) -> Iterator[Server]:
+    """uvicorn, or ``pyregistry serve``, serving the ASGI adapter in cache mode; anyone may
+    upload and cache."""
     config = write_config(
         tmp_path / "pyregistry.ini",
         tmp_path / "packages",
@@ -115,7 +119,7 @@ def server(tmp_path: Path, uploader_hash: str, upstream: UpstreamIndex) -> Itera
             "pypi.upstream_timeout": str(int(WAIT)),
         },
     )
-    running = Server("asgi", config, tmp_path / "server.log", tmp_path)
+    running = Server(str(request.param), config, tmp_path / "server.log", tmp_path)
     try:
         yield running
     finally:
