@@ -211,6 +211,21 @@ def test_no_provenance_or_one_for_other_bytes_is_a_404(
     assert wrong.status == 404
 
 
+def test_provenance_fetches_are_counted(make_registry: RegistryFactory, upstream: UpstreamIndex) -> None:
+    """Prometheus counts provenance fetched alone: 1.0's kept, 2.0's refused (other bytes)."""
+    registry = make_registry({"pypi.metrics": "true"})
+    for version in ("1.0", "2.0", "1.0"):
+        get(registry, _provenance_path(upstream.file(f"ufo_core-{version}-py3-none-any.whl")))
+    lines = get(registry, "/metrics").text.splitlines()
+    counted = {
+        outcome: line.rsplit(" ", 1)[1]
+        for line in lines
+        for outcome in ("stored", "rejected", "failed")
+        if line.startswith(f'pyregistry_upstream_fetches_total{{kind="provenance",outcome="{outcome}"}} ')
+    }
+    assert counted == {"stored": "1.0", "rejected": "1.0"}
+
+
 def test_provenance_is_as_private_as_its_file(
     make_registry: RegistryFactory, upstream: UpstreamIndex
 ) -> None:
