@@ -4,10 +4,12 @@ They import nothing of pyregistry, so their startup is gunicorn's and Python's a
 They are the floor a registry is compared with: they answer a path with bytes
 already in memory, chosen by one substring test on ``Accept``, and nothing else. The
 bytes are the pyregistry pages fetched earlier in the same run (``pages.json``), so
-both sides send identical bodies; a page pyregistry sent gzip'd is also stored gzip'd and
-sent to a client whose ``Accept-Encoding`` names gzip, with ``Content-Encoding`` and
-``Vary``, as pyregistry does. Servers import these factories in their own
-processes, so the directories come from environment variables read at call time.
+both sides send identical bodies, with the very headers pyregistry sent (ETag,
+Cache-Control, Vary, the security headers; the server adds its own to both alike): a
+server's cost grows with the headers it writes. A page pyregistry sent gzip'd is also
+stored gzip'd and sent to a client whose ``Accept-Encoding`` names gzip. Servers import
+these factories in their own processes, so the directories come from environment
+variables read at call time.
 """
 
 from __future__ import annotations
@@ -24,15 +26,22 @@ PAGES_ENV = "BENCH_BARE_PAGES"
 _JSON = "application/vnd.pypi.simple.v1+json"
 _HEALTH = (b'{"status": "ok", "storage": "ok"}', "application/json")
 
-# (path, is JSON, content encoding or "") -> (body, content type)
-Pages = dict[tuple[str, bool, str], tuple[bytes, str]]
+# The response headers pyregistry sent (names as sent), without those the server adds.
+Headers = tuple[tuple[str, str], ...]
+# (path, is JSON, content encoding or "") -> (body, content type, headers; () when not
+# kept: the bare app then sends Content-Type and Content-Length only)
+Pages = dict[tuple[str, bool, str], tuple[bytes, str, Headers]]
+# Added by the server, not the app: never stored, never compared.
+SERVER_HEADERS = frozenset(("date", "server", "connection", "keep-alive", "transfer-encoding"))
 
 
 def save_pages(directory: Path, pages: Pages) -> None:
-    """Store ``(path, is_json, encoding) -> (body, content type)`` for the bare apps to load."""
+    """Store ``(path, is_json, encoding) -> (body, content type, headers)`` for the bare apps."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = []
-    for number, ((path, is_json, encoding), (body, content_type)) in enumerate(sorted(pages.items())):
+    for number, ((path, is_json, encoding), (body, content_type, headers)) in enumerate(
+        sorted(pages.items())
+    ):
         (directory / f"{number}.body").write_bytes(body)
         manifest.append(
             {
@@ -40,6 +49,7 @@ def save_pages(directory: Path, pages: Pages) -> None:
                 "json": is_json,
                 "encoding": encoding,
                 "type": content_type,
+                "headers": [list(pair) for pair in headers],
                 "file": f"{number}.body",
             }
         )
@@ -50,22 +60,27 @@ def _load_pages() -> Pages:
     directory = Path(os.environ[PAGES_ENV])
     pages: Pages = {}
     for entry in json.loads((directory / "pages.json").read_text()):
-        pages[(entry["path"], entry["json"], entry.get("encoding", ""))] = (
-            (directory / entry["file"]).read_bytes(),
-            entry["type"],
-        )
-    pages[("/health", False, "")] = pages[("/health", True, "")] = _HEALTH
+        body = (directory / entry["file"]).read_bytes()
+        headers = tuple((name, value) for name, value in entry.get("headers", ()))
+        if not headers:
+            headers = (("Content-Type", entry["type"]), ("Content-Length", str(len(body))))
+        pages[(entry["path"], entry["json"], entry.get("encoding", ""))] = (body, entry["type"], headers)
+    health = (
+        _HEALTH[0],
+        _HEALTH[1],
+        (("Content-Type", _HEALTH[1]), ("Content-Length", str(len(_HEALTH[0])))),
+    )
+    pages[("/health", False, "")] = pages[("/health", True, "")] = health
     return pages
 
 
-def _choose(pages: Pages, path: str, is_json: bool, gzip_ok: bool) -> tuple[bytes, str, str] | None:
+def _choose(pages: Pages, path: str, is_json: bool, gzip_ok: bool) -> tuple[bytes, str, Headers] | None:
     """The stored page for a request: its gzip'd bytes when the client takes gzip."""
     if gzip_ok:
         found = pages.get((path, is_json, "gzip"))
         if found is not None:
-            return found[0], found[1], "gzip"
-    plain = pages.get((path, is_json, ""))
-    return None if plain is None else (plain[0], plain[1], "")
+            return found
+    return pages.get((path, is_json, ""))
 
 
 def bare_wsgi() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -82,11 +97,8 @@ def bare_wsgi() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes
         if found is None:
             start_response("404 Not Found", [("Content-Length", "0")])
             return [b""]
-        body, content_type, encoding = found
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        if encoding:
-            headers += [("Content-Encoding", encoding), ("Vary", "Accept-Encoding")]
-        start_response("200 OK", headers)
+        body, _type, headers = found
+        start_response("200 OK", list(headers))
         return [body]
 
     return app
@@ -99,7 +111,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 def bare_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """An ASGI app returning the stored bytes of a path (404 for any other)."""
-    pages = _load_pages()
+    pages = {
+        key: (body, content_type, [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers])
+        for key, (body, content_type, headers) in _load_pages().items()
+    }
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -112,7 +127,7 @@ def bare_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
                     return
         accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
         accept_encoding = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"")
-        found = _choose(pages, scope["path"], _JSON.encode() in accept, b"gzip" in accept_encoding)
+        found = _choose(pages, scope["path"], _JSON.encode() in accept, b"gzip" in accept_encoding)  # type: ignore[arg-type]
         if found is None:
             await send(
                 {
@@ -123,11 +138,8 @@ def bare_asgi() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        body, content_type, encoding = found
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-        if encoding:
-            headers += [(b"content-encoding", encoding.encode()), (b"vary", b"Accept-Encoding")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        body, _type, headers = found
+        await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
         await send({"type": "http.response.body", "body": body})
 
     return app

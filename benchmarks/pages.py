@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 
-from .bare_apps import PAGES_ENV, Pages, save_pages
+from .bare_apps import PAGES_ENV, SERVER_HEADERS, Pages, save_pages
 from .context import BenchContext
 from .corpus import BIG_PROJECT
 from .load import LoadResult, alternating
@@ -82,13 +82,16 @@ def fetch_pages(server: Server, points: tuple[Endpoint, ...]) -> Pages:
     """Each endpoint's page as ``server`` sends it, keyed as the bare apps store pages."""
     pages: Pages = {}
     for point in points:
-        status, body, sent = server.fetch(point.path, point.headers)
+        status, body, as_sent = server.fetch_as_sent(point.path, point.headers)
+        sent = {k.lower(): v for k, v in as_sent}
         content_type = sent.get("content-type", "")
         if status != 200 or ("json" in content_type) != point.json:
             raise RuntimeError(f"{server.name} answered {point.path} with {status} {content_type}")
         if not point.gzip and sent.get("content-encoding", "identity") != "identity":
             raise RuntimeError(f"{server.name} compressed {point.path} for a client that did not ask")
-        pages[_key(point, sent)] = (body, content_type)
+        # What the app sent, in order and as spelled: the bare app sends the very same.
+        headers = tuple((k, v) for k, v in as_sent if k.lower() not in SERVER_HEADERS)
+        pages[_key(point, sent)] = (body, content_type, headers)
     return pages
 
 

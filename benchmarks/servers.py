@@ -24,6 +24,7 @@ __all__ = [
     "free_port",
     "gunicorn_command",
     "http_fetch",
+    "http_fetch_as_sent",
     "http_get",
     "pyregistry_serve_command",
     "rss_kib",
@@ -126,18 +127,27 @@ def uvicorn_command(factory: str, port: int, workers: int) -> list[str]:
     ]
 
 
+def http_fetch_as_sent(
+    port: int, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """One GET on a fresh connection: status, body (as sent: not decompressed), and the
+    response headers in order, names as sent."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheaders()
+    finally:
+        connection.close()
+
+
 def http_fetch(
     port: int, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
 ) -> tuple[int, bytes, dict[str, str]]:
     """One GET on a fresh connection: status, body (as sent: not decompressed), and the
     response headers with lower-case names."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request("GET", path, headers=dict(headers or {}))
-        response = connection.getresponse()
-        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
-    finally:
-        connection.close()
+    status, body, sent = http_fetch_as_sent(port, path, headers, timeout)
+    return status, body, {k.lower(): v for k, v in sent}
 
 
 def http_get(
@@ -179,6 +189,12 @@ class Server:
     ) -> tuple[int, bytes, dict[str, str]]:
         """One GET on a fresh connection, with the response headers."""
         return http_fetch(self.port, path, headers, timeout)
+
+    def fetch_as_sent(
+        self, path: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
+        """One GET on a fresh connection, with the response headers in order as sent."""
+        return http_fetch_as_sent(self.port, path, headers, timeout)
 
     def worker_pids(self) -> list[int]:
         """The direct children of the server process (gunicorn's workers)."""
