@@ -5,6 +5,7 @@ and a failing upstream remembered per replica (mirror.py, fetcher.py, breaker.py
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,11 @@ from registry_http import SIMPLE_JSON, body_bytes, send, text
 from upstream_app import UpstreamIndex
 
 from pyregistry_core import Registry, Settings
+from pyregistry_core.names import NormalizedName
+from pyregistry_core.storage import LocalStorage
 from pyregistry_core.upstream.breaker import CircuitBreaker
+from pyregistry_core.upstream.mirror import Listing, Mirror
+from pyregistry_core.upstream.project import UpstreamProject
 
 BURST = 12
 ROUNDS = 5
@@ -209,3 +214,33 @@ def test_a_full_fetch_queue_refuses_instead_of_queueing(
         assert upstream.page_requests("acme") == 0
         upstream.stop()  # the first request's fetch fails now
         assert first.result()[0] == 502
+
+
+def test_listings_remembered_by_many_threads_stay_bounded_and_never_raise(tmp_path: Path) -> None:
+    """Threads remembering more listings than the bound at once (a proxy of many projects)
+    never see "dictionary changed size" or a vanished key, and the bound holds (20 rounds,
+    thread switches forced often)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(20):
+            mirror = Mirror(None, LocalStorage(str(tmp_path)), ttl=600, negative_ttl=60, max_listings=50)  # type: ignore[arg-type]
+            errors: list[str] = []
+
+            def remember(thread: int, mirror: Mirror = mirror, errors: list[str] = errors) -> None:
+                try:
+                    for i in range(500):
+                        listing = Listing(UpstreamProject(f"p{thread}-{i}", ()), START)
+                        assert mirror._remember(NormalizedName(f"p{thread}-{i}"), listing) is listing
+                except Exception as exc:
+                    errors.append(repr(exc))
+
+            threads = [threading.Thread(target=remember, args=(t,)) for t in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert errors == []
+            assert len(mirror._fresh) <= 50
+    finally:
+        sys.setswitchinterval(previous)

@@ -15,12 +15,16 @@ Invariants:
    outage past the TTL costs no re-read and no re-parse per request.
 3. A file is fetched once per process at a time, verified against every advertised
    hash, and only then stored and published; a bad download is never kept.
+4. Bounded: at most ``max_listings`` listings and as many parsed stored copies are
+   kept, the oldest out first; both maps change under one lock, so an eviction never
+   races another thread's insert.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -70,11 +74,16 @@ class Mirror:
         breaker: CircuitBreaker | None = None,
         workers: int = 4,
         max_queued: int = 64,
+        max_listings: int = 10_000,
     ) -> None:
         self.upstream = upstream
         self._storage = storage
         self._ttl = ttl
         self._clock = clock
+        self._max_listings = max_listings
+        # Guards every change to the two maps below: evicting the oldest iterates one,
+        # and another thread's insert during that would raise (a 500).
+        self._maps_lock = threading.Lock()
         self._fresh: dict[str, Listing] = {}
         # The stored listing last read, by name: its version and what it parsed to.
         self._stored_copies: dict[str, tuple[str, Listing | None]] = {}
@@ -100,12 +109,14 @@ class Mirror:
         if isinstance(found, NotModified) and held is not None:
             return held[1]
         if found is None or isinstance(found, NotModified):
-            self._stored_copies.pop(name, None)
+            with self._maps_lock:
+                self._stored_copies.pop(name, None)
             return None
         listing = self._parse_stored(name, found.data)
-        self._stored_copies[name] = (found.etag, listing)
-        if len(self._stored_copies) > 10_000:
-            self._stored_copies.pop(next(iter(self._stored_copies)), None)
+        with self._maps_lock:
+            self._stored_copies[name] = (found.etag, listing)
+            while len(self._stored_copies) > self._max_listings:
+                self._stored_copies.pop(next(iter(self._stored_copies)))
         return listing
 
     def _parse_stored(self, name: NormalizedName, data: bytes) -> Listing | None:
@@ -156,10 +167,12 @@ class Mirror:
     def _is_missing(self, name: NormalizedName) -> bool:
         return name in self._missing
 
-    def _remember(self, name: NormalizedName, listing: Listing) -> None:
-        self._fresh[name] = listing
-        if len(self._fresh) > 10_000:
-            self._fresh.pop(next(iter(self._fresh)), None)
+    def _remember(self, name: NormalizedName, listing: Listing) -> Listing:
+        with self._maps_lock:
+            self._fresh[name] = listing
+            while len(self._fresh) > self._max_listings:
+                self._fresh.pop(next(iter(self._fresh)))
+        return listing
 
     def listing(self, name: NormalizedName) -> Listing | None:
         """A listing no older than the TTL, or else the last one (stale-while-revalidate:
@@ -180,8 +193,7 @@ class Mirror:
             current = stored
             self._remember(name, current)
             if self._is_fresh(current):
-                self._remember(name, attrs.evolve(current, stale=False))
-                return self._fresh[name]
+                return self._remember(name, attrs.evolve(current, stale=False))
         future = self._refresh(name)
         if current is not None:
             return current  # the last listing at once; the refresh replaces it when it lands
@@ -197,8 +209,7 @@ class Mirror:
         or else the refresh of a stale one, waited for at most the timeout; None if neither."""
         stored = self._stored(name)
         if stored is not None and stored.fetched_at > listing.fetched_at:
-            self._remember(name, attrs.evolve(stored, stale=False))
-            return self._fresh[name]
+            return self._remember(name, attrs.evolve(stored, stale=False))
         if self._is_fresh(listing):
             return None
         future = self._refresh(name)
@@ -233,8 +244,7 @@ class Mirror:
         stored = self._stored(name)
         if stored is not None and self._is_fresh(stored):  # another replica just fetched it
             self.breaker.success()
-            self._remember(name, attrs.evolve(stored, stale=False))
-            return self._fresh[name]
+            return self._remember(name, attrs.evolve(stored, stale=False))
         self.fetches += 1
         try:
             project = self.upstream.project(name)
@@ -249,7 +259,8 @@ class Mirror:
         self.breaker.success()
         if project is None:
             self._missing.put(name, True)
-            self._fresh.pop(name, None)
+            with self._maps_lock:
+                self._fresh.pop(name, None)
             return None
         listing = Listing(project, self._clock())
         self._remember(name, listing)
