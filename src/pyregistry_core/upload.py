@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from typing import IO
+from typing import IO, Protocol
 
 import attrs
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name
@@ -33,12 +33,19 @@ from .errors import InvalidUpload, UnsupportedAction, UploadTooLarge
 from .names import NormalizedName, is_valid_project_name
 from .upload_fields import check_form_shape, check_pyversion
 
-__all__ = ["FormLimits", "UploadForm", "ValidatedUpload", "read_upload_form", "validate_form"]
+__all__ = ["ByteSink", "FormLimits", "UploadForm", "ValidatedUpload", "read_upload_form", "validate_form"]
 
 _METADATA_SPEC = "https://packaging.python.org/specifications/core-metadata"
 _SUPPORTED_METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
 _CHUNK = 256 * 1024
 _ENDED_EARLY = "Invalid upload: the request body ended before the form did."
+
+
+class ByteSink(Protocol):
+    """Where an upload's file bytes are written as they arrive."""
+
+    def write(self, data: bytes, /) -> int:
+        """Take ``data`` whole."""
 
 
 @attrs.frozen
@@ -84,11 +91,12 @@ def read_upload_form(
     body: IO[bytes],
     content_type: str | None,
     content_length: int | None,
-    staging_path: str,
+    staging: str | ByteSink,
     limits: FormLimits,
     query: Mapping[str, str] | None = None,
 ) -> UploadForm:
-    """Decode a multipart upload, streaming the ``content`` part to ``staging_path``."""
+    """Decode a multipart upload, streaming the ``content`` part to ``staging`` (a path,
+    or a writer such as a staged upload's)."""
     if content_length is not None and content_length > limits.max_body_size:
         raise _too_large(limits.max_file_size)  # before reading a single byte
     mimetype, options = parse_options_header(content_type or "")
@@ -98,8 +106,11 @@ def read_upload_form(
     if not boundary or len(boundary) > 200:
         raise InvalidUpload("Invalid upload: the multipart boundary is missing or invalid.")
     reader = _FormReader(boundary, limits, query or {})
-    with open(staging_path, "wb") as out:
-        reader.read(body, content_length, out)
+    if isinstance(staging, str):
+        with open(staging, "wb") as out:
+            reader.read(body, content_length, out)
+    else:
+        reader.read(body, content_length, staging)
     return reader.form()
 
 
@@ -127,7 +138,7 @@ class _FormReader:
         self._skipping = False
         self._finished = False
 
-    def read(self, body: IO[bytes], content_length: int | None, out: IO[bytes]) -> None:
+    def read(self, body: IO[bytes], content_length: int | None, out: ByteSink) -> None:
         """Read the whole body (at most ``content_length`` bytes when it is known)."""
         remaining = content_length
         while not self._finished:
@@ -153,7 +164,7 @@ class _FormReader:
                     raise
                 raise InvalidUpload(f"Invalid upload: malformed multipart body ({exc}).") from exc
 
-    def _finish(self, out: IO[bytes]) -> None:
+    def _finish(self, out: ByteSink) -> None:
         """The body ended: the form must have ended too (werkzeug sees its end now)."""
         try:
             self._decoder.receive_data(None)
@@ -165,7 +176,7 @@ class _FormReader:
         if not self._finished:
             raise InvalidUpload(_ENDED_EARLY)
 
-    def _drain(self, out: IO[bytes]) -> None:
+    def _drain(self, out: ByteSink) -> None:
         event = self._decoder.next_event()
         while event is not NEED_DATA:
             if isinstance(event, File):
@@ -196,7 +207,7 @@ class _FormReader:
         self._in_file, self._filename = True, event.filename
         self._part_type = event.headers.get("content-type")
 
-    def _data(self, event: Data, out: IO[bytes]) -> None:
+    def _data(self, event: Data, out: ByteSink) -> None:
         if self._skipping:
             self._fields_total += len(event.data)
             if self._fields_total > self._limits.max_fields_total:

@@ -52,12 +52,13 @@ def _uploads(bucket: Bucket) -> list[str]:
     return [u["Key"] for u in page.get("Uploads") or ()]
 
 
-def test_fsck_reports_and_cleans_orphans_and_incomplete_uploads(bucket: Bucket):
+def test_fsck_reports_and_cleans_orphans_and_incomplete_uploads(bucket: Bucket, tmp_path: Path):
     """An orphaned blob and an incomplete multipart upload are reported once old enough,
     removed/aborted by clean, and a published file is left as it is."""
     registry = Registry.from_config(bucket.url_config(**{"pypi.default_write": "everyone"}))
     storage = registry.storage
     assert isinstance(storage, S3Storage)
+    storage.scratch_dir = str(tmp_path)  # not the host's, where other runs' uploads may be
     dist = make_wheel("demo", "1.0")
     assert upload(registry, dist).status == 200
     storage.put_blob(ORPHAN_KEY, b"left behind")

@@ -29,6 +29,7 @@ from ..provenance import ProvenanceRejected, check_upload_attestations
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
 from ..storage.catalog import Catalog, ProjectEntry
+from ..storage.staging import StagedUpload
 from ..storage.state import add_file
 from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import Upstream, UpstreamFile, verify_hashes
@@ -62,8 +63,8 @@ class Publisher:
         """Bounds for reading an upload form."""
         return FormLimits(max_file_size=self.max_upload_size)
 
-    def upload(self, identity: Identity, form: UploadForm, staged_path: str) -> UploadResult:
-        """Validate an upload read into ``form`` (bytes at ``staged_path``) and publish it."""
+    def upload(self, identity: Identity, form: UploadForm, staged: str | StagedUpload) -> UploadResult:
+        """Validate an upload read into ``form`` (bytes staged at ``staged``) and publish it."""
         checked = validate_form(form)
         self.permissions.require(identity, Permission.WRITE, checked.project)
         entry = self.catalog.project(checked.project)
@@ -80,13 +81,13 @@ class Publisher:
                 f"Project '{checked.project}' is {entry.files.status.status}; "
                 "it accepts no uploads (PEP 792)."
             )
-        return self.publish(identity, checked, staged_path, entry)
+        return self.publish(identity, checked, staged, entry)
 
     def publish(
         self,
         identity: Identity,
         checked: ValidatedUpload,
-        staged_path: str,
+        staged: str | StagedUpload,
         entry: ProjectEntry | None = None,
     ) -> UploadResult:
         """Publish a checked file (an upload, or an import): identical bytes under a taken
@@ -99,7 +100,7 @@ class Publisher:
         record, created = publish_upload(
             self.storage,
             checked,
-            staged_path,
+            staged,
             uploader=identity.user,
             limits=self.limits,
             wall_clock=self.wall_clock,
@@ -184,7 +185,7 @@ def _create(storage: Storage, record: FileRecord) -> tuple[FileRecord, bool]:
 def publish_upload(
     storage: Storage,
     checked: ValidatedUpload,
-    staged_path: str,
+    staged: str | StagedUpload,
     *,
     uploader: str | None,
     limits: ArchiveLimits,
@@ -192,6 +193,7 @@ def publish_upload(
 ) -> tuple[FileRecord, bool]:
     """Read the archive's metadata, store bytes and metadata, then create the record."""
     form: UploadForm = checked.form
+    staged_path = staged if isinstance(staged, str) else staged.path
     with open(staged_path, "rb") as handle:
         check_unambiguous_archive(handle, checked.dist)
         metadata = read_core_metadata(handle, checked.dist, limits)
@@ -206,7 +208,10 @@ def publish_upload(
         metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
     else:  # PKG-INFO feeds the JSON API; sdist metadata is not advertised (PEP 658)
         storage.put_blob(key + ".pkg-info", metadata.raw)
-    storage.publish_blob(staged_path, key)
+    if isinstance(staged, str):
+        storage.publish_blob(staged, key)
+    else:
+        staged.publish(key)  # from where it was staged: inside the store, perhaps
     record = FileRecord(
         project=checked.project,
         filename=checked.dist.filename,
@@ -264,25 +269,25 @@ def publish_upstream_file(
     dist = DistFilename.from_any_filename(file.filename)
     if dist is None or dist.name != project:
         raise UpstreamError(f"upstream lists {file.filename!r}, which is not a file of {project!r}")
-    with storage.staging_file() as staged:
-        with open(staged, "wb") as out:
+    with storage.staging_upload() as staged:
+        with staged.writer() as out:
             size = upstream.download(
                 file.url, out, max_size if file.size is None else min(max_size, file.size)
             )
         if file.size is not None and size != file.size:
             raise UpstreamError(f"upstream sent {size} bytes for {file.filename!r}, expected {file.size}")
-        sha256 = verify_hashes(staged, file.hashes)
+        sha256 = verify_hashes(staged.path, file.hashes)
         key = blob_key(project, sha256, file.filename)
         metadata_sha256 = None
         if dist.kind is DistKind.WHEEL:
             try:
-                with open(staged, "rb") as handle:
+                with open(staged.path, "rb") as handle:
                     raw = read_core_metadata(handle, dist, limits).raw
             except InvalidUpload as exc:
                 raise UpstreamError(f"upstream wheel {file.filename!r} is invalid: {exc.message}") from exc
             storage.put_blob(key + ".metadata", raw)
             metadata_sha256 = hashlib.sha256(raw).hexdigest()
-        storage.publish_blob(staged, key)
+        staged.publish(key)
     # Before the record: listed with it (and only what the record names is advertised).
     provenance_sha256 = store_provenance(storage, upstream, project, file, key, sha256)
     record = FileRecord(

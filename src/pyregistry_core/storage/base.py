@@ -5,7 +5,7 @@ Layout under the root (``NormalizedName`` projects only; filenames are validated
     index/<project>/<filename>.json        the file's record; creating it publishes the file
     files/<project>/<sha256>/<filename>    the bytes, content-addressed per project
     files/<project>/<sha256>/<filename>.metadata   PEP 658 core metadata (wheels)
-    .staging/                              scratch space for uploads in progress
+    .staging/                              scratch space for uploads in progress (staging.py)
 
 Invariants:
 1. A file is visible only through its record, and a record is created only after its
@@ -28,12 +28,15 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
-from typing import IO, Final, Protocol
+from typing import IO, TYPE_CHECKING, Final, Protocol
 
 import attrs
 
 from ..errors import ConfigError, InvalidStorageKey, StorageUnavailable
 from ..names import NormalizedName
+
+if TYPE_CHECKING:
+    from .staging import StagedUpload
 
 __all__ = [
     "NOT_MODIFIED",
@@ -118,6 +121,10 @@ class Storage(Protocol):
 
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
         """A local scratch path, removed afterwards, cheap to publish from."""
+
+    def staging_upload(self) -> contextlib.AbstractContextManager[StagedUpload]:
+        """Where an upload's bytes are received and checked before ``publish`` stores
+        them (``staging.py``); everything staged is removed afterwards."""
 
     def publish_blob(self, local_path: str, key: str) -> None:
         """Store a local file under ``key`` atomically; an existing key is kept."""

@@ -1,11 +1,12 @@
 """``pyregistry fsck``: find (and remove) what storage holds that no record publishes.
 
 Orphans are bytes under ``files/`` no live record points to (leftovers of an upload
-that died before its record was created, or of a delete that died halfway) and old
-scratch files under ``.staging/`` (or, on a remote store, in this host's staging
-directory: ``scratch.py``), and on S3 multipart uploads that never completed (the
-publish of a large file died halfway). Young ones are left alone: they may belong
-to an upload in progress on another process.
+that died before its record was created, or of a delete that died halfway), old
+staged uploads under the store's ``.staging/`` (on S3 too: ``s3_staging.py``, so fsck
+on any host finds them), scratch files in this host's staging directory
+(``scratch.py``), and on S3 multipart uploads that never completed (an upload being
+staged, or the publish of a large file, died halfway). Young ones are left alone:
+they may belong to an upload in progress on another process.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .base import (
 )
 from .scratch import PREFIX as SCRATCH_PREFIX
 from .scratch import host_scratch_dir
+from .staging import StagedUpload, local_staging
 
 __all__ = ["FsspecStorage"]
 
@@ -170,6 +171,9 @@ class FsspecStorage:
         os.close(fd)
         return removed_after(path)
 
+    def staging_upload(self) -> contextlib.AbstractContextManager[StagedUpload]:
+        return local_staging(self)
+
     def publish_blob(self, local_path: str, key: str) -> None:
         with write_errors():
             self._parent_dirs(self._path(key))
@@ -194,6 +198,8 @@ class FsspecStorage:
         with storage_errors():
             found = self.fs.find(self._path(prefix.rstrip("/")), detail=True)
         for path, info in found.items():
+            if info.get("type") == "directory":
+                continue  # SeaweedFS lists a prefix whose last object was deleted
             modified = info.get("LastModified") or info.get("mtime") or info.get("created") or 0
             stamp = modified.timestamp() if hasattr(modified, "timestamp") else float(modified)
             yield path[len(self.root) + 1 :], stamp

@@ -27,6 +27,7 @@ from .base import (
     removed_after,
     storage_errors,
 )
+from .staging import StagedUpload, local_staging
 
 __all__ = ["LocalStorage"]
 
@@ -204,6 +205,9 @@ class LocalStorage:
     def staging_file(self) -> contextlib.AbstractContextManager[str]:
         # Inside the store's directory, so publishing is a link, not a copy.
         return removed_after(os.path.join(self._staging, f"upload-{uuid.uuid4().hex}"))
+
+    def staging_upload(self) -> contextlib.AbstractContextManager[StagedUpload]:
+        return local_staging(self)
 
     def publish_blob(self, local_path: str, key: str) -> None:
         target = self._path(key)

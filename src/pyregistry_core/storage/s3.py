@@ -23,6 +23,7 @@ from .base import NOT_MODIFIED, Document, NotModified, record_key, storage_error
 from .fsspec_store import FsspecStorage
 from .preconditions import create_only_errors, is_precondition_failure
 from .presigned_reads import PresignedReads, Unanswered
+from .s3_staging import BucketStaging, bucket_staging, copy_within
 
 __all__ = ["S3Storage"]
 
@@ -55,7 +56,7 @@ class S3Storage(FsspecStorage):
     stays flat whatever the file size (s3fs defaults to 50 MiB parts and blocks).
     """
 
-    _PART_SIZE = 8 * 2**20
+    PART_SIZE = 8 * 2**20
     _READ_BLOCK = 2**20
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
@@ -64,7 +65,7 @@ class S3Storage(FsspecStorage):
         self.single_writer = str(opts.pop("single_writer", "false")).lower() in ("1", "true", "yes", "on")
         opts.setdefault("use_listings_cache", False)
         opts.setdefault("skip_instance_cache", True)
-        opts.setdefault("default_block_size", self._PART_SIZE)
+        opts.setdefault("default_block_size", self.PART_SIZE)
         # s3fs sends a HEAD before every small GET when this is above 1; uploads set
         # their own part concurrency.
         opts.setdefault("max_concurrency", 1)
@@ -151,9 +152,21 @@ class S3Storage(FsspecStorage):
         with create_only_errors():
             self.fs.pipe_file(path, data, mode="create")
 
+    def bucket_path(self, key: str) -> str:
+        """``bucket/prefix/key``: where s3fs finds ``key``."""
+        return self._path(key)
+
+    def staging_upload(self) -> contextlib.AbstractContextManager[BucketStaging]:
+        """Stage in this host's scratch file and in the bucket (``s3_staging.py``)."""
+        return bucket_staging(self)
+
+    def copy_blob(self, source: str, key: str, size: int) -> None:
+        """Copy stored bytes (``size`` long) to ``key`` inside the bucket."""
+        copy_within(self, source, key, size)
+
     def publish_blob(self, local_path: str, key: str) -> None:
         with write_errors():
-            self.fs.put_file(local_path, self._path(key), chunksize=self._PART_SIZE, max_concurrency=2)
+            self.fs.put_file(local_path, self._path(key), chunksize=self.PART_SIZE, max_concurrency=2)
 
     def open_blob(self, key: str) -> IO[bytes]:
         with storage_errors():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Protocol
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
@@ -22,6 +22,7 @@ from werkzeug.http import parse_options_header
 
 from ..config_values import mask_url
 from ..errors import UpstreamError
+from ..upload import ByteSink
 from .addresses import AddressGuard, AddressRefused, guarded_pool_manager
 from .fields import HASH_NAMES, FileOrigins
 from .pages import UpstreamFile, UpstreamProject, parse_html_page, parse_json_page
@@ -51,7 +52,7 @@ class Upstream(Protocol):
     def project(self, name: str) -> UpstreamProject | None:
         """The project's page, or None when the upstream has no such project (404)."""
 
-    def download(self, url: str, out: IO[bytes], max_size: int) -> int:
+    def download(self, url: str, out: ByteSink, max_size: int) -> int:
         """Write the file's raw bytes to ``out``; return the size."""
 
     def project_url(self, name: str) -> str:
@@ -191,7 +192,7 @@ class HttpUpstream:
         finally:
             _finish(response)
 
-    def download(self, url: str, out: IO[bytes], max_size: int) -> int:
+    def download(self, url: str, out: ByteSink, max_size: int) -> int:
         _final, response = self._open(url, {"Accept-Encoding": "identity"})
         try:
             if response.status != 200:

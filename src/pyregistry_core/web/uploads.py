@@ -34,21 +34,22 @@ def upload(registry: Registry, request: Request, params: Mapping[str, str], trai
         raise InvalidUpload("Invalid Content-Length.") from exc
     registry.require_upload_somewhere(request.caller)
     try:
-        with registry.storage.staging_file() as staged:
-            form = read_upload_form(
-                request.body,
-                request.header("content-type"),
-                length,
-                staged,
-                registry.upload_limits(),
-                request.query,
-            )
+        with registry.storage.staging_upload() as staged:
+            with staged.writer() as out:
+                form = read_upload_form(
+                    request.body,
+                    request.header("content-type"),
+                    length,
+                    out,
+                    registry.upload_limits(),
+                    request.query,
+                )
             trail.project, trail.target = form.get("name"), form.filename or ""
             result = registry.upload(request.caller, form, staged)
     except RegistryError as error:
         registry.metrics.count_upload("rejected", type(error).__name__)
         raise
-    except OSError as error:  # the scratch file: a full disk is the server's trouble, not the client's
+    except OSError as error:  # staging: a full disk is the server's trouble, not the client's
         registry.metrics.count_upload("rejected", "StorageUnavailable")
         raise StorageUnavailable(f"cannot stage the upload: {error}") from error
     trail.project, trail.target = result.record.project, result.record.filename
