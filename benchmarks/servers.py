@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -167,6 +167,7 @@ class Server:
     port: int
     log: Path
     startup_seconds: float = 0.0
+    stop_signal: int = signal.SIGTERM
 
     def __enter__(self) -> Server:
         return self
@@ -215,7 +216,7 @@ class Server:
         """Signal the server's process group, then wait (kill after 15 s)."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
+                os.killpg(self.process.pid, self.stop_signal)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -243,8 +244,12 @@ def start(
     env: Mapping[str, str] | None = None,
     *,
     ready_path: str = "/health",
+    ready: Callable[[], object] | None = None,
+    stop_signal: int = signal.SIGTERM,
+    cwd: Path | None = None,
 ) -> Server:
-    """Spawn ``command`` and return once ``GET ready_path`` answers 200."""
+    """Spawn ``command`` and return once ``GET ready_path`` answers 200 (or, when given,
+    once ``ready()`` returns without raising)."""
     log = log_dir / f"{name.replace(' ', '_').replace('/', '_')}-{port}.log"
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), environment.get("PYTHONPATH", "")]))
@@ -254,17 +259,22 @@ def start(
             command,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=_REPO,
+            cwd=cwd or _REPO,
             env=environment,
             start_new_session=True,
         )
-    server = Server(name, process, port, log)
+    server = Server(name, process, port, log, stop_signal=stop_signal)
     deadline = began + _READY_TIMEOUT
     while time.perf_counter() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+        if ready is not None:
+            with contextlib.suppress(Exception):  # any failure of the probe means "not yet"
+                ready()
+                server.startup_seconds = time.perf_counter() - began
+                return server
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if http_get(port, ready_path, timeout=5)[0] == 200:
+            if ready is None and http_get(port, ready_path, timeout=5)[0] == 200:
                 server.startup_seconds = time.perf_counter() - began
                 return server
         time.sleep(0.005)
