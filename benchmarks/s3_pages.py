@@ -29,10 +29,11 @@ from pyregistry_core.storage import S3Storage
 
 from .context import BenchContext
 from .corpus import BIG_PROJECT, big_project_records, manifest_documents, write_corpus
-from .load import alternating
+from .load import LoadResult, alternating
+from .registry_apps import REGISTRY_CONFIG_ENV
 from .report import Figure, Section
 from .s3_server import S3Bucket, moto_s3, seaweedfs_s3
-from .servers import Server, free_port, pyregistry_serve_command, running, start
+from .servers import Server, free_port, gunicorn_command, pyregistry_serve_command, running, start
 
 __all__ = ["MOTO", "SEAWEEDFS", "STORES", "Store", "bench_s3_pages", "bench_seaweedfs_pages"]
 
@@ -40,6 +41,7 @@ _COLD_STARTS = 3  # server starts per store for the cold figure, median taken
 _POPULATE_THREADS = 16
 _REVALIDATIONS = 10  # in-process warm revalidations timed per store
 _COLD_TIMEOUT = 600.0  # a cold page on a slow store may take minutes
+_ASGI_FACTORY = "benchmarks.registry_apps:pyregistry_asgi()"
 _MANY_PROJECTS = 20_000  # projects in the project list of the /simple/ figure
 # Storage methods a page read may call (counted on the local store, which has no requests).
 _STORAGE_CALLS = (
@@ -274,6 +276,50 @@ def bench_seaweedfs_pages(ctx: BenchContext) -> Section:
     return _store_section(ctx, SEAWEEDFS)
 
 
+def _servers(workers: int) -> dict[str, Callable[[Path, int], tuple[list[str], dict[str, str]]]]:
+    """The servers warm pages are measured on: command and environment for a config."""
+    return {
+        "`pyregistry serve` (its default server)": lambda config, port: (
+            pyregistry_serve_command(config, port, workers),
+            {},
+        ),
+        "`pyregistry serve --server uvicorn`": lambda config, port: (
+            [*pyregistry_serve_command(config, port, workers), "--server", "uvicorn"],
+            {},
+        ),
+        "pyregistry_asgi under gunicorn -k asgi": lambda config, port: (
+            gunicorn_command(_ASGI_FACTORY, port, workers, "asgi"),
+            {REGISTRY_CONFIG_ENV: str(config)},
+        ),
+    }
+
+
+def _warm(
+    ctx: BenchContext, s3_config: Path, local_config: Path, path: str
+) -> dict[str, tuple[LoadResult, LoadResult]]:
+    """Warm req/s of ``path`` on S3 and on local storage under each server, every server
+    started side by side and loaded in alternating rounds (same minutes for all)."""
+    workers = ctx.config.workers
+    servers: list[Server] = []
+    with contextlib.ExitStack() as stack:
+        for name, command in _servers(workers).items():
+            for store, config in (("S3", s3_config), ("local", local_config)):
+                port = free_port()
+                argv, env = command(config, port)
+                servers.append(stack.enter_context(running(f"{name}, {store}", argv, port, ctx.log_dir, env)))
+        for server in servers:
+            _prime(server, path, workers)
+        results = alternating(
+            ctx.load,
+            [(server.url(path), {}) for server in servers],
+            seconds=ctx.config.seconds,
+            warmup=ctx.config.warmup,
+            rounds=ctx.config.rounds,
+        )
+    names = list(_servers(workers))
+    return {name: (results[2 * i], results[2 * i + 1]) for i, name in enumerate(names)}
+
+
 def _store_section(ctx: BenchContext, store: Store) -> Section:
     """Every figure of one S3 server against local storage."""
     files = ctx.config.big_files
@@ -309,36 +355,8 @@ def _store_section(ctx: BenchContext, store: Store) -> Section:
             if s3_body != local_body:
                 raise RuntimeError("the S3 and the local server send different pages")
 
-        # Over HTTP, warm: both servers side by side, loaded alternately.
-        s3_port, local_port = free_port(), free_port()
-        with (
-            running(
-                "pyregistry serve, S3",
-                pyregistry_serve_command(s3_config, s3_port, workers),
-                s3_port,
-                ctx.log_dir,
-            ) as s3_server,
-            running(
-                "pyregistry serve, local",
-                pyregistry_serve_command(local_config, local_port, workers),
-                local_port,
-                ctx.log_dir,
-            ) as local_server,
-        ):
-            _prime(s3_server, path, workers)
-            _prime(local_server, path, workers)
-            on_s3, on_local = alternating(
-                ctx.load,
-                [(s3_server.url(path), {}), (local_server.url(path), {})],
-                seconds=ctx.config.seconds,
-                warmup=ctx.config.warmup,
-                rounds=ctx.config.rounds,
-            )
-    problems = "; ".join(
-        f"{name}: {result.errors} errors"
-        for name, result in ((store.name, on_s3), ("local", on_local))
-        if result.errors
-    )
+        # Over HTTP, warm: on each server, S3 and local side by side, all loaded alternately.
+        warm = _warm(ctx, s3_config, local_config, path)
     rounds = max(1, ctx.config.rounds)
     starts = len(cold_s3)
     on = f"S3 ({store.name})"
@@ -350,20 +368,34 @@ def _store_section(ctx: BenchContext, store: Store) -> Section:
             statistics.median(cold_local),
             "ms",
         ),
-        Figure(
-            f"{label}, warm, {on}, `pypi.index_ttl = 0`",
-            on_s3.requests_per_second,
-            "local storage",
-            on_local.requests_per_second,
-            "req/s",
-            ">= 0.50",
-            problems,
-        ),
     ]
-    if on_s3.p99_ms and on_local.p99_ms:
-        figures.append(
-            Figure(f"{label}, warm, {on}, p99 latency", on_s3.p99_ms, "local storage", on_local.p99_ms, "ms")
+    for server, (on_s3, on_local) in warm.items():
+        problems = "; ".join(
+            f"{name}: {result.errors} errors"
+            for name, result in ((store.name, on_s3), ("local", on_local))
+            if result.errors
         )
+        figures.append(
+            Figure(
+                f"{label}, warm, {on}, `pypi.index_ttl = 0`, {server}",
+                on_s3.requests_per_second,
+                "local storage, same server",
+                on_local.requests_per_second,
+                "req/s",
+                ">= 0.50",
+                problems,
+            )
+        )
+        if on_s3.p99_ms and on_local.p99_ms:
+            figures.append(
+                Figure(
+                    f"{label}, warm, {on}, p99 latency, {server}",
+                    on_s3.p99_ms,
+                    "local storage, same server",
+                    on_local.p99_ms,
+                    "ms",
+                )
+            )
     figures += [
         Figure(
             f"{on} requests of a cold `project_page` ({files:,} files)",
@@ -425,7 +457,8 @@ def _store_section(ctx: BenchContext, store: Store) -> Section:
         f"Project page and `/simple/` from S3 storage ({store.name}) vs local storage",
         f"{files:,} records of one project created on a local S3 API ({store.description}) with "
         f"create-only PUTs from {_POPULATE_THREADS} threads ({populate_seconds:.1f} s), and the same "
-        f"records in a local directory. `pyregistry serve --workers {workers}` over each "
+        f"records in a local directory. `pyregistry serve --workers {workers}` over each (warm: also "
+        "`--server uvicorn`, and the ASGI adapter under gunicorn -k asgi, all six servers side by side) "
         "(`storage.url = s3://...` with `storage.endpoint_url` and dummy keys; `pypi.index_ttl = 0`: "
         "every request revalidates). Cold: the first "
         f"GET after `/health` answered, median of {starts} interleaved starts per store. Warm: "

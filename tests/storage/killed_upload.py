@@ -15,7 +15,7 @@ import sys
 from typing import IO
 
 from pyregistry_core import Registry, handle
-from pyregistry_core.storage.s3_staging import BucketStaging
+from pyregistry_core.storage import S3Storage
 from pyregistry_core.web.handle import Request
 
 _KILL_AFTER = 12 * 2**20
@@ -43,7 +43,7 @@ def main() -> None:
         registry = Registry.from_config(json.load(handle_))
     registry.storage.scratch_dir = scratch  # type: ignore[attr-defined]
     if when == "publishing":
-        BucketStaging.publish = lambda self, key: os._exit(9)  # type: ignore[method-assign]
+        S3Storage.publish_blob = lambda self, path, key: os._exit(9)  # type: ignore[method-assign]
     with open(body_path, "rb") as body:
         stream = _DiesWhileReading(body) if when == "receiving" else body
         headers = {"content-type": content_type, "content-length": length}

@@ -30,7 +30,6 @@ from ..records import FileRecord, ProjectFiles, ProjectStatus
 from ..settings import Settings
 from ..storage import Storage
 from ..storage.catalog import Catalog, ProjectEntry
-from ..storage.staging import StagedUpload
 from ..upload import FormLimits, UploadForm, ValidatedUpload
 from ..upstream.client import Upstream
 from . import wiring
@@ -190,10 +189,9 @@ class Registry:
         """Bounds for reading an upload form."""
         return self.publisher.form_limits()
 
-    def upload(self, identity: Identity, form: UploadForm, staged: str | StagedUpload) -> UploadResult:
-        """Validate an upload read into ``form`` (bytes staged at ``staged``, a path or
-        ``Storage.staging_upload()``'s) and publish it."""
-        return self.publisher.upload(identity, form, staged)
+    def upload(self, identity: Identity, form: UploadForm, staged_path: str) -> UploadResult:
+        """Validate an upload read into ``form`` (bytes at ``staged_path``) and publish it."""
+        return self.publisher.upload(identity, form, staged_path)
 
     def publish(self, identity: Identity, checked: ValidatedUpload, staged_path: str) -> UploadResult:
         """Publish a checked file (an import): identical bytes are a no-op, others a conflict."""

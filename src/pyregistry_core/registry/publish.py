@@ -29,7 +29,6 @@ from ..provenance import ProvenanceRejected, check_upload_attestations
 from ..records import FileRecord, Origin, ProjectFiles
 from ..storage.base import Storage, blob_key
 from ..storage.catalog import Catalog, ProjectEntry
-from ..storage.staging import StagedUpload
 from ..storage.state import add_file
 from ..upload import FormLimits, UploadForm, ValidatedUpload, validate_form
 from ..upstream.client import Upstream, UpstreamFile, verify_hashes
@@ -63,8 +62,8 @@ class Publisher:
         """Bounds for reading an upload form."""
         return FormLimits(max_file_size=self.max_upload_size)
 
-    def upload(self, identity: Identity, form: UploadForm, staged: str | StagedUpload) -> UploadResult:
-        """Validate an upload read into ``form`` (bytes staged at ``staged``) and publish it."""
+    def upload(self, identity: Identity, form: UploadForm, staged_path: str) -> UploadResult:
+        """Validate an upload read into ``form`` (bytes at ``staged_path``) and publish it."""
         checked = validate_form(form)
         self.permissions.require(identity, Permission.WRITE, checked.project)
         entry = self.catalog.project(checked.project)
@@ -81,13 +80,13 @@ class Publisher:
                 f"Project '{checked.project}' is {entry.files.status.status}; "
                 "it accepts no uploads (PEP 792)."
             )
-        return self.publish(identity, checked, staged, entry)
+        return self.publish(identity, checked, staged_path, entry)
 
     def publish(
         self,
         identity: Identity,
         checked: ValidatedUpload,
-        staged: str | StagedUpload,
+        staged_path: str,
         entry: ProjectEntry | None = None,
     ) -> UploadResult:
         """Publish a checked file (an upload, or an import): identical bytes under a taken
@@ -100,7 +99,7 @@ class Publisher:
         record, created = publish_upload(
             self.storage,
             checked,
-            staged,
+            staged_path,
             uploader=identity.user,
             limits=self.limits,
             wall_clock=self.wall_clock,
@@ -185,7 +184,7 @@ def _create(storage: Storage, record: FileRecord) -> tuple[FileRecord, bool]:
 def publish_upload(
     storage: Storage,
     checked: ValidatedUpload,
-    staged: str | StagedUpload,
+    staged_path: str,
     *,
     uploader: str | None,
     limits: ArchiveLimits,
@@ -193,7 +192,6 @@ def publish_upload(
 ) -> tuple[FileRecord, bool]:
     """Read the archive's metadata, store bytes and metadata, then create the record."""
     form: UploadForm = checked.form
-    staged_path = staged if isinstance(staged, str) else staged.path
     with open(staged_path, "rb") as handle:
         check_unambiguous_archive(handle, checked.dist)
         metadata = read_core_metadata(handle, checked.dist, limits)
@@ -208,10 +206,7 @@ def publish_upload(
         metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
     else:  # PKG-INFO feeds the JSON API; sdist metadata is not advertised (PEP 658)
         storage.put_blob(key + ".pkg-info", metadata.raw)
-    if isinstance(staged, str):
-        storage.publish_blob(staged, key)
-    else:
-        staged.publish(key)  # from where it was staged: inside the store, perhaps
+    storage.publish_blob(staged_path, key)  # a copy inside the store when staged there
     record = FileRecord(
         project=checked.project,
         filename=checked.dist.filename,
@@ -287,7 +282,7 @@ def publish_upstream_file(
                 raise UpstreamError(f"upstream wheel {file.filename!r} is invalid: {exc.message}") from exc
             storage.put_blob(key + ".metadata", raw)
             metadata_sha256 = hashlib.sha256(raw).hexdigest()
-        staged.publish(key)
+        storage.publish_blob(staged.path, key)
     # Before the record: listed with it (and only what the record names is advertised).
     provenance_sha256 = store_provenance(storage, upstream, project, file, key, sha256)
     record = FileRecord(

@@ -83,6 +83,8 @@ class S3Storage(FsspecStorage):
         self._fs_of: tuple[int, Any] | None = None
         self.root = fsspec.get_filesystem_class("s3")._strip_protocol(url).rstrip("/")
         self.bucket = self.root.split("/", 1)[0]
+        # Scratch file → its complete copy under .staging/ (s3_staging.py), while staged.
+        self.staged_copies: dict[str, str] = {}
         self.presigned = PresignedReads(opts, lambda path, expires: str(self.fs.url(path, expires=expires)))
 
     @property
@@ -160,11 +162,13 @@ class S3Storage(FsspecStorage):
         """Stage in this host's scratch file and in the bucket (``s3_staging.py``)."""
         return bucket_staging(self)
 
-    def copy_blob(self, source: str, key: str, size: int) -> None:
-        """Copy stored bytes (``size`` long) to ``key`` inside the bucket."""
-        copy_within(self, source, key, size)
-
     def publish_blob(self, local_path: str, key: str) -> None:
+        """A file staged in the bucket too is copied there (one request); any other
+        goes up in 8 MiB parts."""
+        staged = self.staged_copies.get(local_path)
+        if staged is not None:
+            copy_within(self, staged, key, os.path.getsize(local_path))
+            return
         with write_errors():
             self.fs.put_file(local_path, self._path(key), chunksize=self.PART_SIZE, max_concurrency=2)
 

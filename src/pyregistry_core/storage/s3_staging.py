@@ -4,9 +4,9 @@ The file part of an upload is written to the local scratch file and, by the same
 write, to ``.staging/upload-<random>`` in the bucket through s3fs's buffered writer:
 one PUT for a file under one part (8 MiB), else a multipart upload whose parts go up
 while the rest is still arriving, so memory stays at about two parts whatever the
-file's size. Publishing is then one server-side ``CopyObject`` to the file's key (a
-managed multipart copy above 5 GiB), not a second upload; the staged object is
-deleted when the upload ends.
+file's size. ``S3Storage.publish_blob`` of the scratch file is then one server-side
+``CopyObject`` from the staged object (a managed multipart copy above 5 GiB), not a
+second upload; the staged object is deleted when the upload ends.
 
 What a killed replica leaves is in the bucket: a staged object, or a multipart upload
 that never completed, both under ``.staging/``. ``fsck`` reports them once they are
@@ -18,7 +18,6 @@ deletes or aborts them.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -82,17 +81,11 @@ class BucketStaging:
         with write_errors():
             remote.close()  # one PUT, or the multipart upload's completion
         self.stored = True
-
-    def publish(self, key: str) -> None:
-        """Copy the staged object to ``key`` inside the store (the local file when the
-        staged object is incomplete)."""
-        if not self.stored:
-            self.storage.publish_blob(self.path, key)
-            return
-        self.storage.copy_blob(self.key, key, os.path.getsize(self.path))
+        self.storage.staged_copies[self.path] = self.key
 
     def remove(self) -> None:
         """Delete the staged object (one request; nothing when none was stored)."""
+        self.storage.staged_copies.pop(self.path, None)
         if self.stored:
             self.storage.delete_blob(self.key)
 

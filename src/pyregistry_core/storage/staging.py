@@ -11,8 +11,9 @@ Invariants:
 1. Every staged copy receives the same bytes from one writer, and a copy in the store
    is complete only when the whole file part was received: a failure while receiving
    discards it, so half an upload is never stored under any key.
-2. Publishing uses the staged copy in the store only once it is complete; otherwise it
-   stores the local file as ``Storage.publish_blob`` does.
+2. Publishing is ``Storage.publish_blob`` of the local file, as ever: a store holding a
+   complete staged copy of that file copies it inside the store instead of sending
+   the bytes again; an incomplete one is never used.
 3. When the staging block ends, every staged copy is removed, whatever happened.
 """
 
@@ -40,28 +41,20 @@ class StagedUpload(Protocol):
     def writer(self) -> contextlib.AbstractContextManager[ByteSink]:
         """Where the received bytes are written (once, from the start)."""
 
-    def publish(self, key: str) -> None:
-        """Store the received bytes under ``key`` (an existing key is kept)."""
-
 
 @attrs.frozen
 class LocalStaging:
-    """Staging in a local scratch file only; publishing stores that file."""
+    """Staging in a local scratch file only."""
 
-    storage: Storage
     path: str
 
     def writer(self) -> contextlib.AbstractContextManager[ByteSink]:
         """The scratch file, truncated."""
         return open(self.path, "wb")
 
-    def publish(self, key: str) -> None:
-        """``publish_blob`` of the scratch file."""
-        self.storage.publish_blob(self.path, key)
-
 
 @contextlib.contextmanager
 def local_staging(storage: Storage) -> Iterator[LocalStaging]:
     """Stage in ``storage.staging_file()`` (removed when the block ends)."""
     with storage.staging_file() as path:
-        yield LocalStaging(storage, path)
+        yield LocalStaging(path)

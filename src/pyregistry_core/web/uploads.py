@@ -45,7 +45,7 @@ def upload(registry: Registry, request: Request, params: Mapping[str, str], trai
                     request.query,
                 )
             trail.project, trail.target = form.get("name"), form.filename or ""
-            result = registry.upload(request.caller, form, staged)
+            result = registry.upload(request.caller, form, staged.path)
     except RegistryError as error:
         registry.metrics.count_upload("rejected", type(error).__name__)
         raise
