@@ -4,9 +4,9 @@
 (replace ``storage.fs``), so injected errors travel through the store's own error
 handling exactly as a real backend's would. It fails on demand:
 
-- the Nth write from now (``pipe_file``/``put_file``) raises, before it happens, after it
-  committed (a timeout on the reply), or after writing a partial object (a close that
-  failed on a filesystem without atomic writes);
+- the Nth write from now (``pipe_file``/``put_file``, S3's ``copy_object``) raises,
+  before it happens, after it committed (a timeout on the reply), or after writing a
+  partial object (a close that failed on a filesystem without atomic writes);
 - every call raises (an outage, throttling), until ``heal``;
 - listings go stale: ``ls`` returns what it returned before ``freeze_listings``.
 
@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pyregistry_core.storage.staging import local_staging
 
 __all__ = [
     "DEV_FULL",
@@ -140,6 +142,25 @@ class FaultyFileSystem:
 
         return self._write("put_file", rpath, whole, partial)
 
+    def call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """S3's server-side copy (how a file staged in the bucket is published) is a write."""
+        if method != "copy_object":
+            self._check_outage(method, write=False)
+            return self.fs.call_s3(method, *args, **kwargs)
+        bucket = kwargs["Bucket"]
+        source = f"{kwargs['CopySource']['Bucket']}/{kwargs['CopySource']['Key']}"
+
+        def partial() -> None:
+            data = self.fs.cat_file(source)
+            self.fs.pipe_file(f"{bucket}/{kwargs['Key']}", data[: len(data) // 2])
+
+        return self._write(
+            "copy_object",
+            f"{bucket}/{kwargs['Key']}",
+            lambda: self.fs.call_s3(method, *args, **kwargs),
+            partial,
+        )
+
     def ls(self, path: str, *args: Any, **kwargs: Any) -> Any:
         self._check_outage("ls", write=False)
         key = path.rstrip("/")
@@ -190,6 +211,10 @@ class FaultyStorage:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 link.unlink()
+
+    def staging_upload(self) -> Any:
+        """Uploads staged in this wrapper's scratch files (so ``full`` reaches them)."""
+        return local_staging(self)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.storage, name)

@@ -92,7 +92,7 @@ def test_failed_write_is_503_and_publishes_nothing(open_registry, write: int, wh
     faulty.fail_write(write, enospc(), when=when)
     assert_unavailable(upload(registry, dist))
     assert faulty.failed
-    assert faulty.failed[0].startswith(("pipe_file", "put_file"))
+    assert faulty.failed[0].startswith(("pipe_file", "put_file", "copy_object"))
     assert listed(registry, "demo") == {}
     assert send(registry, "GET", f"/files/demo/{dist.sha256}/{dist.filename}").status == 404
     assert listed(open_registry()[0], "demo") == {}  # nor on another replica

@@ -69,9 +69,10 @@ class BucketStaging:
     def writer(self) -> Iterator[_Tee]:
         """Write to both copies; the staged object is completed only if the block ends
         normally (invariant 1 of ``staging.py``)."""
-        remote = self.storage.fs.open(
-            self.storage.bucket_path(self.key), "wb", block_size=self.storage.PART_SIZE
-        )
+        with write_errors():
+            remote = self.storage.fs.open(
+                self.storage.bucket_path(self.key), "wb", block_size=self.storage.PART_SIZE
+            )
         try:
             with open(self.path, "wb") as local:
                 yield _Tee(local, remote)
