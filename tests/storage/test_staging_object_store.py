@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from registry_http import listed, send, text, write_big_wheel, write_upload_body
+from distfiles import write_large_wheel
+from registry_http import listed, send, text, write_upload_body
 from s3_server import Bucket
 
 from pyregistry_core import Registry
@@ -39,7 +40,7 @@ def bucket(request: pytest.FixtureRequest) -> Bucket:
 def body(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
     """A 24 MiB wheel's upload body on disk: (path, Content-Type, length)."""
     root = tmp_path_factory.mktemp("staged")
-    write_big_wheel(root / WHEEL, "staged", "1.0", 24 * 2**20)
+    write_large_wheel(root / WHEEL, "staged", "1.0", 24 * 2**20)
     content_type, length, _ = write_upload_body(root / "body", root / WHEEL, "staged", "1.0")
     return root / "body", content_type, length
 
