@@ -12,6 +12,7 @@ a local directory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
 import uuid
@@ -30,10 +31,9 @@ from pyregistry_core.storage import S3Storage
 from .context import BenchContext
 from .corpus import BIG_PROJECT, big_project_records, manifest_documents, write_corpus
 from .load import LoadResult, alternating
-from .registry_apps import REGISTRY_CONFIG_ENV
 from .report import Figure, Section
 from .s3_server import S3Bucket, moto_s3, seaweedfs_s3
-from .servers import Server, free_port, gunicorn_command, pyregistry_serve_command, running, start
+from .servers import Server, free_port, pyregistry_serve_command, running, start
 
 __all__ = ["MOTO", "SEAWEEDFS", "STORES", "Store", "bench_s3_pages", "bench_seaweedfs_pages"]
 
@@ -41,7 +41,6 @@ _COLD_STARTS = 3  # server starts per store for the cold figure, median taken
 _POPULATE_THREADS = 16
 _REVALIDATIONS = 10  # in-process warm revalidations timed per store
 _COLD_TIMEOUT = 600.0  # a cold page on a slow store may take minutes
-_ASGI_FACTORY = "benchmarks.registry_apps:pyregistry_asgi()"
 _MANY_PROJECTS = 20_000  # projects in the project list of the /simple/ figure
 # Storage methods a page read may call (counted on the local store, which has no requests).
 _STORAGE_CALLS = (
@@ -276,22 +275,20 @@ def bench_seaweedfs_pages(ctx: BenchContext) -> Section:
     return _store_section(ctx, SEAWEEDFS)
 
 
-def _servers(workers: int) -> dict[str, Callable[[Path, int], tuple[list[str], dict[str, str]]]]:
-    """The servers warm pages are measured on: command and environment for a config."""
+# The servers `pyregistry serve` runs (``--server``), the default first.
+_SERVERS = ("gunicorn-asgi", "uvicorn", "gunicorn")
+
+
+def _servers(workers: int) -> dict[str, Callable[[Path, int], list[str]]]:
+    """The servers warm pages are measured on: the command for a config and a port."""
     return {
-        "`pyregistry serve` (its default server)": lambda config, port: (
-            pyregistry_serve_command(config, port, workers),
-            {},
-        ),
-        "`pyregistry serve --server uvicorn`": lambda config, port: (
-            [*pyregistry_serve_command(config, port, workers), "--server", "uvicorn"],
-            {},
-        ),
-        "pyregistry_asgi under gunicorn -k asgi": lambda config, port: (
-            gunicorn_command(_ASGI_FACTORY, port, workers, "asgi"),
-            {REGISTRY_CONFIG_ENV: str(config)},
-        ),
+        f"`pyregistry serve --server {server}`": functools.partial(_serve, workers=workers, server=server)
+        for server in _SERVERS
     }
+
+
+def _serve(config: Path, port: int, *, workers: int, server: str) -> list[str]:
+    return pyregistry_serve_command(config, port, workers, server=server)
 
 
 def _warm(
@@ -305,8 +302,8 @@ def _warm(
         for name, command in _servers(workers).items():
             for store, config in (("S3", s3_config), ("local", local_config)):
                 port = free_port()
-                argv, env = command(config, port)
-                servers.append(stack.enter_context(running(f"{name}, {store}", argv, port, ctx.log_dir, env)))
+                argv = command(config, port)
+                servers.append(stack.enter_context(running(f"{name}, {store}", argv, port, ctx.log_dir)))
         for server in servers:
             _prime(server, path, workers)
         results = alternating(
@@ -457,8 +454,8 @@ def _store_section(ctx: BenchContext, store: Store) -> Section:
         f"Project page and `/simple/` from S3 storage ({store.name}) vs local storage",
         f"{files:,} records of one project created on a local S3 API ({store.description}) with "
         f"create-only PUTs from {_POPULATE_THREADS} threads ({populate_seconds:.1f} s), and the same "
-        f"records in a local directory. `pyregistry serve --workers {workers}` over each (warm: also "
-        "`--server uvicorn`, and the ASGI adapter under gunicorn -k asgi, all six servers side by side) "
+        f"records in a local directory. `pyregistry serve --workers {workers}` over each (warm: under "
+        f"each `--server` ({', '.join(_SERVERS)}), all six servers side by side) "
         "(`storage.url = s3://...` with `storage.endpoint_url` and dummy keys; `pypi.index_ttl = 0`: "
         "every request revalidates). Cold: the first "
         f"GET after `/health` answered, median of {starts} interleaved starts per store. Warm: "
