@@ -1,6 +1,6 @@
 """Prepared answers (``PreparedAnswers``): a warm page asked again the same way is given
 again, byte for byte what ``handle`` answers, for one ``stat``, only while its snapshot is
-current, never to a caller with credentials, and within bounds."""
+current, to credentials only while their verdict is cached, and within bounds."""
 
 from __future__ import annotations
 
@@ -22,11 +22,15 @@ from strategies import accept_headers
 from test_fast_path import OPEN, PATHS, Tripwire, get, tripwired
 
 from pyregistry_core import Identity, PreparedAnswers, Registry, Request
+from pyregistry_core.shared_cache import SharedTTLCache
 from pyregistry_core.web.handle import handle_uncached
+
+ALICE = basic("alice", "secret")
 
 
 def key_of(request: Request) -> tuple[object, ...]:
-    """The request values an adapter keys on (the test's own spelling of them)."""
+    """The request values an adapter keys on (the test's own spelling of them; the
+    ``Authorization`` header is handed over beside the key)."""
     headers = request.headers
     return (
         request.method,
@@ -43,15 +47,18 @@ def key_of(request: Request) -> tuple[object, ...]:
 def twice(answers: PreparedAnswers, request: Request) -> tuple[object, object]:
     """The answer as worked out (and maybe kept), then as given again (None: not kept)."""
     first = answers.answer(key_of(request), request)
-    again = answers.get(key_of(request))
+    again = answers.get(key_of(request), request.header("authorization"))
     return first, again.response if again is not None else None
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> tuple[Registry, Tripwire]:
-    """A registry on a local directory holding demo 1.0, its pages warm (gzip'd too)."""
-    registry, wire = tripwired({"storage.dir": str(tmp_path / "packages"), **OPEN})
+    """A registry on a local directory holding demo 1.0, its pages warm (gzip'd too), and
+    alice's password verified (her verdict cached)."""
+    config = {"storage.dir": str(tmp_path / "packages"), "user.alice": fast_hash("secret"), **OPEN}
+    registry, wire = tripwired(config)
     assert upload(registry, make_wheel("demo", "1.0")).status == 200
+    assert send(registry, "GET", "/simple/", headers={"Authorization": ALICE}).status == 200
     for accept in (None, SIMPLE_JSON):
         for path in ("/simple/", "/simple/demo/"):
             for coding in (None, "gzip"):
@@ -71,6 +78,7 @@ def local(tmp_path: Path) -> tuple[Registry, Tripwire]:
     if_none_match=st.sampled_from([None, "*", '"nope"', "garbage", "<its etag>"]),
     accept_encoding=st.sampled_from([None, "gzip", "gzip;q=0", "br, zstd, gzip;q=0.5", "identity", "x;q=1"]),
     identity=st.sampled_from([None, Identity(user="alice"), Identity(user="bob", groups=("g",))]),
+    authorization=st.sampled_from([None, ALICE, basic("alice", "wrong"), basic("", ""), "Bearer x"]),
 )
 def test_given_again_exactly_what_handle_answers(
     local: tuple[Registry, Tripwire],
@@ -81,11 +89,14 @@ def test_given_again_exactly_what_handle_answers(
     if_none_match: str | None,
     accept_encoding: str | None,
     identity: Identity | None,
+    authorization: str | None,
 ):
-    """For any request without credentials, the answer given again is exactly the ordinary answer."""
+    """For any request, with credentials or without, the answer given again is exactly the
+    ordinary answer."""
     registry, _ = local
     answers = PreparedAnswers(registry)
     headers = {"Accept": accept, "If-None-Match": if_none_match, "Accept-Encoding": accept_encoding}
+    headers["Authorization"] = authorization
     query = f"?format={fmt}" if fmt is not None else ""
     request = get(
         path + query, {k: v for k, v in headers.items() if v is not None}, method=method, identity=identity
@@ -277,3 +288,95 @@ def test_identities_of_the_host_app_are_kept_apart(adapter: str, tmp_path: Path)
         who["identity"] = identity
         for _ in range(2):
             assert str(fetch(app, "/simple/", {})[0])[:3] == expected
+
+
+def test_verified_credentials_get_their_prepared_answer(local: tuple[Registry, Tripwire]):
+    """Credentials whose verdict is cached get their own answer again for one stat and no new
+    verification; another password (or none) never gets it, and is refused 401 as before."""
+    registry, wire = local
+    answers = PreparedAnswers(registry)
+    alice = get("/simple/demo/", {"Authorization": ALICE})
+    verifications = registry.authenticator.verifications
+    first, again = twice(answers, alice)
+    assert again.header("cache-control") == "max-age=0, must-revalidate, private"  # type: ignore[union-attr]
+    wire.arm("document_version")
+    assert answers.get(key_of(alice), ALICE) is not None
+    assert (wire.calls, registry.authenticator.verifications) == (["document_version"], verifications)
+    with wire.paused():
+        assert first == again == handle_uncached(registry, alice)
+    assert answers.get(key_of(alice)) is None
+    wrong = get("/simple/demo/", {"Authorization": basic("alice", "wrong")})
+    assert answers.get(key_of(wrong), basic("alice", "wrong")) is None
+    assert answers.answer(key_of(wrong), wrong) is None
+    with wire.paused():
+        assert handle_uncached(registry, wrong).status == 401
+    assert answers.get(key_of(wrong), basic("alice", "wrong")) is None
+    assert len(answers) == 1
+
+
+def test_an_expired_verdict_is_verified_again(local: tuple[Registry, Tripwire]):
+    """Once the authenticator's verdict has expired, the kept answer is not given: the next
+    request is verified again, and its answer kept for the new verdict."""
+    registry, _ = local
+    now = [1000.0]
+    registry.authenticator._cache = SharedTTLCache(10_000, 60.0, lambda: now[0])
+    answers = PreparedAnswers(registry)
+    alice = get("/simple/demo/", {"Authorization": ALICE})
+    assert handle_uncached(registry, alice).status == 200
+    verifications = registry.authenticator.verifications
+    _first, again = twice(answers, alice)
+    assert again is not None
+    now[0] += 59.0
+    assert answers.get(key_of(alice), ALICE) is not None
+    now[0] += 2.0
+    assert answers.get(key_of(alice), ALICE) is None
+    assert len(answers) == 0
+    assert answers.answer(key_of(alice), alice) is None  # not cached: the ordinary path verifies
+    assert handle_uncached(registry, alice).status == 200
+    assert registry.authenticator.verifications == verifications + 1
+    _first, again = twice(answers, alice)
+    assert again is not None
+
+
+def test_tokens_are_never_kept(local: tuple[Registry, Tripwire]):
+    """A token is checked on every request, so its answers are never kept, and once revoked
+    the next request is refused 401."""
+    registry, _ = local
+    token, secret = registry.tokens.create("alice")
+    header = basic("__token__", secret)
+    answers = PreparedAnswers(registry)
+    request = get("/simple/demo/", {"Authorization": header})
+    assert handle_uncached(registry, request).status == 200
+    first, again = twice(answers, request)
+    assert (first, again, len(answers)) == (None, None, 0)
+    assert registry.tokens.revoke(token.id) is True
+    assert handle_uncached(registry, request).status == 401
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_verified_credentials_are_prepared_through_adapters(adapter: str, tmp_path: Path):
+    """Through either adapter, alice's warm page is given again for one stat and no new
+    verification; a wrong password is refused 401, and an expired verdict is verified again."""
+    config = {"storage.dir": str(tmp_path / "packages"), "user.alice": fast_hash("secret"), **OPEN}
+    registry, wire = tripwired(config)
+    now = [1000.0]
+    registry.authenticator._cache = SharedTTLCache(10_000, 60.0, lambda: now[0])
+    assert upload(registry, make_wheel("demo", "1.0")).status == 200
+    make, fetch = (
+        (pyregistry_wsgi.make_app, wsgi_get) if adapter == "wsgi" else (pyregistry_asgi.make_app, asgi_get)
+    )
+    app = make(registry)
+    alice = {"Authorization": ALICE}
+    for _ in range(2):
+        status, headers, _body = fetch(app, "/simple/demo/", alice)
+        assert (str(status)[:3], headers["cache-control"]) == ("200", "max-age=0, must-revalidate, private")
+    wire.arm("document_version")
+    status, headers, body = fetch(app, "/simple/demo/", alice)
+    assert (str(status)[:3], headers["cache-control"]) == ("200", "max-age=0, must-revalidate, private")
+    assert b"demo-1.0-py3-none-any.whl" in body
+    assert (wire.calls, registry.authenticator.verifications) == (["document_version"], 1)
+    wire.allowed = None
+    assert str(fetch(app, "/simple/demo/", {"Authorization": basic("alice", "wrong")})[0])[:3] == "401"
+    now[0] += 61.0
+    assert str(fetch(app, "/simple/demo/", alice)[0])[:3] == "200"
+    assert registry.authenticator.verifications == 3

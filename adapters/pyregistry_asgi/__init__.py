@@ -77,28 +77,30 @@ def _to_request(scope: Scope, body: BodyReader | None, identity: Identity | None
 
 _PREPARED_METHODS = frozenset(("GET", "HEAD"))
 # The request headers the core's fast path reads (``pyregistry_core.PreparedAnswers``).
-_KEYED = {b"accept": 0, b"accept-encoding": 1, b"if-none-match": 2, b"host": 3}
+# ``Authorization`` is handed over beside the key, not in it.
+_KEYED = {b"accept": 0, b"accept-encoding": 1, b"if-none-match": 2, b"host": 3, b"authorization": 4}
 
 
-def _answer_key(scope: Scope, identity: Identity | None) -> AnswerKey | None:
-    """Every request value the core's fast path reads; None for a request with credentials,
-    a method other than GET and HEAD, or no single Host."""
+def _answer_key(scope: Scope, identity: Identity | None) -> tuple[AnswerKey, str | None] | None:
+    """Every request value the core's fast path reads, and the ``Authorization`` header apart;
+    None for a method other than GET and HEAD, no single Host, or a repeated header, or both
+    credentials and an identity from the host app."""
     method = scope.get("method")
     if method not in _PREPARED_METHODS:
         return None
-    values: list[bytes | None] = [None, None, None, None]
+    values: list[bytes | None] = [None, None, None, None, None]
     for raw_name, value in scope.get("headers", ()):
-        name = raw_name.lower()
-        slot = _KEYED.get(name)
+        slot = _KEYED.get(raw_name.lower())
         if slot is not None:
             if values[slot] is not None:
                 return None  # repeated: rare enough to leave to the ordinary translation
             values[slot] = value
-        elif name == b"authorization":
-            return None
-    if values[3] is None or (identity is not None and not _hashable(identity)):
+    authorization = values.pop()
+    if values[3] is None:
         return None
-    return (
+    if identity is not None and (authorization is not None or not _hashable(identity)):
+        return None
+    key = (
         method,
         scope.get("path"),
         scope.get("root_path", ""),
@@ -107,6 +109,7 @@ def _answer_key(scope: Scope, identity: Identity | None) -> AnswerKey | None:
         *values,
         identity,
     )
+    return key, authorization.decode("latin-1") if authorization is not None else None
 
 
 def _hashable(identity: Identity) -> bool:
@@ -196,9 +199,10 @@ def make_app(
         if identify is not None:
             result = identify(scope)
             identity = await result if inspect.isawaitable(result) else result
-        key = _answer_key(scope, identity)
-        if key is not None:
-            prepared = answers.get(key)
+        keyed = _answer_key(scope, identity)
+        key = keyed[0] if keyed is not None else None
+        if keyed is not None:
+            prepared = answers.get(*keyed)
             if prepared is not None:  # a warm page asked again the same way
                 await send_prepared(prepared, send)
                 return

@@ -79,13 +79,14 @@ def _to_request(environ: WSGIEnviron, identity: Identity | None) -> Request:
 
 
 def _answer_key(environ: WSGIEnviron, identity: Identity | None) -> AnswerKey | None:
-    """Every request value the core's fast path reads (``pyregistry_core.PreparedAnswers``);
-    None for a request with credentials, a method other than GET and HEAD, or no Host."""
+    """Every request value the core's fast path reads but ``Authorization``, handed over beside
+    it (``pyregistry_core.PreparedAnswers``); None for a method other than GET and HEAD, no
+    Host, or both credentials and an identity from the host app."""
     get = environ.get
     method, host = get("REQUEST_METHOD"), get("HTTP_HOST")
-    if method not in _PREPARED_METHODS or host is None or "HTTP_AUTHORIZATION" in environ:
+    if method not in _PREPARED_METHODS or host is None:
         return None
-    if identity is not None and not _hashable(identity):
+    if identity is not None and ("HTTP_AUTHORIZATION" in environ or not _hashable(identity)):
         return None
     return (
         method,
@@ -144,7 +145,7 @@ def make_app(
         identity = identify(environ) if identify is not None else None
         key = _answer_key(environ, identity)
         if key is not None:
-            prepared = answers.get(key)
+            prepared = answers.get(key, environ.get("HTTP_AUTHORIZATION"))
             if prepared is not None:  # a warm page asked again the same way
                 status, headers = _wire(prepared)
                 start_response(status, list(headers))

@@ -3,10 +3,11 @@
 ``handle_cached`` works its answer out from the request each time: route, negotiation,
 permission, snapshot, headers. For a request without credentials, all it reads is a
 handful of raw values: method, path, query, ``Accept``, ``Accept-Encoding``,
-``If-None-Match``, the mount point and host, and the identity the host app gave. An
-adapter names a request by those values (an ``AnswerKey`` it builds from its server's
-request, never from anything else), and ``PreparedAnswers`` gives the answer it gave
-that key last time, while what the answer rests on is still current.
+``If-None-Match``, the mount point and host, the identity the host app gave, and the
+``Authorization`` header. An adapter names a request by those values but the last (an
+``AnswerKey`` it builds from its server's request, never from anything else; it hands
+the header over beside it), and ``PreparedAnswers`` gives the answer it gave that key
+and header last time, while what the answer rests on is still current.
 
 Invariants:
 1. Same answer. A prepared answer is ``handle_cached``'s answer to a request with the
@@ -17,20 +18,29 @@ Invariants:
    of its document on local storage, else its TTL). Counted and logged as ``finish`` does.
 2. Never blocks, as ``handle_cached``: the check is that function's snapshot lookup, and
    this module's own lock is only ever tried (not kept, not dropped, when it is taken).
-3. Authorize before revealing: a request with an ``Authorization`` header has no key
-   (the adapter gives None) and the host app's identity is part of the key, so an answer
-   is only ever given again to the caller it was worked out for.
-4. Bounded: at most ``max_answers`` answers holding at most ``max_bytes`` of bodies;
-   the oldest go first, and one found stale is dropped.
+3. Authorize before revealing: the host app's identity is part of the key, and so is a
+   keyed hash of the ``Authorization`` header (never the header: credentials are kept
+   nowhere but the authenticator's cache, which keys by such a hash too), so an answer is
+   only ever given again to the caller it was worked out for. An answer to credentials is
+   kept only when ``handle_cached`` found them already verified (``cached_identity``, the
+   same identity before and after), and given again only while ``cached_identity`` still
+   gives that very identity: an expired or evicted verdict is verified again by the
+   ordinary path, and tokens (checked on every request) are never kept. With both an
+   identity from the host app and a header, nothing is kept.
+4. Bounded: at most ``max_answers`` answers (anonymous and credentialed alike) holding
+   at most ``max_bytes`` of bodies; the oldest go first, and one found stale is dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import threading
 import time
 from collections.abc import Hashable
 from http import HTTPStatus
 
+from ..acl import Identity
 from ..registry.facade import Registry
 from .fast_path import REQUEST_ONLY, Snapshot, fast_route, handle_cached
 from .finish import record
@@ -41,6 +51,7 @@ __all__ = ["AnswerKey", "Prepared", "PreparedAnswers"]
 # The raw request values the fast path reads, in an order of the adapter's choosing; None:
 # this request is not one to prepare (credentials, a method but GET or HEAD, no host).
 AnswerKey = Hashable
+_CREDENTIALED = object()  # marks a key with a header's hash, never equal to an adapter's key
 
 
 class Prepared:
@@ -52,6 +63,7 @@ class Prepared:
         "_path",
         "_snapshot",
         "_user",
+        "_verdict",
         "method",
         "response",
         "snapshot_now",
@@ -59,7 +71,13 @@ class Prepared:
     )
 
     def __init__(
-        self, request: Request, response: Response, snapshot_now: Snapshot, snapshot: object, page_hit: bool
+        self,
+        request: Request,
+        response: Response,
+        snapshot_now: Snapshot,
+        snapshot: object,
+        page_hit: bool,
+        verdict: Identity | None = None,
     ) -> None:
         self.response = response
         self.method = request.method
@@ -67,13 +85,21 @@ class Prepared:
         self.wire: dict[str, object] = {}
         self._snapshot = snapshot
         self._path = request.path
-        self._user = request.caller.user
+        # ``verdict``: the identity ``cached_identity`` gave the request's credentials.
+        self._verdict = verdict
+        self._user = verdict.user if verdict is not None else request.caller.user
         self._counts_page_hit = page_hit
 
     @property
     def current(self) -> bool:
         """Whether the snapshot it rests on is still the current one (invariant 1)."""
         return self._snapshot is REQUEST_ONLY or self.snapshot_now() is self._snapshot
+
+    def still_for(self, registry: Registry, authorization: str | None) -> bool:
+        """Whether the caller is still the one it was worked out for (invariant 3)."""
+        if authorization is None:
+            return self._verdict is None
+        return registry.permissions.cached_identity(authorization) is self._verdict
 
     def record(self, registry: Registry, started: float) -> None:
         """Count and log it as sent once more, as ``finish`` does."""
@@ -102,17 +128,21 @@ class PreparedAnswers:
         self._max_answers = max_answers
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
+        self._secret = secrets.token_bytes(32)
 
     def __len__(self) -> int:
         return len(self._answers)
 
-    def get(self, key: AnswerKey) -> Prepared | None:
-        """The answer kept for ``key`` if it is still current (counted and logged), else None."""
+    def get(self, key: AnswerKey, authorization: str | None = None) -> Prepared | None:
+        """The answer kept for ``key`` and the request's ``Authorization`` header if it is
+        still current and still for that caller (counted and logged), else None."""
+        if authorization is not None:
+            key = self._with_credentials(key, authorization)
         prepared = self._answers.get(key)
         if prepared is None:
             return None
         started = time.perf_counter()
-        if not prepared.current:
+        if not prepared.current or not prepared.still_for(self._registry, authorization):
             self._forget(key, prepared)
             return None
         prepared.record(self._registry, started)
@@ -120,22 +150,34 @@ class PreparedAnswers:
 
     def answer(self, key: AnswerKey, request: Request) -> Response | None:
         """``handle_cached(request)``, kept for ``key`` when invariant 1 allows (``request``
-        must be the one ``key`` names). No I/O beyond ``handle_cached``'s."""
+        must be the one ``key`` and its header name). No I/O beyond ``handle_cached``'s."""
         found = fast_route(request.path)
         snapshots = found[0].rests_on(self._registry, found[1]) if found is not None else None
-        if snapshots is None:
+        authorization = request.header("authorization")
+        if snapshots is None or (authorization is not None and request.identity is not None):
             return handle_cached(self._registry, request)
         as_read, current = snapshots
+        cached_identity = self._registry.permissions.cached_identity
+        verdict = cached_identity(authorization) if authorization is not None else None
         before = as_read()
         response = handle_cached(self._registry, request)
-        # Snapshots are swapped by reference, never put back: the same object before and
-        # after is the one the answer came from, current when ``handle_cached`` looked.
+        # Snapshots (and verdicts) are swapped by reference, never put back: the same object
+        # before and after is the one the answer came from, current when it was worked out.
         if response is None or before is None or as_read() is not before:
             return response
+        if authorization is not None:
+            if verdict is None or cached_identity(authorization) is not verdict:
+                return response
+            key = self._with_credentials(key, authorization)
         assert found is not None
         page_hit = found[0].counts_page_hit and response.status < 300
-        self._keep(key, Prepared(request, response, current, before, page_hit))
+        self._keep(key, Prepared(request, response, current, before, page_hit, verdict))
         return response
+
+    def _with_credentials(self, key: AnswerKey, authorization: str) -> AnswerKey:
+        """``key`` with a keyed hash of the header: the credentials themselves are never kept."""
+        header = authorization.encode("utf-8", "surrogateescape")
+        return (_CREDENTIALED, key, hashlib.blake2b(header, key=self._secret, digest_size=32).digest())
 
     def _keep(self, key: AnswerKey, prepared: Prepared) -> None:
         size = len(prepared.response.body) if isinstance(prepared.response.body, bytes) else 0
