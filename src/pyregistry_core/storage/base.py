@@ -28,20 +28,19 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Final, Protocol
+from typing import IO, Final, Protocol
 
 import attrs
 
 from ..errors import ConfigError, InvalidStorageKey, StorageUnavailable
 from ..names import NormalizedName
-
-if TYPE_CHECKING:
-    from .staging import StagedUpload
+from ..upload import ByteSink
 
 __all__ = [
     "NOT_MODIFIED",
     "Document",
     "NotModified",
+    "StagedUpload",
     "Storage",
     "Token",
     "blob_key",
@@ -73,6 +72,17 @@ class NotModified:
 
 
 NOT_MODIFIED: Final = NotModified()
+
+
+class StagedUpload(Protocol):
+    """An upload's staging place: a local file to read back, perhaps a copy in the store."""
+
+    @property
+    def path(self) -> str:
+        """The local scratch file holding the received bytes."""
+
+    def writer(self) -> contextlib.AbstractContextManager[ByteSink]:
+        """Where the received bytes are written (once, from the start)."""
 
 
 class Storage(Protocol):

@@ -20,16 +20,32 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 import attrs
 
 from .base import write_errors
 
-if TYPE_CHECKING:
-    from .s3 import S3Storage
+__all__ = ["BucketStaging", "StagingBucket", "bucket_staging"]
 
-__all__ = ["BucketStaging", "bucket_staging"]
+
+class StagingBucket(Protocol):
+    """What staging needs of the S3 store (``s3.S3Storage``), named here so the two
+    modules do not import each other."""
+
+    PART_SIZE: int
+    fs: Any
+    staged_copies: dict[str, str]
+
+    def bucket_path(self, key: str) -> str:
+        """``bucket/prefix/key``."""
+
+    def delete_blob(self, key: str) -> None:
+        """Remove ``key`` (absent is fine)."""
+
+    def staging_file(self) -> contextlib.AbstractContextManager[str]:
+        """A local scratch path, removed afterwards."""
+
 
 _COPY_OBJECT_LIMIT = 5 * 2**30  # S3's largest CopyObject; above it a multipart copy
 
@@ -60,7 +76,7 @@ def _discard(remote: Any) -> None:
 class BucketStaging:
     """An upload staged in a local scratch file and in the bucket's ``.staging/``."""
 
-    storage: S3Storage
+    storage: StagingBucket
     path: str
     key: str = attrs.field(factory=lambda: f".staging/upload-{uuid.uuid4().hex}")
     stored: bool = False  # the staged object holds every received byte
@@ -92,7 +108,7 @@ class BucketStaging:
 
 
 @contextlib.contextmanager
-def bucket_staging(storage: S3Storage) -> Iterator[BucketStaging]:
+def bucket_staging(storage: StagingBucket) -> Iterator[BucketStaging]:
     """Stage an upload in this host's scratch file and in the bucket; both are removed
     when the block ends."""
     with storage.staging_file() as path:
@@ -103,7 +119,7 @@ def bucket_staging(storage: S3Storage) -> Iterator[BucketStaging]:
             staged.remove()
 
 
-def copy_within(storage: S3Storage, source: str, key: str, size: int) -> None:
+def copy_within(storage: StagingBucket, source: str, key: str, size: int) -> None:
     """Copy ``source`` to ``key`` inside the bucket: one ``CopyObject`` up to 5 GiB."""
     with write_errors():
         if size > _COPY_OBJECT_LIMIT:

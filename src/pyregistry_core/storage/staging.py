@@ -21,25 +21,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Protocol
 
 import attrs
 
 from ..upload import ByteSink
-from .base import Storage
+from .base import StagedUpload, Storage
 
 __all__ = ["LocalStaging", "StagedUpload", "local_staging"]
-
-
-class StagedUpload(Protocol):
-    """An upload's staging place: a local file to read back, perhaps a copy in the store."""
-
-    @property
-    def path(self) -> str:
-        """The local scratch file holding the received bytes."""
-
-    def writer(self) -> contextlib.AbstractContextManager[ByteSink]:
-        """Where the received bytes are written (once, from the start)."""
 
 
 @attrs.frozen
