@@ -15,6 +15,8 @@ from test_mirror import ALICE, RegistryFactory, get, make_registry, request
 from upstream_app import UpstreamIndex
 from upstream_app import provenance_object as provenance
 
+from pyregistry_core import Settings
+from pyregistry_core.errors import ConfigError
 from pyregistry_core.provenance import ProvenanceRejected, check_provenance
 from pyregistry_core.storage.fsck import find_orphans
 
@@ -148,17 +150,21 @@ def _advertised(registry: Any) -> tuple[dict[str, str | None], dict[str, str | N
     return from_json, from_html
 
 
+PUBLIC = "https://pypi.corp.example/mount"  # pypi.public_url as configured (no trailing /)
+
+
 @pytest.mark.parametrize("html_only", [False, True])
 def test_pages_advertise_our_provenance_url_for_files_the_upstream_gave_one(
     make_registry: RegistryFactory, upstream: UpstreamIndex, html_only: bool
 ) -> None:
     """Before and after caching, JSON ``provenance`` and HTML ``data-provenance`` name our
-    URL (relative, as file URLs are) for 1.0 and 2.0, whose upstream offers one; 3.0 has none."""
+    URL, fully qualified under ``pypi.public_url``, for 1.0 and 2.0, whose upstream offers
+    one; 3.0 has none."""
     upstream.faults.html_only = html_only
-    registry = make_registry()
+    registry = make_registry({"pypi.public_url": PUBLIC})
     files = {v: upstream.file(f"ufo_core-{v}-py3-none-any.whl") for v in ("1.0", "2.0", "3.0")}
     expected = {
-        hosted.filename: None if version == "3.0" else f"../..{_provenance_path(hosted)}"
+        hosted.filename: None if version == "3.0" else f"{PUBLIC}{_provenance_path(hosted)}"
         for version, hosted in files.items()
     }
     assert _advertised(registry) == (expected, expected)
@@ -169,6 +175,70 @@ def test_pages_advertise_our_provenance_url_for_files_the_upstream_gave_one(
     get(registry, f"/files/ufo-core/{files['2.0'].sha256}/{files['2.0'].filename}")
     expected[files["2.0"].filename] = None  # cached without its (refused) object: not offered
     assert _advertised(registry) == (expected, expected)
+
+
+@pytest.mark.parametrize("html_only", [False, True])
+def test_without_a_public_url_pages_offer_no_provenance_but_it_is_served(
+    make_registry: RegistryFactory, upstream: UpstreamIndex, html_only: bool
+) -> None:
+    """Without ``pypi.public_url`` no page names a provenance URL (never a relative one,
+    whatever the request's Host), and the object still answers at its URL."""
+    upstream.faults.html_only = html_only
+    registry = make_registry()
+    files = {v: upstream.file(f"ufo_core-{v}-py3-none-any.whl") for v in ("1.0", "2.0", "3.0")}
+    expected: dict[str, str | None] = {hosted.filename: None for hosted in files.values()}
+    assert _advertised(registry) == (expected, expected)
+    for fmt in ("application/vnd.pypi.simple.v1+json", "text/html"):
+        assert b"provenance" not in get(registry, "/simple/ufo-core/", accept=fmt).body
+    answer = get(registry, _provenance_path(files["1.0"]))
+    assert answer.status == 200
+    assert answer.json() == json.loads(files["1.0"].provenance)
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized"),
+    [
+        ("https://pypi.corp.example", "https://pypi.corp.example/"),
+        ("https://example.com/pypi//", "https://example.com/pypi/"),
+        ("HTTPS://example.com:8443/pypi/", "https://example.com:8443/pypi/"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/"),
+        ("http://127.1.2.3/x", "http://127.1.2.3/x/"),
+        ("http://[::1]:9000/", "http://[::1]:9000/"),
+        ("http://localhost/", "http://localhost/"),
+    ],
+)
+def test_a_public_url_is_normalized_to_end_with_one_slash(value: str, normalized: str) -> None:
+    """Secure (https, or http on a loopback host) base URLs are kept, ending in exactly one /."""
+    assert Settings.from_mapping({"pypi.public_url": value}).public_url == normalized
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://pypi.corp.example/",
+        "http://10.0.0.1/",
+        "http://[::2]/",
+        "ftp://pypi.corp.example/",
+        "pypi.corp.example",
+        "/pypi/",
+        "https:///pypi/",
+        "https://pypi.corp.example/?x=1",
+        "https://pypi.corp.example/?",
+        "https://pypi.corp.example/#top",
+        "https://user:secret@pypi.corp.example/",
+        "https://pypi.corp.example:99999/",
+        "https://pypi.corp.example/a b/",
+    ],
+)
+def test_a_bad_public_url_refuses_to_start(value: str) -> None:
+    """An insecure, relative, credentialed or query-carrying base URL is a startup error naming the key."""
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_mapping({"pypi.public_url": value})
+    assert str(raised.value) == (
+        "pypi.public_url must be the index's https URL (http only on a loopback host: "
+        "127.0.0.0/8, [::1] or localhost), without credentials, query or fragment, "
+        f"not {value!r}"
+    )
 
 
 def test_provenance_of_a_file_not_cached_is_fetched_alone_bound_and_kept(

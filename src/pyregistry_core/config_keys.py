@@ -76,6 +76,7 @@ KEYS: dict[str, KeyInfo] = {
     "pypi.fallback": KeyInfo("none", "pypi.fallback", "none | redirect | cache | mirror"),
     "pypi.fallback_base_url": KeyInfo(None, "pypi.fallback_base_url", "upstream index root"),
     "pypi.fallback_url": KeyInfo(None, "pypi.fallback_url", "upstream simple URL (old key)"),
+    "pypi.public_url": KeyInfo(None, "(new)", "this index's external https base URL (PEP 740 provenance)"),
     "pypi.always_show_upstream": KeyInfo("false", "pypi.always_show_upstream", "also list upstream files"),
     "pypi.disallow_fallback": KeyInfo("", "pypi.disallow_fallback", "names that never fall back"),
     "pypi.default_read": KeyInfo(

@@ -2,7 +2,9 @@
 
 Invariants:
 1. Pages use URLs relative to the page itself, so the rendered bytes do not depend on
-   the host or the mount prefix and can be cached and shared by every request.
+   the host or the mount prefix and can be cached and shared by every request. The one
+   URL that must be absolute (PEP 740's provenance) comes from the configured
+   ``public_url``, never from a request; without it, no provenance URL is offered.
 2. A project page is one pass over per-file fragments (``file_anchor``, ``file_json``):
    a fragment depends only on its file's record, so callers may keep fragments per
    record (``fragments.py``) and a page after a change re-renders only the new files.
@@ -47,13 +49,15 @@ def _file_href(record: FileRecord) -> str:
     return f"../../{record.url_path}"
 
 
-def _provenance_href(record: FileRecord) -> str | None:
+def _provenance_href(record: FileRecord, public_url: str | None) -> str | None:
     """PEP 740: our URL of the file's provenance object (the file's URL plus
-    ``.provenance``), relative like the file's; None when there is none to offer. Files
-    linked where the upstream keeps them (redirect mode) are not proxied, nor is theirs."""
-    if record.provenance_sha256 is None or record.external_url is not None:
+    ``.provenance``), fully qualified as the PEP requires, so under ``public_url`` (the
+    index's configured base URL, ending in ``/``); None when there is none to offer or
+    no base URL to offer it at. Files linked where the upstream keeps them (redirect
+    mode) are not proxied, nor is theirs."""
+    if public_url is None or record.provenance_sha256 is None or record.external_url is not None:
         return None
-    return f"../../{record.url_path}.provenance"
+    return f"{public_url}{record.url_path}.provenance"
 
 
 def index_html(names: Iterable[str]) -> bytes:
@@ -72,8 +76,8 @@ def index_json(names: Iterable[str]) -> bytes:
     ).encode()
 
 
-def file_anchor(record: FileRecord) -> str:
-    """One file's ``<a>`` line (PEP 503/592/629/658/714 attributes).
+def file_anchor(record: FileRecord, public_url: str | None = None) -> str:
+    """One file's ``<a>`` line (PEP 503/592/629/658/714/740 attributes).
 
     Every attribute value is escaped, whatever its source (an upstream's values are
     checked at parse time, and escaped here all the same).
@@ -90,7 +94,7 @@ def file_anchor(record: FileRecord) -> str:
     # Not standard, but uv reads them from HTML pages too.
     size = f' data-size="{escape(str(record.size))}"' if record.size is not None else ""
     uploaded = f' data-upload-time="{escape(record.upload_time)}"' if record.upload_time is not None else ""
-    provenance_href = _provenance_href(record)
+    provenance_href = _provenance_href(record, public_url)
     provenance = f' data-provenance="{escape(provenance_href)}"' if provenance_href is not None else ""
     return (
         f'    <a href="{escape(href)}"{python}{metadata}{yanked}{size}{uploaded}{provenance}>'
@@ -105,8 +109,8 @@ def _json_value(value: object) -> str:
     return str(value) if type(value) is int else json.dumps(value)
 
 
-def file_json(record: FileRecord) -> str:
-    """One file's PEP 691/700 JSON object, written as ``json.dumps`` writes it compactly."""
+def file_json(record: FileRecord, public_url: str | None = None) -> str:
+    """One file's PEP 691/700/740 JSON object, written as ``json.dumps`` writes it compactly."""
     # PEP 691: hashes MUST be present, even if empty.
     hashes = f'{{"sha256":{_json_value(record.sha256)}}}' if record.sha256 != "-" else "{}"
     yanked = "false"
@@ -118,7 +122,7 @@ def file_json(record: FileRecord) -> str:
     size = f',"size":{_json_value(record.size)}' if record.size is not None else ""
     uploaded = f',"upload-time":{_json_value(record.upload_time)}' if record.upload_time is not None else ""
     # PEP 740 (optional key): only for files that have one, so other pages stay as they were.
-    provenance_href = _provenance_href(record)
+    provenance_href = _provenance_href(record, public_url)
     provenance = f',"provenance":{_json_value(provenance_href)}' if provenance_href is not None else ""
     return (
         f'{{"filename":{_json_value(record.filename)},"url":{_json_value(_file_href(record))}'

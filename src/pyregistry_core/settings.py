@@ -20,6 +20,7 @@ from .acl import principal_of
 from .config_keys import KEYS, PYPICLOUD_DEFAULTS, KeyKind, classify, unknown_key_message, unused_reason
 from .config_values import Secret, conceal, mask_url, origin, parse_bool, parse_size, reveal_secrets, words
 from .errors import ConfigError
+from .public_url import parse_public_url
 from .publishers import TrustConfig, parse_trust
 from .storage_settings import s3_options, storage_from_keys, store_takes_options
 from .thread_pools import ThreadPools, parse_thread_pools
@@ -46,6 +47,7 @@ class Settings:
     fallback: str = "none"
     fallback_base_url: str | None = attrs.field(default=None, repr=lambda url: repr(url and mask_url(url)))
     always_show_upstream: bool | tuple[str, ...] = False
+    public_url: str | None = None  # the index's external base URL, ending in "/"
     disallow_fallback: tuple[str, ...] = ()
     default_read: tuple[str, ...] = ("everyone",)
     default_write: tuple[str, ...] = ("authenticated",)
@@ -193,6 +195,7 @@ def _build(values: dict[str, Any], base_dir: str) -> Settings:
         fallback=fallback,
         fallback_base_url=base_url,
         always_show_upstream=always_value,
+        public_url=parse_public_url(get("pypi.public_url")),
         disallow_fallback=words(get("pypi.disallow_fallback")),
         default_read=words(get("pypi.default_read")),
         default_write=words(get("pypi.default_write")),

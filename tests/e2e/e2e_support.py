@@ -108,10 +108,12 @@ class Server(LocalServer):
         *,
         tls: tuple[Path, Path, Path] | None = None,
         env: Mapping[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
-        """``tls`` is (CA, certificate, key): serve HTTPS, and trust the CA for requests."""
+        """``tls`` is (CA, certificate, key): serve HTTPS, and trust the CA for requests;
+        ``port`` is chosen beforehand when the config must name the server's own URL."""
         self.adapter = adapter
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self._tls_context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
         self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
         self.index_url = f"{self.url}/simple/"

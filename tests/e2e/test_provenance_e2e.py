@@ -8,12 +8,13 @@ import json
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from e2e_support import Clients, Server
+from e2e_support import Clients, Server, write_config
+from local_server import free_port
 from pypi_attestations import Provenance
-from test_fallback_e2e import installed, pip_install, start, uv_install
+from test_fallback_e2e import installed, pip_install, uv_install
 from upstream_app import UpstreamIndex, provenance_object
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +36,21 @@ def upstream() -> Iterator[UpstreamIndex]:
 
 @pytest.fixture
 def proxy(tmp_path: Path, uploader_hash: str, upstream: UpstreamIndex) -> Iterator[Server]:
-    """A cache-mode proxy in front of ``upstream``."""
-    server = start(tmp_path, uploader_hash, upstream)
+    """A cache-mode proxy in front of ``upstream``, whose ``pypi.public_url`` is its own
+    loopback URL (given without the trailing slash, which is added)."""
+    port = free_port()
+    config = write_config(
+        tmp_path / "pyregistry.ini",
+        tmp_path / "packages",
+        uploader_hash,
+        **{
+            "pypi.fallback": "cache",
+            "pypi.fallback_base_url": upstream.url,
+            "pypi.cache_update": "everyone",
+            "pypi.public_url": f"http://127.0.0.1:{port}",
+        },
+    )
+    server = Server("serve", config, tmp_path / "server.log", tmp_path, port=port)
     try:
         yield server
     finally:
@@ -73,8 +87,10 @@ def _advertised(proxy: Server) -> tuple[dict[str, str | None], dict[str, str | N
 
 
 def _served_subjects(proxy: Server, url: str) -> list[dict[str, object]]:
-    """GET our provenance URL; the subjects of every attestation pypi-attestations reads in it."""
-    reply = proxy.request("GET", urlsplit(urljoin(proxy.url + PAGE, url)).path)
+    """GET our (absolute, own-origin) provenance URL; the subjects of every attestation
+    pypi-attestations reads in it."""
+    assert url.startswith(proxy.url + "/")
+    reply = proxy.request("GET", urlsplit(url).path)
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "application/json"
     parsed = Provenance.model_validate_json(reply.body)
@@ -89,10 +105,11 @@ def _served_subjects(proxy: Server, url: str) -> list[dict[str, object]]:
 def test_provenance_passes_through_and_pip_and_uv_still_install(
     proxy: Server, upstream: UpstreamIndex, clients: Clients, tmp_path: Path
 ) -> None:
-    """Both pages point the wheel's provenance at our URL (the sdist has none); what it
-    serves names the wheel's sha256, before and after pip and uv install through the proxy."""
+    """Both pages point the wheel's provenance at our absolute URL under ``pypi.public_url``
+    (the sdist has none); what it serves names the wheel's sha256, before and after pip and
+    uv install through the proxy."""
     wheel = upstream.file(WHEEL)
-    ours = f"../../files/ufo-core/{wheel.sha256}/{WHEEL}.provenance"
+    ours = f"http://127.0.0.1:{proxy.port}/files/ufo-core/{wheel.sha256}/{WHEEL}.provenance"
     expected = {WHEEL: ours, "ufo_core-1.0.tar.gz": None}
     assert _advertised(proxy) == (expected, expected)
     binding = [{"name": WHEEL, "digest": {"sha256": wheel.sha256}}]

@@ -23,6 +23,7 @@ from typing import Any
 from ..acl import Identity, Permission
 from ..auth.tokens import TokenStore
 from ..dists import ArchiveLimits
+from ..fragments import FileFragments
 from ..metrics import Metrics
 from ..names import NormalizedName
 from ..negotiate import SimpleFormat
@@ -87,7 +88,8 @@ class Registry:
         views = Views(perms, catalog, self.fallback, mirror, self.settings.upstream_policy, metrics, clock)
         fetcher = UpstreamFetcher(perms, views, catalog, storage, mirror, metrics, limits, clock)
         self.views = views
-        self.pages = PageCache(perms, catalog, views, metrics)
+        fragments = FileFragments(public_url=self.settings.public_url)
+        self.pages = PageCache(perms, catalog, views, metrics, fragments)
         self.files = StoredFiles(perms, catalog, storage, fetcher)
         self.publisher = Publisher(perms, catalog, storage, limits, clock, self.settings.max_upload_size)
         self.management = Management(perms, storage, catalog)
