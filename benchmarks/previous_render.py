@@ -2,7 +2,7 @@
 
 Kept as the same-run baseline of ``cold.py`` and as the reference that
 ``tests/test_render.py`` holds the fragment renderer to, byte for byte (so it learns each
-new field the renderer does: PEP 740's provenance URL).
+new field the renderer does: PEP 740's provenance URL, absolute under ``public_url``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def index_json(names: Iterable[str]) -> bytes:
     ).encode()
 
 
-def project_html(project: ProjectFiles) -> bytes:
+def project_html(project: ProjectFiles, public_url: str | None = None) -> bytes:
     """A project page as PEP 503 HTML with PEP 592/629/658/714 attributes."""
     title = escape(project.name)
     status = ""
@@ -63,12 +63,12 @@ def project_html(project: ProjectFiles) -> bytes:
         f"    <title>Links for {title}</title>\n  </head>\n  <body>\n",
         f"    <h1>Links for {title}</h1>\n",
     ]
-    parts.extend(_file_anchor(record) for record in project.files)
+    parts.extend(_file_anchor(record, public_url) for record in project.files)
     parts.append("  </body>\n</html>\n")
     return "".join(parts).encode()
 
 
-def _file_anchor(record: FileRecord) -> str:
+def _file_anchor(record: FileRecord, public_url: str | None) -> str:
     """One file's ``<a>``; every attribute value is escaped, whatever its source (an
     upstream's values are checked at parse time, and escaped here all the same)."""
     fragment = f"#sha256={record.sha256}" if record.sha256 != "-" else ""
@@ -85,13 +85,13 @@ def _file_anchor(record: FileRecord) -> str:
         attributes.append(("data-size", str(record.size)))
     if record.upload_time is not None:
         attributes.append(("data-upload-time", record.upload_time))
-    if record.provenance_sha256 is not None and record.external_url is None:
-        attributes.append(("data-provenance", f"{_file_href(record)}.provenance"))
+    if public_url is not None and record.provenance_sha256 is not None and record.external_url is None:
+        attributes.append(("data-provenance", f"{public_url}{record.url_path}.provenance"))
     written = " ".join(f'{name}="{escape(str(value), quote=True)}"' for name, value in attributes)
     return f"    <a {written}>{escape(record.filename)}</a><br>\n"
 
 
-def _file_json(record: FileRecord) -> dict[str, Any]:
+def _file_json(record: FileRecord, public_url: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "filename": record.filename,
         "url": _file_href(record),
@@ -107,19 +107,19 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
         entry["size"] = record.size
     if record.upload_time is not None:
         entry["upload-time"] = record.upload_time
-    if record.provenance_sha256 is not None and record.external_url is None:  # PEP 740
-        entry["provenance"] = f"{_file_href(record)}.provenance"
+    if public_url is not None and record.provenance_sha256 is not None and record.external_url is None:
+        entry["provenance"] = f"{public_url}{record.url_path}.provenance"  # PEP 740
     return entry
 
 
-def project_json(project: ProjectFiles) -> bytes:
+def project_json(project: ProjectFiles, public_url: str | None = None) -> bytes:
     """A project page as PEP 691 JSON with PEP 700 fields."""
     # PEP 700: 1.1 promises a size for every file; an upstream HTML page may not give one.
     version = API_VERSION if all(r.size is not None for r in project.files) else "1.0"
     document: dict[str, Any] = {
         "meta": {"api-version": version},
         "name": project.name,
-        "files": [_file_json(r) for r in project.files],
+        "files": [_file_json(r, public_url) for r in project.files],
         "versions": list(project.versions),
     }
     if project.status.status != "active":  # PEP 792 (optional below API 1.4)

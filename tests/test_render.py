@@ -385,16 +385,23 @@ def odd_projects(draw: st.DrawFn) -> ProjectFiles:
     return ProjectFiles.from_records(canonicalize_name(name), records, status)
 
 
-@given(odd_projects(), st.data())
-def test_fragment_pages_equal_the_template_renderer(project: ProjectFiles, data: st.DataObject) -> None:
+_PUBLIC_URLS = st.sampled_from([None, "https://pypi.example/", "http://127.0.0.1:8080/a/"])
+
+
+@given(odd_projects(), _PUBLIC_URLS, st.data())
+def test_fragment_pages_equal_the_template_renderer(
+    project: ProjectFiles, public_url: str | None, data: st.DataObject
+) -> None:
     """Pages rendered from kept per-file fragments are byte-identical to the whole-page
-    template renderer, on first render and again after a file changed (yanked)."""
-    kept = FileFragments().project(project.name)
+    template renderer (with or without a public URL for provenance), on first render and
+    again after a file changed (yanked)."""
+    kept = FileFragments(public_url=public_url).project(project.name)
     for _ in range(2):
-        assert render.project_html(project, kept.anchor) == previous_render.project_html(project)
-        assert render.project_json(project, kept.entry) == previous_render.project_json(project)
-        assert render.project_html(project) == previous_render.project_html(project)
-        assert render.project_json(project) == previous_render.project_json(project)
+        html, json_page = previous_render.project_html, previous_render.project_json
+        assert render.project_html(project, kept.anchor) == html(project, public_url)
+        assert render.project_json(project, kept.entry) == json_page(project, public_url)
+        assert render.project_html(project) == html(project)
+        assert render.project_json(project) == json_page(project)
         if not project.files:
             break
         index = data.draw(st.integers(0, len(project.files) - 1))
