@@ -12,8 +12,9 @@ PACKAGES = ("pyregistry_core", "pyregistry_wsgi", "pyregistry_asgi", "pyregistry
 
 def _cycles(package: str) -> list[tuple[str, str]]:
     """Pairs of modules that import each other, directly or through others (``TYPE_CHECKING``
-    imports count too: a circle there is a circle for the reader)."""
-    graph = grimp.build_graph(package)
+    imports count too: a circle there is a circle for the reader). No cache: a graph kept
+    from an earlier tree must never vouch for this one."""
+    graph = grimp.build_graph(package, cache_dir=None)
     found = set()
     for module in graph.modules:
         for imported in graph.find_modules_directly_imported_by(module):
