@@ -32,6 +32,7 @@ from pyregistry_core import (
     Response,
     handle_cached,
     handle_uncached,
+    keyable_identity,
     request_lane,
 )
 
@@ -98,7 +99,7 @@ def _answer_key(scope: Scope, identity: Identity | None) -> tuple[AnswerKey, str
     authorization = values.pop()
     if values[3] is None:
         return None
-    if identity is not None and (authorization is not None or not _hashable(identity)):
+    if identity is not None and (authorization is not None or not keyable_identity(identity)):
         return None
     key = (
         method,
@@ -110,15 +111,6 @@ def _answer_key(scope: Scope, identity: Identity | None) -> tuple[AnswerKey, str
         identity,
     )
     return key, authorization.decode("latin-1") if authorization is not None else None
-
-
-def _hashable(identity: Identity) -> bool:
-    """Whether the host app's identity can be part of a key (groups given as a list cannot)."""
-    try:
-        hash(identity)
-    except TypeError:
-        return False
-    return True
 
 
 def _client_address(scope: Scope) -> str:

@@ -24,6 +24,7 @@ from pyregistry_core import (
     Response,
     handle,
     handle_uncached,
+    keyable_identity,
     open_file_body,
 )
 
@@ -86,7 +87,7 @@ def _answer_key(environ: WSGIEnviron, identity: Identity | None) -> AnswerKey | 
     method, host = get("REQUEST_METHOD"), get("HTTP_HOST")
     if method not in _PREPARED_METHODS or host is None:
         return None
-    if identity is not None and ("HTTP_AUTHORIZATION" in environ or not _hashable(identity)):
+    if identity is not None and ("HTTP_AUTHORIZATION" in environ or not keyable_identity(identity)):
         return None
     return (
         method,
@@ -100,15 +101,6 @@ def _answer_key(environ: WSGIEnviron, identity: Identity | None) -> AnswerKey | 
         get("HTTP_IF_NONE_MATCH"),
         identity,
     )
-
-
-def _hashable(identity: Identity) -> bool:
-    """Whether the host app's identity can be part of a key (groups given as a list cannot)."""
-    try:
-        hash(identity)
-    except TypeError:
-        return False
-    return True
 
 
 def _wire(prepared: Prepared) -> tuple[str, tuple[tuple[str, str], ...]]:

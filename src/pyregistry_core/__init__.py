@@ -26,7 +26,7 @@ from .web.file_bodies import open_file_body
 from .web.handle import handle, handle_cached, handle_uncached
 from .web.lanes import Lane, request_lane
 from .web.messages import FileBody, Request, Response
-from .web.prepared import AnswerKey, Prepared, PreparedAnswers
+from .web.prepared import AnswerKey, Prepared, PreparedAnswers, keyable_identity
 
 __all__ = [
     "AccessPolicy",
@@ -54,6 +54,7 @@ __all__ = [
     "handle",
     "handle_cached",
     "handle_uncached",
+    "keyable_identity",
     "open_file_body",
     "request_lane",
 ]

@@ -46,7 +46,7 @@ from .fast_path import REQUEST_ONLY, Snapshot, fast_route, handle_cached
 from .finish import record
 from .messages import Request, Response
 
-__all__ = ["AnswerKey", "Prepared", "PreparedAnswers"]
+__all__ = ["AnswerKey", "Prepared", "PreparedAnswers", "keyable_identity"]
 
 # The raw request values the fast path reads, in an order of the adapter's choosing; None:
 # this request is not one to prepare (credentials, a method but GET or HEAD, no host).
@@ -208,3 +208,13 @@ class PreparedAnswers:
         gone = self._answers.pop(key, None)
         if gone is not None and isinstance(gone.response.body, bytes):
             self._bytes -= len(gone.response.body)
+
+
+def keyable_identity(identity: Identity) -> bool:
+    """Whether the host app's identity can be part of an ``AnswerKey`` (groups given as a
+    list cannot be hashed): an adapter gives no key otherwise."""
+    try:
+        hash(identity)
+    except TypeError:
+        return False
+    return True
