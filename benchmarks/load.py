@@ -3,6 +3,13 @@
 ``wrk -t2 -c16 -d<secs>s`` is the reference. Without it, a keep-alive generator made
 of threads and ``http.client`` runs instead; it is slower than wrk (the GIL), so its
 absolute req/s are lower, but both sides of every ratio are measured with it.
+
+Both keep connections alive but open each again about every ``RECONNECT_EVERY``
+requests (BENCH.md's method). A server with several worker processes hands a new
+connection to whichever worker accepts it first, and an asyncio worker accepts every
+connection waiting: with connections kept for a whole run, one worker may get all 16
+and the other none, halving that run's req/s by chance, on either side of a ratio.
+Reconnecting spreads them the way many clients over time would.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -30,6 +38,8 @@ __all__ = [
 ]
 
 WRK_HINT = "wrk not found: install it with `apt-get install -y wrk` (Debian/Ubuntu)"
+RECONNECT_EVERY = 100  # requests on a connection before it is opened again (about)
+RECONNECT_SCRIPT = Path(__file__).resolve().parent / "reconnect.lua"
 
 
 @attrs.frozen
@@ -74,7 +84,13 @@ class WrkLoad:
     @property
     def name(self) -> str:
         """How the output names this generator."""
-        return f"wrk -t{self.threads} -c{self.connections}"
+        return f"wrk -t{self.threads} -c{self.connections}, a reconnect every ~{RECONNECT_EVERY} requests"
+
+    @property
+    def reconnect_interval(self) -> int:
+        """Requests a wrk thread sends between two reconnects, so each of its connections
+        is opened again about every ``RECONNECT_EVERY`` requests."""
+        return max(1, round(RECONNECT_EVERY * self.threads / self.connections))
 
     def run(self, url: str, seconds: float, headers: Mapping[str, str]) -> LoadResult:
         """Run wrk and parse its summary."""
@@ -86,11 +102,17 @@ class WrkLoad:
             "--timeout",
             "10s",
             "--latency",
+            "--script",
+            str(RECONNECT_SCRIPT),
         ]
         for key, value in headers.items():
             command += ["-H", f"{key}: {value}"]
         output = subprocess.run(
-            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+            [*command, url, "--", str(self.reconnect_interval)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
         ).stdout
         rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
         total = re.search(r"(\d+) requests in", output)
@@ -106,7 +128,8 @@ class WrkLoad:
 
 @attrs.frozen
 class PythonLoad:
-    """Threads, each with one ``http.client`` connection reused while the server allows."""
+    """Threads, each with one ``http.client`` connection reused while the server allows, up
+    to ``RECONNECT_EVERY`` requests."""
 
     connections: int = 16
 
@@ -135,8 +158,8 @@ class PythonLoad:
                     slot[0] += 1
                     if response.status != 200:
                         slot[1] += 1
-                    if response.will_close:
-                        connection.close()
+                    if response.will_close or slot[0] % RECONNECT_EVERY == 0:
+                        connection.close()  # http.client connects again on the next request
                 except (OSError, http.client.HTTPException):
                     slot[1] += 1
                     connection.close()
@@ -180,9 +203,10 @@ def alternating(
 ) -> list[LoadResult]:
     """Warm every ``(url, headers)`` target, then load them in alternating rounds.
 
-    ``seconds`` is split into ``rounds`` slices per target, so a busy moment of the
-    machine hits every target alike; each result is the mean req/s of its slices and the
-    median of their 99th-percentile latencies.
+    ``seconds`` is split into ``rounds`` slices per target, taken in turn (the order
+    reversed every other round), so a busy moment of the machine hits every target
+    alike; each result is the mean req/s of its slices and the median of their
+    99th-percentile latencies.
     """
     rounds = max(1, rounds)
     slice_seconds = max(1.0, seconds / rounds)
@@ -190,8 +214,11 @@ def alternating(
         for url, headers in targets:
             load.run(url, warmup, headers)
     runs: list[list[LoadResult]] = [[] for _ in targets]
-    for _ in range(rounds):
-        for (url, headers), results in zip(targets, runs, strict=True):
+    for round_number in range(rounds):
+        order = list(zip(targets, runs, strict=True))
+        if round_number % 2:  # A B, B A, ...: a machine getting busier hits both alike
+            order.reverse()
+        for (url, headers), results in order:
             results.append(load.run(url, slice_seconds, headers))
     return [
         LoadResult(
