@@ -1,7 +1,10 @@
 """Mount a pyregistry in any ASGI server or app: ``make_app(registry)``.
 
 Raw ASGI, no framework. What the core's non-blocking fast path (``handle_cached``) can
-answer is answered on the event loop. The rest of the synchronous core runs on threads,
+answer is answered on the event loop; on a remote store, a warm page whose snapshot needs
+revalidating waits for one conditional request shared by the requests that arrived
+before it started (``_rounds.py``) and is then answered on the event loop too. The rest
+of the synchronous core runs on threads,
 so hashing and storage I/O never block the loop, in separate bounded pools
 (``_pools.py``) by what a request may wait on (``pyregistry_core.request_lane``):
 uploads, requests that may wait on the upstream, everything else, and file bodies. So
@@ -15,6 +18,7 @@ being answered; a pool that cannot even queue a request answers 503 with
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -26,6 +30,7 @@ from pyregistry_core import (
     AnswerKey,
     Identity,
     Lane,
+    Prepared,
     PreparedAnswers,
     Registry,
     Request,
@@ -38,6 +43,7 @@ from pyregistry_core import (
 
 from ._body import BodyReader, Receive
 from ._pools import PoolBusy, Pools
+from ._rounds import CheckRounds
 from ._send import Send, send_busy, send_prepared, send_response
 
 __all__ = ["make_app"]
@@ -139,6 +145,28 @@ async def _respond(registry: Registry, request: Request, pools: Pools) -> Respon
     return await pools.of(lane).run(handle_uncached, registry, request)
 
 
+async def _prepared(
+    answers: PreparedAnswers,
+    keyed: tuple[AnswerKey, str | None],
+    arrived: float,
+    rounds: CheckRounds,
+    pools: Pools,
+) -> Prepared | None:
+    """The answer kept for the request, current for it: if its snapshot needs asking the
+    store, after a round of that check started after the request arrived."""
+    prepared = answers.get(*keyed, arrived=arrived)
+    if prepared is not None:
+        return prepared
+    revalidation = answers.revalidation(*keyed)
+    if revalidation is None:
+        return None
+    try:
+        await rounds.run(revalidation.key, functools.partial(pools.reads.run, revalidation.check))
+    except Exception:  # the ordinary path answers (and tells) what went wrong
+        return None
+    return answers.get(*keyed, arrived=arrived)
+
+
 async def _lifespan(receive: Receive, send: Send, pools: Pools) -> None:
     while True:
         message = await receive()
@@ -180,6 +208,7 @@ def make_app(
             raise ValueError(f"make_app: {name} must be a whole number of at least {least}, not {value!r}")
     pools = Pools(sizes)
     answers = PreparedAnswers(registry)
+    rounds = CheckRounds()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -187,6 +216,7 @@ def make_app(
             return
         if scope["type"] != "http":
             return
+        arrived = answers.arrived()
         identity: Identity | None = None
         if identify is not None:
             result = identify(scope)
@@ -194,7 +224,7 @@ def make_app(
         keyed = _answer_key(scope, identity)
         key = keyed[0] if keyed is not None else None
         if keyed is not None:
-            prepared = answers.get(*keyed)
+            prepared = await _prepared(answers, keyed, arrived, rounds, pools)
             if prepared is not None:  # a warm page asked again the same way
                 await send_prepared(prepared, send)
                 return
@@ -202,13 +232,19 @@ def make_app(
         reader = BodyReader(receive, loop) if scope.get("method", "GET").upper() == "POST" else None
         request = _to_request(scope, reader, identity)
         # A warm page is answered on the event loop; only what needs I/O goes to a pool.
-        response = handle_cached(registry, request) if key is None else answers.answer(key, request)
+        if key is None:
+            response = handle_cached(registry, request, arrived=arrived)
+        else:
+            response = answers.answer(key, request, arrived=arrived)
         if response is None:
             try:
                 response = await _respond(registry, request, pools)
             except PoolBusy as busy:
                 await send_busy(busy, send)
                 return
+            if key is not None and response.status < 400:
+                # Its snapshot was just revalidated: kept, the next requests share one check.
+                answers.prepare(key, request, arrived=arrived)
         await send_response(response, send, scope, pools.files)
 
     return app

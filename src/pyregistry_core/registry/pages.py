@@ -110,29 +110,32 @@ class PageCache:
             documents[key] = (view.files, page)
         return page
 
-    def cached_index_page(self, identity: Identity, fmt: SimpleFormat) -> Page | None:
-        """``index_page``'s answer when it is rendered already for a current snapshot, else None."""
+    def cached_index_page(
+        self, identity: Identity, fmt: SimpleFormat, arrived: float | None = None
+    ) -> Page | None:
+        """``index_page``'s answer when it is rendered already for a snapshot current (for a
+        request that ``arrived`` then, if given), else None."""
         self.permissions.require(identity, Permission.READ)
-        entry = self.catalog.fresh_index()
+        entry = self.catalog.fresh_index(arrived)
         if entry is None:
             return None
         page = entry.pages.get((fmt, self.permissions.visibility_key(identity)))
         return page if isinstance(page, Page) else None
 
     def cached_project_page(
-        self, identity: Identity, project: NormalizedName, fmt: SimpleFormat
+        self, identity: Identity, project: NormalizedName, fmt: SimpleFormat, arrived: float | None = None
     ) -> Page | UpstreamRedirect | None:
         """``project_page``'s answer when it needs no I/O and no rendering, else None."""
-        view = self.views.cached_view(identity, project)
+        view = self.views.cached_view(identity, project, arrived)
         if view is None or isinstance(view, UpstreamRedirect):
             return view
         return self._rendered(view, fmt)
 
     def cached_document(
-        self, identity: Identity, project: NormalizedName, key: Hashable
+        self, identity: Identity, project: NormalizedName, key: Hashable, arrived: float | None = None
     ) -> Page | UpstreamRedirect | None:
         """``document``'s answer when it needs no I/O and no building, else None."""
-        view = self.views.cached_view(identity, project)
+        view = self.views.cached_view(identity, project, arrived)
         if view is None or isinstance(view, UpstreamRedirect):
             return view
         return self._document(view, key)

@@ -73,11 +73,14 @@ class Views:
             raise ProjectNotFound(project)
         return self._with_upstream(project, entry, self.mirror)
 
-    def cached_view(self, identity: Identity, project: NormalizedName) -> View | UpstreamRedirect | None:
+    def cached_view(
+        self, identity: Identity, project: NormalizedName, arrived: float | None = None
+    ) -> View | UpstreamRedirect | None:
         """What ``view`` answers when that needs no I/O (local files of a snapshot that is
-        current without asking the store, or a redirect); None otherwise."""
+        current without asking the store, for a request that ``arrived`` then if given, or
+        a redirect); None otherwise."""
         self.permissions.require(identity, Permission.READ, project)
-        entry = self.catalog.fresh_project(project)
+        entry = self.catalog.fresh_project(project, arrived)
         if entry is None:
             return None
         action = self._action(identity, project, entry)

@@ -10,8 +10,12 @@ Invariants:
 3. Never backwards: a snapshot replaces another only if its generation is not older,
    and a read that raced an invalidation is kept only as "revalidate before use".
 4. ``fresh_index`` and ``fresh_project`` never wait and never ask the store: a snapshot
-   is theirs only when it is young or one lock-free local ``stat`` (a store's
-   ``document_version``) shows the version it was read from; else None.
+   is theirs only when it is young, or one lock-free local ``stat`` (a store's
+   ``document_version``) shows the version it was read from, or (given when the request
+   ``arrived``, on this catalog's clock: ``now``) the check that validated it STARTED
+   after that request arrived, so it saw every write acknowledged before; else None.
+5. ``checked_at`` is when the check that validated a snapshot started (-inf when it
+   raced an invalidation by this process: it may predate that write).
 """
 
 from __future__ import annotations
@@ -108,13 +112,22 @@ class Catalog:
         """Revalidations saved so far: callers answered by a read another caller sent."""
         return self._index_checks.joined + self._project_checks.joined
 
+    @property
+    def asks_store(self) -> bool:
+        """Whether revalidating a snapshot is a request to the store (no local ``stat``)."""
+        return getattr(self._storage, "document_version", None) is None
+
+    def now(self) -> float:
+        """The time on this catalog's clock: what a request notes as ``arrived``."""
+        return self._clock()
+
     def _young(self, checked_at: float) -> bool:
         return self._ttl > 0 and self._clock() - checked_at < self._ttl
 
-    def _stamp(self, epoch: int) -> float:
-        """When a read that started at ``epoch`` was current (never, if it raced an
-        invalidation: it may predate the write that invalidated)."""
-        return self._clock() if self._epoch == epoch else float("-inf")
+    def _stamp(self, epoch: int, started: float) -> float:
+        """When a read that started at ``started`` (and ``epoch``) was current: then (never,
+        if it raced an invalidation: it may predate the write that invalidated)."""
+        return started if self._epoch == epoch else float("-inf")
 
     def index(self) -> IndexEntry:
         """The root listing: every stored project name."""
@@ -125,23 +138,26 @@ class Catalog:
 
     def _revalidate_index(self) -> IndexEntry:
         entry = self._index
-        epoch = self._epoch
+        epoch, started = self._epoch, self._clock()
         found = read_root(self._storage, entry.etag if entry is not None else None)
         if isinstance(found, NotModified):
             assert entry is not None
-            fresh = attrs.evolve(entry, checked_at=self._stamp(epoch))
+            fresh = attrs.evolve(entry, checked_at=self._stamp(epoch, started))
         else:
-            fresh = IndexEntry(found[1], self._stamp(epoch), found[0])
+            fresh = IndexEntry(found[1], self._stamp(epoch, started), found[0])
         with self._lock:
             current = self._index
             if current is None or current.listing.generation <= fresh.listing.generation:
                 self._index = fresh
         return fresh
 
-    def fresh_index(self) -> IndexEntry | None:
-        """The root listing's snapshot if it is current without a storage request, else None."""
+    def fresh_index(self, arrived: float | None = None) -> IndexEntry | None:
+        """The root listing's snapshot if it is current without a storage request (for a
+        request that ``arrived`` then, if given), else None."""
         entry = self._index
-        return entry if entry is not None and self._current(entry.checked_at, entry.etag, ROOT_KEY) else None
+        if entry is None or not self._current(entry.checked_at, entry.etag, ROOT_KEY, arrived):
+            return None
+        return entry
 
     def peek_index(self) -> IndexEntry | None:
         """The root listing as last read, whatever its age, or None (also when this process
@@ -149,21 +165,23 @@ class Catalog:
         entry = self._index
         return entry if entry is not None and entry.checked_at != float("-inf") else None
 
-    def fresh_project(self, name: NormalizedName) -> ProjectEntry | None:
-        """The project's snapshot if it is current without a storage request, else None."""
+    def fresh_project(self, name: NormalizedName, arrived: float | None = None) -> ProjectEntry | None:
+        """The project's snapshot if it is current without a storage request (for a
+        request that ``arrived`` then, if given), else None."""
         if not self._lock.acquire(blocking=False):
             return None  # a writer is swapping snapshots: the ordinary path will wait for it
         try:
             entry = self._projects.get(name)
         finally:
             self._lock.release()
-        if entry is None or not self._current(entry.checked_at, entry.etag, manifest_key(name)):
+        if entry is None or not self._current(entry.checked_at, entry.etag, manifest_key(name), arrived):
             return None
         return entry
 
-    def _current(self, checked_at: float, etag: str | None, key: str) -> bool:
-        """Young, or the version a revalidation would find by one local ``stat``."""
-        if self._young(checked_at):
+    def _current(self, checked_at: float, etag: str | None, key: str, arrived: float | None) -> bool:
+        """Young, or validated by a check that started after the request arrived, or the
+        version a revalidation would find by one local ``stat``."""
+        if self._young(checked_at) or (arrived is not None and checked_at > arrived):
             return True
         version = getattr(self._storage, "document_version", None)
         return etag is not None and version is not None and version(key) == etag
@@ -201,12 +219,12 @@ class Catalog:
         if previous is None:
             with self._lock:
                 previous = self._projects.get(name)
-        epoch = self._epoch
+        epoch, started = self._epoch, self._clock()
         complete = self._complete()
         found = read_manifest(self._storage, name, previous.etag if previous else None, complete=complete)
         if isinstance(found, NotModified):
             assert previous is not None
-            entry = attrs.evolve(previous, checked_at=self._stamp(epoch))
+            entry = attrs.evolve(previous, checked_at=self._stamp(epoch, started))
         else:
             manifest, etag = found
             if manifest is not None and manifest.records and not manifest.listed:
@@ -215,7 +233,7 @@ class Catalog:
                 # exemptions names no project yet (its first file lists it).
                 sync_root(self._storage, name)
                 self.invalidate(name)
-            entry = ProjectEntry.of(name, manifest, etag, self._stamp(epoch))
+            entry = ProjectEntry.of(name, manifest, etag, self._stamp(epoch, started))
         return self._install(name, entry)
 
     def _install(self, name: NormalizedName, entry: ProjectEntry) -> ProjectEntry:

@@ -12,7 +12,7 @@ from ..registry.facade import Registry
 from .caching import caching_by_caller
 from .messages import Request, Response
 
-__all__ = ["finish", "record"]
+__all__ = ["finish", "record", "shape"]
 
 access_log = logging.getLogger("pyregistry.access")
 _ROUTE_LABELS = frozenset(("simple", "files", "pypi", "api", "health", "metrics", "project"))
@@ -20,10 +20,16 @@ _ROUTE_LABELS = frozenset(("simple", "files", "pypi", "api", "health", "metrics"
 
 def finish(registry: Registry, request: Request, response: Response, started: float) -> Response:
     """The response as sent, logged and counted (``started``: ``time.perf_counter()`` at arrival)."""
+    response = shape(registry, request, response)
+    record(registry, request.caller.user, request.method, request.path, response, started)
+    return response
+
+
+def shape(registry: Registry, request: Request, response: Response) -> Response:
+    """The response as it would be sent (caching headers by caller, no body for HEAD)."""
     response = caching_by_caller(registry, request, response)
     if request.method.upper() == "HEAD" and response.body != b"":
         response = attrs.evolve(response, body=b"")  # RFC 9110 §9.3.2: a GET's headers, no content
-    record(registry, request.caller.user, request.method, request.path, response, started)
     return response
 
 

@@ -24,7 +24,9 @@ def health(registry: Registry, request: Request, params: Mapping[str, str]) -> R
     return json_response(status, state, ("Cache-Control", "no-store"))
 
 
-def cached_health(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | None:
+def cached_health(
+    registry: Registry, request: Request, params: Mapping[str, str], arrived: float | None = None
+) -> Response | None:
     """``health``'s answer when it costs one local ``stat`` and no lock (no upstream, whose
     state sits behind the circuit breaker's lock), else None (fast path)."""
     if registry.mirror is not None or not getattr(registry.storage, "probe_is_stat", False):

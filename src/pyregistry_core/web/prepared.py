@@ -15,7 +15,10 @@ Invariants:
    the project's, the project list's, or none for a redirect the request alone decides)
    was the current one both before and after it was worked out; it is given again only
    while that same snapshot is current by ``handle_cached``'s own rule (one ``os.stat``
-   of its document on local storage, else its TTL). Counted and logged as ``finish`` does.
+   of its document on local storage, its TTL, or a check that started after the request
+   ``arrived``). Counted and logged as ``finish`` does. On a remote store an answer whose
+   snapshot needs revalidating stays kept, to tell the adapter what to check
+   (``revalidation``), until the fast path no longer answers its key.
 2. Never blocks, as ``handle_cached``: the check is that function's snapshot lookup, and
    this module's own lock is only ever tried (not kept, not dropped, when it is taken).
 3. Authorize before revealing: the host app's identity is part of the key, and so is a
@@ -28,7 +31,8 @@ Invariants:
    ordinary path, and tokens (checked on every request) are never kept. With both an
    identity from the host app and a header, nothing is kept.
 4. Bounded: at most ``max_answers`` answers (anonymous and credentialed alike) holding
-   at most ``max_bytes`` of bodies; the oldest go first, and one found stale is dropped.
+   at most ``max_bytes`` of bodies; the oldest go first, and one found stale with no
+   revalidation to offer (or for another caller) is dropped.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from http import HTTPStatus
 
 from ..acl import Identity
 from ..registry.facade import Registry
-from .fast_path import REQUEST_ONLY, Snapshot, fast_route, handle_cached
+from .fast_path import REQUEST_ONLY, Basis, Revalidation, cached_answer, fast_route, handle_cached
 from .finish import record
 from .messages import Request, Response
 
@@ -64,9 +68,9 @@ class Prepared:
         "_snapshot",
         "_user",
         "_verdict",
+        "basis",
         "method",
         "response",
-        "snapshot_now",
         "wire",
     )
 
@@ -74,14 +78,14 @@ class Prepared:
         self,
         request: Request,
         response: Response,
-        snapshot_now: Snapshot,
+        basis: Basis,
         snapshot: object,
         page_hit: bool,
         verdict: Identity | None = None,
     ) -> None:
         self.response = response
         self.method = request.method
-        self.snapshot_now = snapshot_now
+        self.basis = basis
         self.wire: dict[str, object] = {}
         self._snapshot = snapshot
         self._path = request.path
@@ -90,10 +94,10 @@ class Prepared:
         self._user = verdict.user if verdict is not None else request.caller.user
         self._counts_page_hit = page_hit
 
-    @property
-    def current(self) -> bool:
-        """Whether the snapshot it rests on is still the current one (invariant 1)."""
-        return self._snapshot is REQUEST_ONLY or self.snapshot_now() is self._snapshot
+    def current(self, arrived: float | None = None) -> bool:
+        """Whether the snapshot it rests on is still the current one, for a request that
+        ``arrived`` then if given (invariant 1)."""
+        return self._snapshot is REQUEST_ONLY or self.basis.current(arrived) is self._snapshot
 
     def still_for(self, registry: Registry, authorization: str | None) -> bool:
         """Whether the caller is still the one it was worked out for (invariant 3)."""
@@ -133,45 +137,83 @@ class PreparedAnswers:
     def __len__(self) -> int:
         return len(self._answers)
 
-    def get(self, key: AnswerKey, authorization: str | None = None) -> Prepared | None:
+    def arrived(self) -> float:
+        """Now on the clock of the registry's snapshots: a request's ``arrived``."""
+        return self._registry.catalog.now()
+
+    def get(
+        self, key: AnswerKey, authorization: str | None = None, *, arrived: float | None = None
+    ) -> Prepared | None:
         """The answer kept for ``key`` and the request's ``Authorization`` header if it is
-        still current and still for that caller (counted and logged), else None."""
+        still current (for a request that ``arrived`` then, if given) and still for that
+        caller (counted and logged), else None."""
         if authorization is not None:
             key = self._with_credentials(key, authorization)
         prepared = self._answers.get(key)
         if prepared is None:
             return None
         started = time.perf_counter()
-        if not prepared.current or not prepared.still_for(self._registry, authorization):
+        if not prepared.still_for(self._registry, authorization):
             self._forget(key, prepared)
+            return None
+        if not prepared.current(arrived):
+            if prepared.basis.revalidation is None:
+                self._forget(key, prepared)
             return None
         prepared.record(self._registry, started)
         return prepared
 
-    def answer(self, key: AnswerKey, request: Request) -> Response | None:
-        """``handle_cached(request)``, kept for ``key`` when invariant 1 allows (``request``
-        must be the one ``key`` and its header name). No I/O beyond ``handle_cached``'s."""
+    def revalidation(self, key: AnswerKey, authorization: str | None = None) -> Revalidation | None:
+        """What to check with the store so the answer kept for ``key`` (and that header),
+        stale now, may be current again; None when there is none to check (invariant 1)."""
+        if authorization is not None:
+            key = self._with_credentials(key, authorization)
+        prepared = self._answers.get(key)
+        if prepared is None or not prepared.still_for(self._registry, authorization):
+            return None
+        return prepared.basis.revalidation
+
+    def answer(self, key: AnswerKey, request: Request, *, arrived: float | None = None) -> Response | None:
+        """``handle_cached(request, arrived=arrived)``, kept for ``key`` when invariant 1
+        allows (``request`` must be the one ``key`` and its header name); when it is None,
+        what ``key`` kept is dropped. No I/O beyond ``handle_cached``'s."""
+        return self._work_out(key, request, arrived, send=True)
+
+    def prepare(self, key: AnswerKey, request: Request, *, arrived: float) -> None:
+        """Keep ``request``'s answer for ``key`` without sending it (after the ordinary path
+        answered it, which revalidated its snapshot), so later requests can be answered by
+        a shared revalidation; only answers resting on a snapshot of a remote store."""
+        self._work_out(key, request, arrived, send=False)
+
+    def _work_out(
+        self, key: AnswerKey, request: Request, arrived: float | None, send: bool
+    ) -> Response | None:
         found = fast_route(request.path)
-        snapshots = found[0].rests_on(self._registry, found[1]) if found is not None else None
+        basis = found[0].rests_on(self._registry, found[1]) if found is not None else None
+        if not send and (basis is None or basis.revalidation is None):
+            return None
         authorization = request.header("authorization")
-        if snapshots is None or (authorization is not None and request.identity is not None):
-            return handle_cached(self._registry, request)
-        as_read, current = snapshots
+        if basis is None or (authorization is not None and request.identity is not None):
+            return handle_cached(self._registry, request, arrived=arrived) if send else None
+        if authorization is not None:
+            key = self._with_credentials(key, authorization)
         cached_identity = self._registry.permissions.cached_identity
         verdict = cached_identity(authorization) if authorization is not None else None
-        before = as_read()
-        response = handle_cached(self._registry, request)
+        before = basis.as_read()
+        worked_out = handle_cached if send else cached_answer
+        response = worked_out(self._registry, request, arrived=arrived)
+        if response is None:
+            self._forget(key, self._answers.get(key))  # the fast path no longer answers it
+            return None
         # Snapshots (and verdicts) are swapped by reference, never put back: the same object
         # before and after is the one the answer came from, current when it was worked out.
-        if response is None or before is None or as_read() is not before:
+        if before is None or basis.as_read() is not before:
             return response
-        if authorization is not None:
-            if verdict is None or cached_identity(authorization) is not verdict:
-                return response
-            key = self._with_credentials(key, authorization)
+        if authorization is not None and (verdict is None or cached_identity(authorization) is not verdict):
+            return response
         assert found is not None
         page_hit = found[0].counts_page_hit and response.status < 300
-        self._keep(key, Prepared(request, response, current, before, page_hit, verdict))
+        self._keep(key, Prepared(request, response, basis, before, page_hit, verdict))
         return response
 
     def _with_credentials(self, key: AnswerKey, authorization: str) -> AnswerKey:
@@ -194,8 +236,8 @@ class PreparedAnswers:
         finally:
             self._lock.release()
 
-    def _forget(self, key: AnswerKey, stale: Prepared) -> None:
-        if not self._lock.acquire(blocking=False):
+    def _forget(self, key: AnswerKey, stale: Prepared | None) -> None:
+        if stale is None or not self._lock.acquire(blocking=False):
             return
         try:
             if self._answers.get(key) is stale:

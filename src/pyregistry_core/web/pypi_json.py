@@ -157,14 +157,14 @@ def json_api(registry: Registry, request: Request, params: Mapping[str, str]) ->
 
 
 def cached_json_api(
-    registry: Registry, request: Request, params: Mapping[str, str]
+    registry: Registry, request: Request, params: Mapping[str, str], arrived: float | None = None
 ) -> Response | UpstreamRedirect | None:
     """``json_api``'s answer from a current snapshot without I/O, else None (fast path)."""
     project = _canonical_project(request, params)
     if isinstance(project, Response):
         return project
     version = params.get("version")
-    found = registry.pages.cached_document(request.caller, project, (version, request.root_url))
+    found = registry.pages.cached_document(request.caller, project, (version, request.root_url), arrived)
     return None if found is None else _document_response(request, found, version, compress=False)
 
 

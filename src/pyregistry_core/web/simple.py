@@ -55,22 +55,24 @@ def project_page(
     return _page_response(registry, request, page, fmt.content_type)
 
 
-def cached_index_page(registry: Registry, request: Request, params: Mapping[str, str]) -> Response | None:
+def cached_index_page(
+    registry: Registry, request: Request, params: Mapping[str, str], arrived: float | None = None
+) -> Response | None:
     """``index_page``'s answer from a current snapshot without I/O, else None (fast path)."""
     fmt = select_format(request.header("accept"), request.query.get("format"))
-    page = registry.pages.cached_index_page(request.caller, fmt)
+    page = registry.pages.cached_index_page(request.caller, fmt, arrived)
     return None if page is None else _page_response(registry, request, page, fmt.content_type, compress=False)
 
 
 def cached_project_page(
-    registry: Registry, request: Request, params: Mapping[str, str]
+    registry: Registry, request: Request, params: Mapping[str, str], arrived: float | None = None
 ) -> Response | UpstreamRedirect | None:
     """``project_page``'s answer from a current snapshot without I/O, else None (fast path)."""
     fmt = select_format(request.header("accept"), request.query.get("format"))
     project = canonical_project(request, params)
     if isinstance(project, Response):
         return project
-    page = registry.pages.cached_project_page(request.caller, project, fmt)
+    page = registry.pages.cached_project_page(request.caller, project, fmt, arrived)
     if page is None or isinstance(page, UpstreamRedirect):
         return page
     return _page_response(registry, request, page, fmt.content_type, compress=False)
