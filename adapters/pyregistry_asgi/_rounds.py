@@ -10,7 +10,8 @@ Invariants (those of the core's ``SharedChecks``, for coroutines):
    caller arrived, so a snapshot that round validated has seen every write acknowledged
    before the caller arrived. A caller arriving while a round runs waits for the next one.
 2. Per key at most one round runs and at most one waits, whatever the number of callers;
-   the waiting one starts when the running one ends and serves everyone queued meanwhile.
+   the waiting one starts when the running one ends (or, with none running, on the
+   loop's next turn) and serves everyone queued until then.
 3. A round's outcome reaches all its callers: an error is raised to each of them, and
    the next caller starts a new round. A round runs as its own task, so a caller that is
    cancelled (its client went away) cancels neither the round nor the other callers.
@@ -53,11 +54,13 @@ class CheckRounds:
             self.joined += 1  # queued, so not started yet: fresh enough (invariant 1)
         else:
             mine = _Round(check)
+            self._queued[key] = mine
             running = self._running.get(key)
             if running is None:
-                self._start(key, mine)
+                # Started on the loop's next turn, so requests that arrived together (read in
+                # one turn of the server's connections) join it rather than a round after it.
+                asyncio.get_running_loop().call_soon(self._start, key, mine)
             else:
-                self._queued[key] = mine
                 running.outcome.add_done_callback(lambda _: self._start(key, mine))
         value, error = await asyncio.shield(mine.outcome)
         if error is not None:
