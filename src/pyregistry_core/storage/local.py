@@ -42,7 +42,7 @@ def _stat_token(path: str) -> Token | None:
     return (st.st_mtime_ns, st.st_ino, st.st_size, st.st_nlink)
 
 
-_DOCUMENT_PATHS = 8192  # paths remembered by document_version: a few hundred KiB at most
+_DOCUMENT_PATHS = 8192  # documents remembered by document_version: a few MiB at most
 
 
 def _version(st: os.stat_result) -> str:
@@ -62,8 +62,9 @@ class LocalStorage:
         self.url = "file://" + self.root
         self._staging = os.path.join(self.root, ".staging")
         self._index = os.path.join(self.root, "index")
-        # Checked paths of documents (a warm page stats its document on every request).
-        self._document_paths: dict[str, str] = {}
+        # Checked documents: path, and the stat and version last seen (a warm page stats its
+        # document on every request; formatting the version anew took most of that call).
+        self._documents: dict[str, tuple[str, tuple[int, int, int] | None, str | None]] = {}
         for directory in (self._staging, self._index, os.path.join(self.root, "files")):
             os.makedirs(directory, exist_ok=True)
         # Writable now, or refused now: not at the first upload, hours later.
@@ -173,15 +174,20 @@ class LocalStorage:
     def document_version(self, key: str) -> str | None:
         """The version ``read_document`` would report, by one ``stat`` and no lock (None
         when absent or unreadable: the caller then reads it the ordinary way)."""
-        path = self._document_paths.get(key)
-        if path is None:
-            if len(self._document_paths) >= _DOCUMENT_PATHS:
-                self._document_paths.clear()
-            path = self._document_paths[key] = self._path(key)
+        known = self._documents.get(key)
+        if known is None:
+            if len(self._documents) >= _DOCUMENT_PATHS:
+                self._documents.clear()
+            known = self._documents[key] = (self._path(key), None, None)
         try:
-            return _version(os.stat(path))
+            st = os.stat(known[0])
         except OSError:
             return None
+        # What ``_version`` reads; a new tuple, never changed, so a racing thread sees a whole one.
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp != known[1]:
+            known = self._documents[key] = (known[0], stamp, _version(st))
+        return known[2]
 
     def write_document(self, key: str, data: bytes, etag: str | None) -> str | None:
         path = self._path(key)
