@@ -4,7 +4,7 @@
 than what they send in the window, so every upload stays in flight), and a few clients
 ask for projects the registry does not have, which it looks up on an upstream that
 accepts connections and never answers. Meanwhile wrk loads a warm page. The figure is
-that page's req/s against the same server idle, before and after (issue 12: a warm page
+that page's req/s against the same server idle, in alternating slices (issue 12: a warm page
 must not wait behind I/O the server is doing for other clients).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+import statistics
 import threading
 import time
 import uuid
@@ -125,10 +126,11 @@ def _hanging_lookups(port: int, number: int, stop: threading.Event, window: floa
 
 
 @contextlib.contextmanager
-def background(port: int, window: float) -> Iterator[_Tally]:
-    """Slow uploads and hanging upstream lookups against ``port`` while the block runs."""
+def background(port: int, window: float, tally: _Tally | None = None) -> Iterator[_Tally]:
+    """Slow uploads and hanging upstream lookups against ``port`` while the block runs
+    (counted in ``tally``, a new one unless given)."""
     stop = threading.Event()
-    tally = _Tally()
+    tally = tally if tally is not None else _Tally()
     threads = [threading.Thread(target=_slow_upload, args=(port, n, stop, tally)) for n in range(UPLOADS)]
     threads += [
         threading.Thread(target=_hanging_lookups, args=(port, n, stop, window, tally))
@@ -145,15 +147,46 @@ def background(port: int, window: float) -> Iterator[_Tally]:
             thread.join(window + 15)
 
 
-def _idle_and_loaded(ctx: BenchContext, server: Server, path: str) -> tuple[LoadResult, LoadResult, _Tally]:
-    """The page's load idle, then with the background (not after it: lookups of the hanging
-    upstream may hold workers until ``pypi.upstream_timeout``)."""
-    url, seconds = server.url(path), ctx.config.seconds
+def _idle_and_loaded(
+    ctx: BenchContext, server: Server, path: str, *, alternate: bool
+) -> tuple[LoadResult, LoadResult, _Tally]:
+    """The page's load idle and with the background, each the mean of ``ctx.config.rounds``
+    slices of ``ctx.config.seconds``. With ``alternate`` the slices go idle, loaded, loaded,
+    idle, ... so a machine getting busier hits both sides alike; without it every idle slice
+    comes first (sync workers: lookups of the hanging upstream hold them until
+    ``pypi.upstream_timeout``, so an idle slice after a loaded one would measure that)."""
+    url = server.url(path)
+    rounds = max(1, ctx.config.rounds)
+    slice_seconds = max(1.0, ctx.config.seconds / rounds)
     ctx.load.run(url, max(1.0, ctx.config.warmup), {})
-    idle = ctx.load.run(url, seconds, {})
-    with background(server.port, seconds + 3) as tally:
-        loaded = ctx.load.run(url, seconds, {})
-    return idle, loaded, tally
+    tally = _Tally()
+    runs: dict[str, list[LoadResult]] = {"idle": [], "loaded": []}
+
+    def measure(side: str) -> None:
+        if side == "idle":
+            runs["idle"].append(ctx.load.run(url, slice_seconds, {}))
+            return
+        with background(server.port, slice_seconds + 3, tally):
+            runs["loaded"].append(ctx.load.run(url, slice_seconds, {}))
+
+    if alternate:
+        for round_number in range(rounds):
+            for side in ("loaded", "idle") if round_number % 2 else ("idle", "loaded"):
+                measure(side)
+    else:
+        for side in ["idle"] * rounds + ["loaded"] * rounds:
+            measure(side)
+    return _mean(runs["idle"]), _mean(runs["loaded"]), tally
+
+
+def _mean(results: list[LoadResult]) -> LoadResult:
+    """One figure for a side: mean req/s of its slices, median of their p99s."""
+    return LoadResult(
+        sum(r.requests_per_second for r in results) / len(results),
+        sum(r.requests for r in results),
+        sum(r.errors for r in results),
+        statistics.median(r.p99_ms for r in results),
+    )
 
 
 def _figures(label: str, idle: LoadResult, loaded: LoadResult, target: str) -> list[Figure]:
@@ -178,21 +211,26 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
     """Warm page req/s with 16 slow uploads and a hanging upstream in the background, vs idle."""
     workers = ctx.config.workers
     path = f"/simple/{BIG_PROJECT}/"
-    contenders: list[tuple[str, Callable[[int, Path], list[str]], str]] = [
+    rounds = max(1, ctx.config.rounds)
+    # (name, command, target, whether its idle and loaded slices may alternate)
+    contenders: list[tuple[str, Callable[[int, Path], list[str]], str, bool]] = [
         (
             f"pyregistry serve --workers {workers} (gunicorn's ASGI worker, the default)",
             lambda port, config: pyregistry_serve_command(config, port, workers),
             TARGET,
+            True,
         ),
         (
             f"pyregistry serve --server uvicorn --workers {workers}",
             lambda port, config: pyregistry_serve_command(config, port, workers, server="uvicorn"),
             TARGET,
+            True,
         ),
         (
             f"pyregistry serve --server gunicorn --workers {workers} (sync, WSGI)",
             lambda port, config: pyregistry_serve_command(config, port, workers, server="gunicorn"),
             "",
+            False,
         ),
     ]
     figures: list[Figure] = []
@@ -209,15 +247,16 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
             },
         )
         env = {REGISTRY_CONFIG_ENV: str(config), PAGES_ENV: str(ctx.scratch("contention-pages"))}
-        for name, command, target in contenders:
+        for name, command, target, alternate in contenders:
             port = free_port()
             with running(name, command(port, config), port, ctx.log_dir, env) as server:
                 for _ in range(5 * workers):
                     server.get(path)
-                idle, loaded, tally = _idle_and_loaded(ctx, server, path)
+                idle, loaded, tally = _idle_and_loaded(ctx, server, path, alternate=alternate)
             notes.append(
-                f"{name}: {tally.streaming} of {UPLOADS} uploads were still streaming when the window "
-                f"closed; {tally.answered} upstream lookups were answered during it."
+                f"{name}: {tally.streaming} of {UPLOADS * rounds} uploads ({UPLOADS} in each of "
+                f"{rounds} loaded slices) were still streaming when their slice closed; "
+                f"{tally.answered} upstream lookups were answered during them."
             )
             figures += _figures(
                 f"{path} ({ctx.config.big_files:,} files), HTML, {name}", idle, loaded, target
@@ -228,9 +267,11 @@ def bench_pages_under_contention(ctx: BenchContext) -> Section:
         f"64 MiB announced, dropped at the end of the window) and {HANGING_CLIENTS} clients ask for "
         "projects the registry does not hold, which it looks up (`pypi.fallback = cache`) on an "
         "upstream that accepts connections and never answers (`pypi.upstream_timeout = 60`). "
-        f"Background starts {_RAMP:g} s before the loaded run. Load: {ctx.load.name} on the warm page "
-        f"for {ctx.config.seconds:g} s under the background, against {ctx.config.seconds:g} s on the same "
-        "server idle just before.",
+        f"Background starts {_RAMP:g} s before each loaded slice. Load: {ctx.load.name} on the warm "
+        f"page, {ctx.config.seconds:g} s under the background against {ctx.config.seconds:g} s on the "
+        f"same server idle, each in {rounds} slices (mean req/s, median p99); the ASGI servers' slices "
+        "alternate idle, loaded, loaded, idle, ... so a machine getting busier hits both sides alike "
+        "(sync workers: every idle slice first, as hanging lookups would hold their workers).",
         tuple(figures),
         tuple(notes),
     )
