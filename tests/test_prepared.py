@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from registry_http import SIMPLE_JSON, make_wheel, send, upload
 from strategies import accept_headers
-from test_fast_path import OPEN, PATHS, Tripwire, get, tripwired
+from test_fast_path import OPEN, PATHS, Tripwire, WouldWait, get, tripwired
 
 from pyregistry_core import Identity, PreparedAnswers, Registry, Request
 from pyregistry_core.shared_cache import SharedTTLCache
@@ -143,6 +143,27 @@ def test_a_change_elsewhere_is_seen_at_once(local: tuple[Registry, Tripwire], tm
     first, again = twice(answers, request)
     assert first == again
     assert b"demo-2.0-py3-none-any.whl" in first.body
+
+
+def test_given_again_by_its_document_version_alone(local: tuple[Registry, Tripwire], tmp_path: Path):
+    """On local storage a kept answer is confirmed by its document's version alone, not the
+    catalog's lookup: given again while a writer holds the catalog's lock, and still not
+    given once another process changed the project."""
+    registry, _ = local
+    answers = PreparedAnswers(registry)
+    requests = [get("/simple/demo/"), get("/simple/"), get("/pypi/demo/json")]
+    kept = [twice(answers, request)[1] for request in requests]
+    catalog_lock = registry.catalog._lock
+    registry.catalog._lock = WouldWait()  # type: ignore[assignment]
+    try:
+        again = [answers.get(key_of(request)) for request in requests]
+        assert [prepared.response if prepared else None for prepared in again] == kept
+        other = Registry.from_config({"storage.dir": str(tmp_path / "packages"), **OPEN})
+        assert upload(other, make_wheel("demo", "4.0")).status == 200
+        assert answers.get(key_of(requests[0])) is None
+        assert answers.get(key_of(requests[1])) is not None  # the project list did not change
+    finally:
+        registry.catalog._lock = catalog_lock
 
 
 def test_a_change_here_is_seen_at_once(local: tuple[Registry, Tripwire]):

@@ -20,6 +20,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -116,6 +117,20 @@ class Catalog:
     def asks_store(self) -> bool:
         """Whether revalidating a snapshot is a request to the store (no local ``stat``)."""
         return getattr(self._storage, "document_version", None) is None
+
+    def probe(self, key: str) -> Callable[[], str | None] | None:
+        """The store's version of document ``key`` by one lock-free local ``stat`` (what
+        a revalidation would find), or None on a store that must be asked."""
+        version = getattr(self._storage, "document_version", None)
+        return functools.partial(version, key) if version is not None else None
+
+    def probe_project(self, name: NormalizedName) -> Callable[[], str | None] | None:
+        """``probe`` of the project's manifest."""
+        return self.probe(manifest_key(name))
+
+    def probe_index(self) -> Callable[[], str | None] | None:
+        """``probe`` of the project list."""
+        return self.probe(ROOT_KEY)
 
     def now(self) -> float:
         """The time on this catalog's clock: what a request notes as ``arrived``."""

@@ -80,6 +80,9 @@ class Basis:
     as_read: Callable[[], object]
     current: Callable[[float | None], object]
     revalidation: Revalidation | None = None
+    # On local storage: the snapshot's document version by one ``stat`` (``Catalog.probe``),
+    # so a kept answer is checked without the catalog's lookup; same rule, fewer steps.
+    version: Callable[[], str | None] | None = None
 
 
 RestsOn = Callable[[Registry, Mapping[str, str]], "Basis | None"]  # None: answers never kept
@@ -104,7 +107,7 @@ def _never(registry: Registry, params: Mapping[str, str]) -> None:
 def _project_list(registry: Registry, params: Mapping[str, str]) -> Basis:
     catalog = registry.catalog
     check = Revalidation(("index",), catalog.index) if catalog.asks_store else None
-    return Basis(catalog.peek_index, catalog.fresh_index, check)
+    return Basis(catalog.peek_index, catalog.fresh_index, check, catalog.probe_index())
 
 
 def _project(registry: Registry, name: str, canonical: bool) -> Basis | None:
@@ -120,7 +123,10 @@ def _project(registry: Registry, name: str, canonical: bool) -> Basis | None:
     if catalog.asks_store:
         check = Revalidation(("project", project), functools.partial(catalog.reload, project))
     return Basis(
-        functools.partial(catalog.peek, project), functools.partial(catalog.fresh_project, project), check
+        functools.partial(catalog.peek, project),
+        functools.partial(catalog.fresh_project, project),
+        check,
+        catalog.probe_project(project),
     )
 
 

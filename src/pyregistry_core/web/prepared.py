@@ -65,6 +65,7 @@ class Prepared:
     __slots__ = (
         "_counts_page_hit",
         "_path",
+        "_read_version",
         "_snapshot",
         "_user",
         "_verdict",
@@ -88,6 +89,9 @@ class Prepared:
         self.basis = basis
         self.wire: dict[str, object] = {}
         self._snapshot = snapshot
+        # The document version the snapshot was read at, when one ``stat`` can confirm it.
+        version = getattr(snapshot, "etag", None) if basis.version is not None else None
+        self._read_version = version if isinstance(version, str) else None
         self._path = request.path
         # ``verdict``: the identity ``cached_identity`` gave the request's credentials.
         self._verdict = verdict
@@ -97,7 +101,14 @@ class Prepared:
     def current(self, arrived: float | None = None) -> bool:
         """Whether the snapshot it rests on is still the current one, for a request that
         ``arrived`` then if given (invariant 1)."""
-        return self._snapshot is REQUEST_ONLY or self.basis.current(arrived) is self._snapshot
+        if self._snapshot is REQUEST_ONLY:
+            return True
+        # Local storage: the version the snapshot was read at is still the stored one (the
+        # catalog's own rule, without its lookup); else ask the catalog (TTL, arrival).
+        probe = self.basis.version
+        if probe is not None and self._read_version is not None and probe() == self._read_version:
+            return True
+        return self.basis.current(arrived) is self._snapshot
 
     def still_for(self, registry: Registry, authorization: str | None) -> bool:
         """Whether the caller is still the one it was worked out for (invariant 3)."""
