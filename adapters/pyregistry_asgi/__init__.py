@@ -35,6 +35,7 @@ from pyregistry_core import (
     Registry,
     Request,
     Response,
+    ThreadPools,
     handle_cached,
     handle_uncached,
     keyable_identity,
@@ -178,6 +179,16 @@ async def _lifespan(receive: Receive, send: Send, pools: Pools) -> None:
             return
 
 
+def _pool_sizes(registry: Registry, given: dict[str, int | None]) -> ThreadPools:
+    """The registry's pool sizes with the ones ``make_app`` was given, each checked."""
+    sizes = attrs.evolve(registry.settings.thread_pools, **{k: v for k, v in given.items() if v is not None})
+    for name, value in attrs.asdict(sizes).items():
+        least = 0 if name == "queue" else 1
+        if not isinstance(value, int) or value < least:
+            raise ValueError(f"make_app: {name} must be a whole number of at least {least}, not {value!r}")
+    return sizes
+
+
 def make_app(
     registry: Registry,
     identify: IdentifyCallable | None = None,
@@ -201,12 +212,7 @@ def make_app(
         "files": file_threads,
         "queue": thread_queue,
     }
-    sizes = attrs.evolve(registry.settings.thread_pools, **{k: v for k, v in given.items() if v is not None})
-    for name, value in attrs.asdict(sizes).items():
-        least = 0 if name == "queue" else 1
-        if not isinstance(value, int) or value < least:
-            raise ValueError(f"make_app: {name} must be a whole number of at least {least}, not {value!r}")
-    pools = Pools(sizes)
+    pools = Pools(_pool_sizes(registry, given))
     answers = PreparedAnswers(registry)
     rounds = CheckRounds()
 

@@ -105,15 +105,7 @@ class Registry:
         >>> registry.settings.fallback
         'none'
         """
-        if isinstance(source, Mapping):
-            settings = Settings.from_mapping(source, environ=environ)
-        else:
-            settings = Settings.from_ini(source, environ=environ)
-        for line in settings.notes():
-            log.warning("%s", line)
-        for line in settings.undefined_principals():  # serve refuses these; identify= may supply groups
-            log.warning("%s (fine if the app's identify= supplies that group)", line)
-        return cls(settings)
+        return cls(wiring.load_settings(source, environ))
 
     def authenticate(self, authorization: str | None) -> Identity:
         """The caller named by an ``Authorization`` header (anonymous when there is none)."""

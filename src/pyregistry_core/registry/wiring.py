@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..acl import AccessPolicy
 from ..auth.authenticator import Authenticator
@@ -20,9 +22,24 @@ from ..upstream.breaker import CircuitBreaker, default_state_path
 from ..upstream.client import HttpUpstream, Upstream
 from ..upstream.mirror import Mirror
 
-__all__ = ["access_policy", "authenticator", "fallback_policy", "mirror", "storage"]
+__all__ = ["access_policy", "authenticator", "fallback_policy", "load_settings", "mirror", "storage"]
 
 log = logging.getLogger(__name__)
+
+
+def load_settings(
+    source: str | os.PathLike[str] | Mapping[str, Any], environ: Mapping[str, str] | None
+) -> Settings:
+    """``Settings`` from an INI path or a mapping of INI keys, its notes logged as warnings."""
+    if isinstance(source, Mapping):
+        built = Settings.from_mapping(source, environ=environ)
+    else:
+        built = Settings.from_ini(source, environ=environ)
+    for line in built.notes():
+        log.warning("%s", line)
+    for line in built.undefined_principals():  # serve refuses these; identify= may supply groups
+        log.warning("%s (fine if the app's identify= supplies that group)", line)
+    return built
 
 
 def storage(settings: Settings, given: Storage | None) -> Storage:
