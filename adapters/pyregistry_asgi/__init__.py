@@ -146,6 +146,15 @@ async def _respond(registry: Registry, request: Request, pools: Pools) -> Respon
     return await pools.of(lane).run(handle_uncached, registry, request)
 
 
+async def _respond_in_pool(registry: Registry, request: Request, pools: Pools, send: Send) -> Response | None:
+    """``_respond``, or None once a 503 has been sent because the request's pool is full."""
+    try:
+        return await _respond(registry, request, pools)
+    except PoolBusy as busy:
+        await send_busy(busy, send)
+        return None
+
+
 async def _prepared(
     answers: PreparedAnswers,
     keyed: tuple[AnswerKey, str | None],
@@ -179,9 +188,10 @@ async def _lifespan(receive: Receive, send: Send, pools: Pools) -> None:
             return
 
 
-def _pool_sizes(registry: Registry, given: dict[str, int | None]) -> ThreadPools:
-    """The registry's pool sizes with the ones ``make_app`` was given, each checked."""
-    sizes = attrs.evolve(registry.settings.thread_pools, **{k: v for k, v in given.items() if v is not None})
+def _pool_sizes(registry: Registry, given: tuple[int | None, ...]) -> ThreadPools:
+    """The registry's pool sizes with the ones ``make_app`` was given (in its order), each checked."""
+    named = zip(("reads", "upstream", "uploads", "files", "queue"), given, strict=True)
+    sizes = attrs.evolve(registry.settings.thread_pools, **{k: v for k, v in named if v is not None})
     for name, value in attrs.asdict(sizes).items():
         least = 0 if name == "queue" else 1
         if not isinstance(value, int) or value < least:
@@ -205,13 +215,7 @@ def make_app(
     ``pypi.upstream_threads``, ``pypi.upload_threads``, ``pypi.file_threads``,
     ``pypi.thread_queue``); a keyword given here wins.
     """
-    given = {
-        "reads": read_threads,
-        "upstream": upstream_threads,
-        "uploads": upload_threads,
-        "files": file_threads,
-        "queue": thread_queue,
-    }
+    given = (read_threads, upstream_threads, upload_threads, file_threads, thread_queue)
     pools = Pools(_pool_sizes(registry, given))
     answers = PreparedAnswers(registry)
     rounds = CheckRounds()
@@ -243,10 +247,8 @@ def make_app(
         else:
             response = answers.answer(key, request, arrived=arrived)
         if response is None:
-            try:
-                response = await _respond(registry, request, pools)
-            except PoolBusy as busy:
-                await send_busy(busy, send)
+            response = await _respond_in_pool(registry, request, pools, send)
+            if response is None:
                 return
             if key is not None and response.status < 400:
                 # Its snapshot was just revalidated: kept, the next requests share one check.
