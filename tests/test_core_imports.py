@@ -120,3 +120,17 @@ def test_import_linter_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_every_core_module_sits_in_a_layer() -> None:
+    """Each module and subpackage of the core is named in the layers contract (it is not
+    exhaustive, so a module left out would be free to import any layer)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    [layers] = [c["layers"] for c in contracts if c["type"] == "layers"]
+    named = {name.strip() for layer in layers for name in layer.replace("|", ":").split(":")}
+    core = REPO / "src" / "pyregistry_core"
+    present = {p.stem for p in core.glob("*.py") if p.stem != "__init__"}
+    present |= {p.parent.name for p in core.glob("*/__init__.py")}
+    assert sorted(present - named) == []
+    assert sorted(named - present) == []
