@@ -20,14 +20,17 @@ __all__ = [
     "InvalidStorageKey",
     "InvalidUpload",
     "NotAcceptable",
+    "OidcRejected",
     "PermissionDenied",
     "ProjectNotFound",
     "ProvenanceNotFound",
+    "ProvenanceRejected",
     "RegistryError",
     "StorageUnavailable",
     "UnsupportedAction",
     "UploadTooLarge",
     "UpstreamError",
+    "ZipLayoutError",
 ]
 
 
@@ -145,3 +148,25 @@ class StorageUnavailable(RegistryError, OSError):
 
 class UpstreamError(RegistryError, ConnectionError):
     """The upstream index failed, timed out or sent something unacceptable (502)."""
+
+
+class OidcRejected(RegistryError, PermissionError):
+    """Trusted publishing refused an identity token or a mint request; ``code`` is PyPI's
+    error code (``invalid-token``, ``invalid-publisher``, …), answered as PyPI's JSON."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+# Checks of one part of an upload or an upstream file; their callers turn them into an
+# ``InvalidUpload`` (PyPI's message) or drop what failed, so they carry no status.
+
+
+class ZipLayoutError(ValueError):
+    """The zip could be read two ways (PEP 427 wheels are plain zips); the message says where."""
+
+
+class ProvenanceRejected(ValueError):
+    """A PEP 740 provenance object is malformed or does not name the file it came with."""

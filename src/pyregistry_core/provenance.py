@@ -17,6 +17,8 @@ import binascii
 import json
 from typing import Any
 
+from .errors import ProvenanceRejected
+
 __all__ = [
     "MAX_PROVENANCE_SIZE",
     "ProvenanceRejected",
@@ -29,10 +31,6 @@ MAX_PROVENANCE_SIZE = 2**20
 _MAX_BUNDLES = 64
 _MAX_ATTESTATIONS = 64
 _STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-
-
-class ProvenanceRejected(ValueError):
-    """A provenance object is malformed or does not name the file it came with."""
 
 
 def check_provenance(data: bytes, filename: str, sha256: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import struct
 import zipfile
 from typing import IO
 
+from .errors import ZipLayoutError
+
 __all__ = ["ZipLayoutError", "check_zip_layout"]
 
 _LOCAL = b"PK\x03\x04"
@@ -28,10 +30,6 @@ _END_SIZE = 22
 _ZIP64_MARK = 0xFFFFFFFF
 _HAS_DESCRIPTOR = 0x08
 _UTF8_NAME = 0x800
-
-
-class ZipLayoutError(ValueError):
-    """The zip could be read two ways; the message says where."""
 
 
 def _read_at(handle: IO[bytes], offset: int, size: int) -> bytes:

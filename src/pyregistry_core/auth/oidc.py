@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import jwt
 
-from ..errors import RegistryError
+from ..errors import OidcRejected
 from ..publishers import Issuer, TrustConfig
 from ..storage.base import Storage
 
@@ -41,15 +41,6 @@ MAX_JWKS_SIZE = 1024 * 1024
 
 # Fetches a URL over HTTPS with the upstream client's bounds; returns the body.
 Fetch = Callable[[str], bytes]
-
-
-class OidcRejected(RegistryError, PermissionError):
-    """An identity token or a mint request was refused; ``code`` is PyPI's error code."""
-
-    def __init__(self, code: str, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
 
 
 def _invalid_token(description: str = "malformed or invalid token") -> OidcRejected:
