@@ -40,8 +40,8 @@ from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from . import health, pypi_json, simple
 from .finish import finish, shape
-from .messages import Request, Response, redirect_response
-from .routing import path_pattern
+from .messages import Request, Response
+from .routing import answer, path_pattern
 
 __all__ = [
     "FAST_ROUTES",
@@ -219,6 +219,4 @@ def _answer(registry: Registry, request: Request, arrived: float | None) -> Resp
         return None
     route, params = found
     result = route.handler(registry, request, params, arrived)
-    if isinstance(result, UpstreamRedirect):
-        return redirect_response(302, result.location)
-    return result
+    return None if result is None else answer(result)

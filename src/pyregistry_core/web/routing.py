@@ -21,7 +21,16 @@ from ..registry.results import UpstreamRedirect
 from .audit_trail import AuditedHandler, audited
 from .messages import Request, Response, not_found, redirect_response, text_response
 
-__all__ = ["Handler", "Route", "audit_action", "audited_route", "dispatch", "path_pattern", "route"]
+__all__ = [
+    "Handler",
+    "Route",
+    "answer",
+    "audit_action",
+    "audited_route",
+    "dispatch",
+    "path_pattern",
+    "route",
+]
 
 Handler = Callable[[Registry, Request, Mapping[str, str]], "Response | UpstreamRedirect"]
 
@@ -86,12 +95,16 @@ def dispatch(routes: Iterable[Route], registry: Registry, request: Request) -> R
         if match is None:
             continue
         if candidate.answers(method):
-            result = candidate.handler(registry, request, match.groupdict())
-            if isinstance(result, UpstreamRedirect):
-                return redirect_response(302, result.location)
-            return result
+            return answer(candidate.handler(registry, request, match.groupdict()))
         allowed |= candidate.methods | ({"HEAD"} if "GET" in candidate.methods else set())
     if not allowed:
         return not_found()
     allow = ", ".join(m for m in _METHOD_ORDER if m in allowed)
     return text_response(405, "Method not allowed.", ("Allow", allow))
+
+
+def answer(result: Response | UpstreamRedirect) -> Response:
+    """A handler's result as the response to send: an ``UpstreamRedirect`` is a 302."""
+    if isinstance(result, UpstreamRedirect):
+        return redirect_response(302, result.location)
+    return result
