@@ -419,6 +419,25 @@ def test_quickstart_configs_load_as_written(tmp_path: Path) -> None:
     assert kinds == {"github", "gitlab", "generic"}
 
 
+def test_configuration_reference_examples_load_as_written(tmp_path: Path) -> None:
+    """The configuration reference's trusted publishing examples (GitHub, GitLab, and a
+    custom issuer named by its URL) are valid configs, loaded as they are written."""
+    blocks = [b for b in _ini_blocks(DOCS / "configuration.md") if "publisher." in b]
+    assert len(blocks) == 3
+    kinds = set()
+    for number, block in enumerate(blocks):
+        path = tmp_path / f"reference-{number}.ini"
+        path.write_text(block)
+        trust = Settings.from_ini(path).trust
+        assert trust.publishers, block
+        for publisher in trust.publishers:
+            issuer = trust.issuers[publisher.issuer]
+            kinds.add(issuer.kind)
+            if issuer.kind == "generic":
+                assert f"oidc.{issuer.name}.issuer = {issuer.url}" in block
+    assert kinds == {"github", "gitlab", "generic"}
+
+
 def test_minted_token_only_uploads(registry: Registry, github_key: SigningKey) -> None:
     """The minted token cannot yank, delete or change a status, even on its own project."""
     token = json.loads(body_bytes(mint(registry, _github_token(github_key))))["token"]
