@@ -268,10 +268,20 @@ def test_check_names_a_misspelled_key(tmp_path: Path) -> None:
         ),
         ("package.demo.user.alice = read", "package.demo.user.alice = 'read': permissions are r, w or rw"),
         ("user.alice = hunter2", "user.alice is not a password hash pyregistry recognises"),
+        (
+            "publisher.demo.1 = github repo=acme/tool",
+            "publisher.demo.1: a github publisher needs workflow",
+        ),
+        ("publisher.demo.1 = travis repo=acme/tool", "publisher.demo.1: the first word must name an issuer"),
+        (
+            "oidc.corp.issuer = http://ci.corp.test",
+            "oidc.corp.issuer = http://ci.corp.test: an OIDC issuer is named by an https:// URL",
+        ),
     ],
 )
 def test_check_refuses_configs_that_cannot_start(tmp_path: Path, line: str, message: str) -> None:
-    """An upstream mode without a base URL, or an auth backend other than config, exits 2 naming the key."""
+    """A config that cannot start (an upstream mode without a base URL, another auth backend, a bad
+    publisher or issuer line, ...) exits 2 naming the key."""
     path = tmp_path / "pyregistry.ini"
     path.write_text(f"[pyregistry]\nstorage.dir = {tmp_path / 'packages'}\n{line}\n")
     result = cli("check", "--config", str(path))

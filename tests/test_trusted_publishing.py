@@ -295,6 +295,22 @@ def test_minted_token_expires(registry: Registry, github_key: SigningKey, clock:
     assert listed(registry, "acme-tool") == {}
 
 
+def test_token_lifetime_is_configurable(
+    tmp_path: Path, github_key: SigningKey, gitlab_key: SigningKey, clock: Clock
+) -> None:
+    """With oidc.token_lifetime = 60 the minted token says so and stops uploading after 60 s."""
+    config = _config(tmp_path, github_key, gitlab_key, **{"oidc.token_lifetime": "60"})
+    registry = Registry(Settings.from_mapping(config), wall_clock=clock)
+    document = json.loads(body_bytes(mint(registry, _github_token(github_key))))
+    assert document["expires"] == int(START + 60)
+    clock.now = START + 59
+    assert upload(registry, make_wheel("acme-tool", "1.0"), basic(document["token"])).status == 200
+    clock.now = START + 60
+    response = upload(registry, make_wheel("acme-tool", "1.1"), basic(document["token"]))
+    assert response.status == 401
+    assert list(listed(registry, "acme-tool")) == [make_wheel("acme-tool", "1.0").filename]
+
+
 def test_burnt_token_stops_working(registry: Registry, github_key: SigningKey) -> None:
     """POST /_/oidc/burn-token (uv's last step) revokes the minted token at once."""
     token = json.loads(body_bytes(mint(registry, _github_token(github_key))))["token"]
