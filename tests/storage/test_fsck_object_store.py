@@ -10,6 +10,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from registry_http import make_wheel, upload
@@ -74,6 +75,38 @@ def test_fsck_reports_and_cleans_orphans_and_incomplete_uploads(bucket: Bucket, 
     assert _uploads(bucket) == []
     assert list(find_orphans(storage, now=_later)) == []  # SeaweedFS's empty prefixes are no orphans
     assert f"files/demo/{dist.sha256}/{dist.filename}" in bucket.keys("files/")
+
+
+class _Delegating:
+    """A store that wraps another (as an app instrumenting its storage would): every
+    call goes to the wrapped store."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+def test_fsck_asks_the_store_what_it_can_clean_not_its_class(bucket: Bucket, tmp_path: Path):
+    """fsck finds and aborts an incomplete multipart upload and a host scratch file
+    through a store that wraps S3: it asks the Storage protocol, never the store's class."""
+    registry = Registry.from_config(bucket.url_config())
+    assert isinstance(registry.storage, S3Storage)
+    registry.storage.scratch_dir = str(tmp_path)
+    left = tmp_path / "upload-killed"
+    left.write_bytes(b"half an upload")
+    big = f"files/demo/{SHA}/big-1.0-py3-none-any.whl"
+    upload_id = _start_multipart(bucket, big)
+    wrapped = _Delegating(registry.storage)
+    orphans = sorted(find_orphans(wrapped, now=_later), key=lambda o: o.key)
+    assert orphans == [
+        Orphan(str(left), "scratch file on this host of an upload that never finished", on_this_host=True),
+        Orphan(big, "multipart upload that never completed", upload_id),
+    ]
+    assert remove_orphans(wrapped, orphans) == 2
+    assert _uploads(bucket) == []
+    assert not left.exists()
 
 
 def test_fsck_finds_and_cleans_the_scratch_file_a_killed_upload_left_on_this_host(

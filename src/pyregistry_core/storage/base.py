@@ -164,6 +164,17 @@ class Storage(Protocol):
     def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
         """Every key below ``prefix`` with its modification time (seconds)."""
 
+    def staging_dir(self) -> str | None:
+        """This host's directory of uploads staged outside the store, where ``fsck``
+        looks for scratch files; None when uploads are staged inside the store."""
+
+    def incomplete_uploads(self) -> Iterator[tuple[str, str, float]]:
+        """(key below the root, upload id, last activity) of each multipart upload that
+        never completed; none on stores without multipart uploads."""
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort one incomplete multipart upload, freeing its parts."""
+
 
 # Separators of any OS, C0/C1 controls and DEL: never inside one key component.
 _UNSAFE_COMPONENT = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")

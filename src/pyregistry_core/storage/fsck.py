@@ -21,9 +21,6 @@ import attrs
 from ..names import NormalizedName
 from ..records import FileRecord
 from .base import Storage
-from .fsspec_store import FsspecStorage
-from .multipart import abort_upload, incomplete_uploads
-from .s3 import S3Storage
 from .scratch import scratch_files
 
 __all__ = ["Orphan", "find_orphans", "remove_orphans"]
@@ -77,13 +74,13 @@ def find_orphans(
     for key, modified in storage.walk_blobs(".staging/"):
         if modified <= cutoff:
             yield Orphan(key, "scratch file of an upload that never finished")
-    staging = storage.staging_dir() if isinstance(storage, FsspecStorage) else None
+    staging = storage.staging_dir()
     for path, modified in scratch_files(staging) if staging is not None else ():
         if modified <= cutoff:
             yield Orphan(
                 path, "scratch file on this host of an upload that never finished", on_this_host=True
             )
-    for key, upload_id, started in incomplete_uploads(storage):
+    for key, upload_id, started in storage.incomplete_uploads():
         if started <= cutoff:
             yield Orphan(key, "multipart upload that never completed", upload_id)
 
@@ -91,8 +88,8 @@ def find_orphans(
 def remove_orphans(storage: Storage, orphans: list[Orphan]) -> int:
     """Delete the orphans; returns how many were removed."""
     for orphan in orphans:
-        if orphan.upload_id is not None and isinstance(storage, S3Storage):
-            abort_upload(storage, orphan.key, orphan.upload_id)
+        if orphan.upload_id is not None:
+            storage.abort_upload(orphan.key, orphan.upload_id)
         elif orphan.on_this_host:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(orphan.key)

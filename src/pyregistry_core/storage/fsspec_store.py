@@ -194,6 +194,12 @@ class FsspecStorage:
         with storage_errors(), contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
 
+    def incomplete_uploads(self) -> Iterator[tuple[str, str, float]]:
+        return iter(())  # S3Storage has them
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        return None
+
     def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
         with storage_errors():
             found = self.fs.find(self._path(prefix.rstrip("/")), detail=True)

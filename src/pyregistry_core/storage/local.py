@@ -246,6 +246,15 @@ class LocalStorage:
         with storage_errors(), contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
 
+    def staging_dir(self) -> str | None:
+        return None  # uploads are staged in the store's own .staging/
+
+    def incomplete_uploads(self) -> Iterator[tuple[str, str, float]]:
+        return iter(())
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        return None  # a local store has no multipart uploads
+
     def walk_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
         top = self._path(prefix.rstrip("/"))
         for directory, _dirs, files in os.walk(top):

@@ -9,19 +9,29 @@ than its grace period and ``fsck --clean`` aborts them; an S3 lifecycle rule
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Protocol
 
 from .base import storage_errors
-from .s3 import S3Storage
 
-__all__ = ["abort_upload", "incomplete_uploads"]
+__all__ = ["Bucket", "abort_upload", "incomplete_uploads"]
 
 
-def _bucket_and_prefix(storage: S3Storage) -> tuple[str, str]:
+class Bucket(Protocol):
+    """What these functions need of ``S3Storage``: its ``bucket/prefix`` and its s3fs."""
+
+    root: str
+
+    @property
+    def fs(self) -> Any:
+        """The s3fs filesystem (``call_s3`` sends one S3 API call)."""
+
+
+def _bucket_and_prefix(storage: Bucket) -> tuple[str, str]:
     bucket, _, prefix = storage.root.partition("/")
     return bucket, f"{prefix}/" if prefix else ""
 
 
-def _last_activity(storage: S3Storage, bucket: str, key: str, upload_id: str, initiated: float) -> float:
+def _last_activity(storage: Bucket, bucket: str, key: str, upload_id: str, initiated: float) -> float:
     """When the upload last did anything: its newest part, else its start (an upload
     still sending parts is in progress however long ago it began; moto also dates
     every upload's start in 2010)."""
@@ -30,11 +40,9 @@ def _last_activity(storage: S3Storage, bucket: str, key: str, upload_id: str, in
     return float(max([initiated, *(part["LastModified"].timestamp() for part in parts.get("Parts") or ())]))
 
 
-def incomplete_uploads(storage: object) -> Iterator[tuple[str, str, float]]:
+def incomplete_uploads(storage: Bucket) -> Iterator[tuple[str, str, float]]:
     """(key below the store's root, upload id, last activity) of each incomplete
-    multipart upload; nothing on stores other than S3."""
-    if not isinstance(storage, S3Storage):
-        return
+    multipart upload."""
     bucket, prefix = _bucket_and_prefix(storage)
     markers: dict[str, str] = {}
     while True:
@@ -49,7 +57,7 @@ def incomplete_uploads(storage: object) -> Iterator[tuple[str, str, float]]:
         markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
 
 
-def abort_upload(storage: S3Storage, key: str, upload_id: str) -> None:
+def abort_upload(storage: Bucket, key: str, upload_id: str) -> None:
     """Abort one incomplete multipart upload (its parts are freed)."""
     bucket, prefix = _bucket_and_prefix(storage)
     with storage_errors():

@@ -12,6 +12,7 @@ import difflib
 import inspect
 import os
 import uuid
+from collections.abc import Iterator
 from typing import IO, Any
 
 import fsspec
@@ -19,6 +20,7 @@ from fsspec.asyn import sync
 
 from ..errors import ConfigError, StorageUnavailable
 from ..names import NormalizedName
+from . import multipart
 from .base import NOT_MODIFIED, Document, NotModified, record_key, storage_errors, write_errors
 from .fsspec_store import FsspecStorage
 from .preconditions import create_only_errors, is_precondition_failure
@@ -178,6 +180,12 @@ class S3Storage(FsspecStorage):
                 self._path(key), "rb", block_size=self._READ_BLOCK, cache_type="readahead"
             )
             return handle
+
+    def incomplete_uploads(self) -> Iterator[tuple[str, str, float]]:
+        return multipart.incomplete_uploads(self)
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        multipart.abort_upload(self, key, upload_id)
 
     def probe_conditional_writes(self) -> bool:
         """Whether the store refuses a second create-only write of one key."""
