@@ -15,7 +15,15 @@ import attrs
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["FileRecord", "Origin", "ProjectFiles", "is_prerelease", "same_version", "version_order"]
+__all__ = [
+    "FileRecord",
+    "Origin",
+    "ProjectFiles",
+    "highest_version",
+    "is_prerelease",
+    "same_version",
+    "version_order",
+]
 
 
 class Origin:
@@ -115,6 +123,13 @@ def is_prerelease(version: str) -> bool:
         return False
 
 
+def highest_version(versions: Iterable[str], *, final: bool = False) -> str | None:
+    """The highest PEP 440 version of ``versions`` (legacy spellings left out), or only of
+    its final releases when ``final``; None when there is none."""
+    valid = [v for v in versions if version_order(v)[0] and not (final and is_prerelease(v))]
+    return max(valid, key=version_order, default=None)
+
+
 STATUS_RECORD = "~status"  # a record name no distribution filename can have
 
 
@@ -201,8 +216,9 @@ class ProjectFiles:
         if not self.files:
             return None
         live = [r.version for r in self.files if not r.yanked]
-        finals = [v for v in live if version_order(v)[0] and not is_prerelease(v)]
-        return max(finals or live or [r.version for r in self.files], key=version_order)
+        return highest_version(live, final=True) or max(
+            live or [r.version for r in self.files], key=version_order
+        )
 
     def release(self, version: str) -> list[FileRecord]:
         """The files of one version (exactly that spelling)."""

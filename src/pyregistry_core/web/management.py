@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from ..acl import Permission
 from ..errors import InvalidProjectName, InvalidUpload
 from ..names import NormalizedName, normalize
-from ..records import FileRecord, is_prerelease, version_order
+from ..records import FileRecord, highest_version
 from ..registry.facade import Registry
 from ..registry.results import UpstreamRedirect
 from .audit_trail import Trail
@@ -55,13 +55,6 @@ def _record_json(record: FileRecord, base: str, verbose: bool) -> dict[str, Any]
             packagetype=record.kind,
         )
     return entry
-
-
-def _stable(versions: list[str]) -> tuple[str | None, str | None]:
-    """pypicloud's ``stable`` (highest final) and ``unstable`` (highest) of the PEP 440 versions."""
-    valid = [v for v in versions if version_order(v)[0]]
-    finals = [v for v in valid if not is_prerelease(v)]
-    return max(finals, key=version_order, default=None), max(valid, key=version_order, default=None)
 
 
 def _read_json_body(request: Request) -> dict[str, Any]:
@@ -180,7 +173,9 @@ def list_projects(registry: Registry, request: Request, params: Mapping[str, str
         entry = registry.project_entry(NormalizedName(name))
         if not entry.files.files:
             continue
-        stable, unstable = _stable(list(entry.files.versions))
+        # pypicloud's ``stable`` (highest final) and ``unstable`` (highest) versions.
+        versions = entry.files.versions
+        stable, unstable = highest_version(versions, final=True), highest_version(versions)
         times = [r.upload_time for r in entry.files.files if r.upload_time]
         packages.append(
             {
