@@ -3,16 +3,22 @@
 uv is run with the environment it sees inside GitHub Actions (``GITHUB_ACTIONS``,
 ``ACTIONS_ID_TOKEN_REQUEST_URL``/``_TOKEN``) or GitLab CI (``GITLAB_CI`` and the
 ``<AUDIENCE>_ID_TOKEN`` variable), so it asks the index for the audience, gets its token
-from the provider, exchanges it, uploads, and burns the minted token, as in CI.
+from the provider, exchanges it, uploads, and burns the minted token, as in CI. Every
+token that must not mint (another repository, workflow, CI file or environment, audience,
+issuer; expired, forged, unsigned, signed by a key it names itself, replayed) is refused
+through uv with PyPI's error code and description, and uploads nothing.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
 from distbuild import BuiltDists, DistBuilder
 from e2e_support import BIN, Clients, Server, output
@@ -161,13 +167,12 @@ def test_gitlab_job_publishes_with_uv(
     }
 
 
+@pytest.mark.parametrize("index", ["wsgi"], indirect=True)  # the core answers alike everywhere
 def test_untrusted_workflow_is_refused_and_uploads_nothing(
     index: tuple[Server, Path], clients: Clients, tls: Tls, gitlab: OidcProvider, build_dists: DistBuilder
 ) -> None:
     """A job of another project gets PyPI's 422 error document from uv, and nothing is stored."""
     server, _config = index
-    if server.adapter != "wsgi":
-        pytest.skip("one refused run is enough; the core answers the same through both adapters")
     dists = build_dists("tp_lab", "2.0")
     token = gitlab.key.sign(gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url, project="group/other"))
     result = _uv_publish(clients, server, tls, dists, GITLAB_CI="true", **{GITLAB_TOKEN_VARIABLE: token})
@@ -175,3 +180,123 @@ def test_untrusted_workflow_is_refused_and_uploads_nothing(
     assert "invalid-publisher" in output(result)
     assert "valid token, but no corresponding publisher" in output(result)
     assert server.request("GET", "/pypi/tp-lab/2.0/json").status == 404
+
+
+def _gitlab(changes: dict[str, Any] | None = None, **options: Any) -> Callable[[OidcProvider, Server], str]:
+    """A GitLab job's token (``options`` for ``gitlab_claims``, then claims replaced by
+    ``changes``), signed by GitLab's key."""
+
+    def token(gitlab: OidcProvider, _server: Server) -> str:
+        claims = gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url, **options)
+        return gitlab.key.sign({**claims, **(changes or {})})
+
+    return token
+
+
+def _forged(gitlab: OidcProvider, _server: Server) -> str:
+    """Signed by another key under GitLab's kid."""
+    return SigningKey("ES256", kid=gitlab.key.kid).sign(
+        gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url)
+    )
+
+
+def _unsigned(gitlab: OidcProvider, _server: Server) -> str:
+    """alg none, under GitLab's kid."""
+    claims = gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url)
+    return jwt.encode(claims, None, algorithm="none", headers={"kid": gitlab.key.kid})
+
+
+def _own_key_set(gitlab: OidcProvider, _server: Server) -> str:
+    """Signed by an attacker's key that the token names itself (jku and jwk headers)."""
+    attacker = SigningKey("ES256")
+    headers = {"jku": "https://attacker.test/jwks", "jwk": attacker.jwk()}
+    return attacker.sign(gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url), headers)
+
+
+def _spent(gitlab: OidcProvider, server: Server) -> str:
+    """A token whose jti already minted once."""
+    token = gitlab.key.sign(gitlab_claims(time.time(), AUDIENCE, issuer=gitlab.url))
+    reply = server.request("POST", "/_/oidc/mint-token", {}, json.dumps({"token": token}).encode())
+    assert reply.status == 200, (reply.status, reply.body)
+    return token
+
+
+NO_PUBLISHER = "valid token, but no corresponding publisher"
+
+
+@pytest.mark.parametrize("index", ["wsgi"], indirect=True)
+@pytest.mark.parametrize(
+    ("make_token", "code", "description"),
+    [
+        (_gitlab(ci_config="other.yml"), "invalid-publisher", NO_PUBLISHER),
+        (_gitlab(environment="staging"), "invalid-publisher", NO_PUBLISHER),
+        (_gitlab({"aud": "other-index"}), "invalid-token", f"the token's audience is not {AUDIENCE!r}"),
+        (_gitlab({"iss": "https://issuer.test"}), "invalid-payload", "unknown trusted publishing issuer"),
+        (_gitlab({"exp": int(time.time()) - 3600}), "invalid-token", "the token has expired"),
+        (_forged, "invalid-token", "the token's signature does not verify"),
+        (_unsigned, "invalid-token", "the token's algorithm 'none' is not one of RS256, ES256"),
+        (_own_key_set, "invalid-token", "the token was signed by a key the issuer does not publish"),
+        (_spent, "invalid-reuse-token", "invalid token: already used"),
+    ],
+    ids=[
+        "ci-config",
+        "environment",
+        "audience",
+        "issuer",
+        "expired",
+        "signature",
+        "alg-none",
+        "jwks-swap",
+        "replay",
+    ],
+)
+def test_refused_tokens_upload_nothing(
+    index: tuple[Server, Path],
+    clients: Clients,
+    tls: Tls,
+    gitlab: OidcProvider,
+    build_dists: DistBuilder,
+    make_token: Callable[[OidcProvider, Server], str],
+    code: str,
+    description: str,
+) -> None:
+    """uv with a token that must not mint shows PyPI's error code and description, and nothing is stored."""
+    server, _config = index
+    dists = build_dists("tp_lab", "3.0")
+    token = make_token(gitlab, server)
+    result = _uv_publish(clients, server, tls, dists, GITLAB_CI="true", **{GITLAB_TOKEN_VARIABLE: token})
+    assert result.returncode != 0
+    assert code in output(result)
+    assert description in output(result)
+    assert server.request("GET", "/pypi/tp-lab/3.0/json").status == 404
+
+
+@pytest.mark.parametrize("index", ["wsgi"], indirect=True)
+@pytest.mark.parametrize(
+    "changes",
+    [{"repository": "acme/other"}, {"workflow": "ci.yml"}, {"environment": "staging"}],
+    ids=["repository", "workflow", "environment"],
+)
+def test_other_github_workflows_upload_nothing(
+    index: tuple[Server, Path],
+    clients: Clients,
+    tls: Tls,
+    github: OidcProvider,
+    build_dists: DistBuilder,
+    changes: dict[str, str],
+) -> None:
+    """uv in a workflow of another repository, workflow file or environment gets 422
+    invalid-publisher from the index, and nothing is stored."""
+    server, _config = index
+    dists = build_dists("tp_demo", "3.0")
+    trusted = github.claims
+    claims = github_claims(0, AUDIENCE, **changes)
+    github.claims = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "nbf", "exp", "jti")}
+    try:
+        result = _uv_publish(clients, server, tls, dists, **_github_env(github))
+    finally:
+        github.claims = trusted
+    assert result.returncode != 0
+    assert "invalid-publisher" in output(result)
+    assert NO_PUBLISHER in output(result)
+    assert server.request("GET", "/pypi/tp-demo/3.0/json").status == 404
