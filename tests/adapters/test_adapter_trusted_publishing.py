@@ -97,9 +97,11 @@ def test_refusal_is_pypis_error_document(trusted: Client, key: SigningKey) -> No
 def test_mints_and_refused_mints_are_on_the_audit_trail(
     trusted: Client, key: SigningKey, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A mint names the publisher, project and token id (never the token); a refused one its reason."""
+    """A mint names the publisher, project, token id (never the token) and the claims that
+    earned it; a refused one its reason."""
     caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
-    minted = _mint(trusted, key.sign(github_claims(time.time(), "testserver", environment=None)))
+    claims = github_claims(time.time(), "testserver", environment=None)
+    minted = _mint(trusted, key.sign(claims))
     refused = trusted.request("POST", "/_/oidc/mint-token", {}, b"{}", prefix=PREFIX)
     assert refused.status == 422
     ok, no = ((r.audit, r.getMessage()) for r in caplog.records if r.name == AUDIT_LOGGER)
@@ -113,6 +115,12 @@ def test_mints_and_refused_mints_are_on_the_audit_trail(
     assert ok[0]["actor"].startswith("publisher:")
     assert len(ok[0]["actor"]) > len("publisher:")
     assert ok[0]["target"]  # the token's id
+    assert ok[0]["detail"] == (
+        f"scope: upload; expires: {minted['expires']}; claims: sub=repo:acme/tool:ref:refs/tags/v1.0"
+        " repository=acme/tool repository_id=777 repository_owner_id=4242"
+        " job_workflow_ref=acme/tool/.github/workflows/release.yml@refs/tags/v1.0 ref=refs/tags/v1.0"
+        f" sha=0123456789abcdef0123456789abcdef01234567 jti={claims['jti']}"
+    )
     assert (no[0]["actor"], no[0]["outcome"], no[0]["reason"]) == (
         "anonymous",
         "refused",

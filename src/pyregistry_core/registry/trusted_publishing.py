@@ -59,6 +59,7 @@ class MintedToken:
     projects: tuple[str, ...]
     token_id: str = ""  # for the audit trail (the id, never the token)
     publisher: str = ""  # the ids of the publishers that earned it
+    claims: tuple[tuple[str, str], ...] = ()  # the claims that earned it, as ``token list`` shows
 
 
 class TrustedPublishing:
@@ -131,13 +132,9 @@ class TrustedPublishing:
         projects = tuple(sorted({p.project for p in matched}))
         expires = now + self.trust.token_lifetime
         names = ",".join(p.id for p in matched)
+        kept = _audit(claims)
         token, secret = self._tokens.create(
-            f"publisher:{names}",
-            projects,
-            "upload",
-            expires=expires,
-            publisher=names,
-            claims=_audit(claims),
+            f"publisher:{names}", projects, "upload", expires=expires, publisher=names, claims=kept
         )
         log.info(
             "trusted publishing: minted token %s for %s (%s), expires %d",
@@ -146,7 +143,7 @@ class TrustedPublishing:
             names,
             expires,
         )
-        return MintedToken(secret, int(expires), projects, token.id, names)
+        return MintedToken(secret, int(expires), projects, token.id, names, kept)
 
     def burn(self, minted: str) -> bool:
         """Revoke a minted token its holder is done with (True when one was revoked)."""

@@ -63,7 +63,8 @@ def mint_token(registry: Registry, request: Request, params: Mapping[str, str], 
         return _failed(error.code, error.description, trail)
     trail.actor = f"publisher:{minted.publisher}"
     trail.project, trail.target = ",".join(minted.projects), minted.token_id
-    trail.detail = f"scope: upload; expires: {minted.expires}"
+    claims = " ".join(f"{k}={v}" for k, v in minted.claims)
+    trail.detail = f"scope: upload; expires: {minted.expires}; claims: {claims}"
     return json_response(200, {"success": True, "token": minted.token, "expires": minted.expires}, _NO_STORE)
 
 
