@@ -46,10 +46,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await registry_app({**scope, "root_path": mount}, receive, send)
         return
     body = b"Not found.\n"
-    await send({
-        "type": "http.response.start",
-        "status": 404,
-        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -111,6 +111,4 @@ def home() -> Response | dict[str, str]:
     return {"user": identity.user or "", "index": f"{PREFIX}/simple/"}
 
 
-app = DispatcherMiddleware(
-    flask_app, {PREFIX: pyregistry_wsgi.make_app(build_registry(), identify=identify)}
-)
+app = DispatcherMiddleware(flask_app, {PREFIX: pyregistry_wsgi.make_app(build_registry(), identify=identify)})

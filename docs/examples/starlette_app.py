@@ -31,7 +31,9 @@ async def home(request: Request) -> JSONResponse:
     return JSONResponse({"app": "starlette", "index": f"{PREFIX}/simple/"})
 
 
-app = Starlette(routes=[
-    Route("/", home),
-    Mount(PREFIX, app=pyregistry_asgi.make_app(build_registry())),
-])
+app = Starlette(
+    routes=[
+        Route("/", home),
+        Mount(PREFIX, app=pyregistry_asgi.make_app(build_registry())),
+    ]
+)
