@@ -29,6 +29,10 @@ class BenchConfig:
     seconds: float = 6.0  # load per endpoint and server [BENCH_SECONDS]
     warmup: float = 1.0  # load on each server before an endpoint is measured [BENCH_WARMUP]
     rounds: int = 3  # alternating slices BENCH_SECONDS is split into [BENCH_ROUNDS]
+    # The adapter-vs-bare page sections judge ratios against a 0.90 / 0.85 line that the
+    # true gap (a few per cent) sits close to, so they load twice as long, in more rounds.
+    page_seconds: float = 12.0  # load per page and server there [BENCH_PAGE_SECONDS]
+    page_rounds: int = 6  # alternating slices BENCH_PAGE_SECONDS is split into [BENCH_PAGE_ROUNDS]
     repeats: int = 5  # cold starts / invalidations / startups, median taken [BENCH_REPEATS]
     projects: int = 10_000  # projects in the large corpus [BENCH_PROJECTS]
     small_projects: int = 100  # projects in the small corpus (startup) [BENCH_SMALL_PROJECTS]
@@ -47,6 +51,8 @@ class BenchConfig:
             seconds=_number(environ, "BENCH_SECONDS", defaults.seconds),
             warmup=_number(environ, "BENCH_WARMUP", defaults.warmup),
             rounds=int(_number(environ, "BENCH_ROUNDS", defaults.rounds)),
+            page_seconds=_number(environ, "BENCH_PAGE_SECONDS", defaults.page_seconds),
+            page_rounds=int(_number(environ, "BENCH_PAGE_ROUNDS", defaults.page_rounds)),
             repeats=int(_number(environ, "BENCH_REPEATS", defaults.repeats)),
             projects=int(_number(environ, "BENCH_PROJECTS", defaults.projects)),
             small_projects=int(_number(environ, "BENCH_SMALL_PROJECTS", defaults.small_projects)),

@@ -108,9 +108,9 @@ def _load(ctx: BenchContext, servers: list[Server], point: Endpoint) -> list[Loa
     return alternating(
         ctx.load,
         [(server.url(point.path), point.headers) for server in servers],
-        seconds=ctx.config.seconds,
+        seconds=ctx.config.page_seconds,
         warmup=ctx.config.warmup,
-        rounds=ctx.config.rounds,
+        rounds=ctx.config.page_rounds,
     )
 
 
@@ -206,11 +206,11 @@ def _side_by_side(
         for p in points
         if not p.gzip
     )
-    rounds = max(1, ctx.config.rounds)
+    rounds = max(1, ctx.config.page_rounds)
     return Section(
         title,
         method + f" Load: {ctx.load.name}, {ctx.config.warmup:g} s warm-up per "
-        f"server, then {rounds} alternating rounds of {ctx.config.seconds / rounds:g} s on "
+        f"server, then {rounds} alternating rounds of {ctx.config.page_seconds / rounds:g} s on "
         f"each server (mean req/s; p99 = median of the rounds' 99th-percentile latency from "
         f"`wrk --latency`). Body sizes: {sizes}.",
         figures + gzip_figures,
