@@ -200,6 +200,21 @@ def test_token_from_the_future_is_refused(registry: Registry, github_key: Signin
     assert refused(mint(registry, token))[2] == "the token was issued in the future"
 
 
+def test_token_not_valid_yet_is_refused_until_its_nbf(
+    registry: Registry, github_key: SigningKey, clock: Clock
+) -> None:
+    """A token whose nbf is ahead of our clock beyond the leeway is refused; once the clock
+    reaches its nbf the same token mints."""
+    claims = github_claims(START, AUDIENCE, lifetime=600)
+    claims["nbf"] = START + 120
+    token = github_key.sign(claims)
+    clock.now = START + 120 - 31
+    assert refused(mint(registry, token)) == (422, "invalid-token", "the token is not valid yet")
+    assert registry.tokens.list() == []
+    clock.now = START + 120
+    assert mint(registry, token).status == 200
+
+
 def test_bad_signature_is_refused(registry: Registry, github_key: SigningKey) -> None:
     """A token signed by another key under GitHub's kid does not verify."""
     forger = SigningKey("RS256", kid=github_key.kid)
