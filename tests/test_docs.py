@@ -435,7 +435,7 @@ def _caddy_validate(caddyfile: str, directory: Path) -> subprocess.CompletedProc
 def test_caddyfile_passes_caddy_validate(tmp_path: Path) -> None:
     """deployment.md's Caddyfile passes ``caddy validate``, and a typo in it would not."""
     if shutil.which("caddy") is None:
-        pytest.skip("caddy is not installed (apt-get install caddy)")
+        pytest.skip("caddy is not installed (apt-get install caddy; .ci/run does)")
     (block,) = _fenced((DOCS / "deployment.md").read_text(), "caddy")
     result = _caddy_validate(block, tmp_path)
     assert result.returncode == 0, result.stderr
