@@ -5,6 +5,7 @@ private; RELIABILITY.md → Upstream)."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
@@ -623,6 +624,11 @@ def test_gzip_labelled_sdist_is_stored_and_served_as_is(registry: Registry, upst
         ({"status": 500}, {}, "upstream answered 500 for 'ufo-core'"),
         (
             {"huge_page": 200 * 10**6},
+            {"pypi.upstream_max_page_size": "1MiB"},
+            f"upstream page is larger than {ONE_MIB} bytes",
+        ),
+        (
+            {"gzip_page": gzip.compress(b"<a>" * ONE_MIB)},
             {"pypi.upstream_max_page_size": "1MiB"},
             f"upstream page is larger than {ONE_MIB} bytes",
         ),

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -387,6 +389,22 @@ def test_huge_page_stops_at_the_size_limit(upstream: UpstreamIndex, declared: bo
     assert time.monotonic() - started < 5
     upstream.stop()  # ends the stream; what went out was bounded by the client hanging up
     assert upstream.page_bytes_sent < 64 * ONE_MIB
+
+
+def test_gzip_bomb_page_is_refused_without_inflating_it(upstream: UpstreamIndex) -> None:
+    """A 100 KB gzip body that inflates to 100 MB is refused at ``max_page_size`` while the
+    client holds a few chunks at most: urllib3 before 2.6 inflated each 64 KiB read whole
+    (CVE-2025-66471), some 64 MB at once, so pyproject.toml requires urllib3 >= 2.6.3."""
+    upstream.faults.gzip_page = gzip.compress(b"\0" * 100 * ONE_MIB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            client(upstream, max_page_size=ONE_MIB).project("foo-bar")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.message == f"upstream page is larger than {ONE_MIB} bytes"
+    assert peak < 8 * ONE_MIB
 
 
 def test_download_returns_the_raw_bytes(upstream: UpstreamIndex) -> None:

@@ -248,6 +248,7 @@ class Faults:
     huge_page_declared: bool = False  # … and declare that length up front
     redirects: dict[str, str] = field(default_factory=dict)  # exact request path → Location (302)
     raw_page: tuple[str, bytes] | None = None  # pages: this (Content-Type, body) instead
+    gzip_page: bytes | None = None  # pages: this body labelled Content-Encoding: gzip instead
     slow_body: float = 0.0  # every answer: headers at once, the body this many seconds later
     keep_alive: bool = True  # False: every answer closes its connection
 
@@ -460,6 +461,9 @@ class UpstreamIndex:
             return self._huge_page(handler, faults.huge_page, faults.huge_page_declared)
         if faults.raw_page is not None:
             return self._send(handler, 200, faults.raw_page[1], (("Content-Type", faults.raw_page[0]),))
+        if faults.gzip_page is not None:
+            headers = (("Content-Type", f"{HTML_TYPE}; charset=utf-8"), ("Content-Encoding", "gzip"))
+            return self._send(handler, 200, faults.gzip_page, headers)
         project = canonicalize_name(name)
         if project != name:
             return self._send(handler, 301, b"", (("Location", f"/simple/{project}/"),))

@@ -242,7 +242,9 @@ def _finish(response: urllib3.BaseHTTPResponse) -> None:
         if leftover and response.read(1, decode_content=False):
             response.close()
             return
-    except (urllib3.exceptions.HTTPError, OSError):
+    except (urllib3.exceptions.HTTPError, OSError, RuntimeError):
+        # RuntimeError: urllib3 reads no raw bytes after decoded ones, as of a gzip'd page
+        # abandoned at its size limit; that connection is closed, not drained.
         response.close()
         return
     response.release_conn()
