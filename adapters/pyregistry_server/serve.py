@@ -94,10 +94,21 @@ _HOST_ENV = "PYREGISTRY_SERVE_HOST"
 
 
 def asgi_app_from_environment() -> Callable[..., Any]:
-    """The ASGI app of one uvicorn worker (uvicorn imports it by name in each worker)."""
+    """The ASGI app of one uvicorn worker (uvicorn imports it by name in each worker),
+    mounted at ``$SCRIPT_NAME`` as the other servers are."""
     from pyregistry_asgi import make_app
 
-    return make_app(build_registry(os.environ.get(_CONFIG_ENV), os.environ.get(_HOST_ENV, ""), os.environ))
+    app = make_app(build_registry(os.environ.get(_CONFIG_ENV), os.environ.get(_HOST_ENV, ""), os.environ))
+    mount = os.environ.get("SCRIPT_NAME", "").rstrip("/")
+    if not mount:
+        return app
+
+    # uvicorn's own root_path means "a proxy stripped this prefix" and prepends it to every
+    # path; serve's SCRIPT_NAME means "requests arrive with it", as gunicorn's workers take it.
+    async def mounted(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app({**scope, "root_path": mount} if scope["type"] == "http" else scope, receive, send)
+
+    return mounted
 
 
 def check_tls(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:

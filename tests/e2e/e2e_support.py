@@ -98,6 +98,7 @@ class Server(LocalServer):
     # Plain HTTP unless __init__ is given TLS files (subclasses that launch their own
     # command, as the replicas do, skip __init__).
     _tls_context: ssl.SSLContext | None = None
+    mount = ""
 
     def __init__(
         self,
@@ -109,13 +110,18 @@ class Server(LocalServer):
         tls: tuple[Path, Path, Path] | None = None,
         env: Mapping[str, str] | None = None,
         port: int | None = None,
+        mount: str = "",
     ) -> None:
         """``tls`` is (CA, certificate, key): serve HTTPS, and trust the CA for requests;
-        ``port`` is chosen beforehand when the config must name the server's own URL."""
+        ``port`` is chosen beforehand when the config must name the server's own URL;
+        ``mount``: serve below this path prefix (``SCRIPT_NAME``), which ``url`` then ends in."""
         self.adapter = adapter
         self.port = port if port is not None else free_port()
         self._tls_context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
-        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}"
+        self.mount = mount
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}{mount}"
+        if mount:
+            env = {**(env or {}), "SCRIPT_NAME": mount}
         self.index_url = f"{self.url}/simple/"
         self.log_path = log_path
         if adapter in SERVE_FLAGS:
@@ -164,7 +170,7 @@ class Server(LocalServer):
         self._start(command, self.log_path, cwd=workdir, env=full_env)
 
     def _probe(self) -> None:
-        reply = self.request("GET", "/health", timeout=1.0)
+        reply = self.request("GET", f"{self.mount}/health", timeout=1.0)
         if reply.status != 200:
             raise NotReady(f"status {reply.status}")
 
