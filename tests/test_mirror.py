@@ -826,3 +826,22 @@ def test_an_unreadable_stored_listing_is_ignored(
         "ufo_core-1.0.tar.gz",
         "ufo_core-1.1-py3-none-any.whl",
     ]
+
+
+def test_upstream_page_fetches_are_counted(make_registry: RegistryFactory, upstream: UpstreamIndex) -> None:
+    """/metrics counts each upstream page fetch by outcome: a listing stored, a name the
+    upstream does not have, a fetch that failed; a fresh listing asked again fetches nothing."""
+    registry = make_registry({"pypi.metrics": "true"})
+    assert get(registry, "/simple/ufo-core/").status == 200
+    assert get(registry, "/simple/ufo-core/").status == 200
+    assert get(registry, "/simple/nothing-here/").status == 404
+    upstream.faults.status = 500
+    assert get(registry, "/simple/other-name/").status == 502
+    lines = get(registry, "/metrics").text.splitlines()
+    prefix = 'pyregistry_upstream_fetches_total{kind="page",outcome="'
+    counted = {
+        line[len(prefix) :].split('"', 1)[0]: line.rsplit(" ", 1)[1]
+        for line in lines
+        if line.startswith(prefix)
+    }
+    assert counted == {"stored": "1.0", "missing": "1.0", "failed": "1.0"}

@@ -68,7 +68,8 @@ class Registry:
         self.storage = wiring.storage(settings, storage)
         self.policy = wiring.access_policy(settings)
         self.fallback = wiring.fallback_policy(settings)
-        self.mirror = wiring.mirror(settings, self.storage, upstream, wall_clock)
+        self.metrics = Metrics(settings.metrics)
+        self.mirror = wiring.mirror(settings, self.storage, upstream, wall_clock, self.metrics)
         self.tokens = tokens = TokenStore(self.storage, ttl=settings.index_ttl, clock=wall_clock)
         self.trusted_publishing = TrustedPublishing(
             settings.trust, self.storage, tokens, wall_clock=wall_clock
@@ -76,7 +77,6 @@ class Registry:
         self.authenticator = wiring.authenticator(settings, self.tokens)
         self.permissions = Permissions(self.policy, self.authenticator)
         self.catalog = Catalog(self.storage, settings.index_ttl, clock)
-        self.metrics = Metrics(settings.metrics)
         self.wall_clock = wall_clock
         self.archive_limits = ArchiveLimits()
         self._compose()

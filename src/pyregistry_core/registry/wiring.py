@@ -13,6 +13,7 @@ from ..auth.tokens import TokenStore
 from ..config_values import reveal_secrets
 from ..errors import StorageUnavailable
 from ..fallback import FallbackPolicy
+from ..metrics import Metrics
 from ..names import normalize
 from ..settings import Settings
 from ..storage import Storage, open_storage
@@ -88,7 +89,11 @@ def fallback_policy(settings: Settings) -> FallbackPolicy:
 
 
 def mirror(
-    settings: Settings, store: Storage, upstream: Upstream | None, wall_clock: Callable[[], float]
+    settings: Settings,
+    store: Storage,
+    upstream: Upstream | None,
+    wall_clock: Callable[[], float],
+    metrics: Metrics,
 ) -> Mirror | None:
     """The upstream's listings with their freshness (None when no upstream is configured)."""
     if upstream is None and settings.fallback != "none" and settings.fallback_base_url:
@@ -110,6 +115,7 @@ def mirror(
         breaker=CircuitBreaker(
             wall_clock, state_path=default_state_path(settings.storage_url, upstream.base_url)
         ),
+        counted=lambda outcome: metrics.count_upstream("page", outcome),
     )
 
 

@@ -75,8 +75,10 @@ class Mirror:
         workers: int = 4,
         max_queued: int = 64,
         max_listings: int = 10_000,
+        counted: Callable[[str], object] = lambda outcome: None,
     ) -> None:
         self.upstream = upstream
+        self._counted = counted  # told each page fetch's outcome: stored, missing or failed
         self._storage = storage
         self._ttl = ttl
         self._clock = clock
@@ -249,14 +251,17 @@ class Mirror:
         try:
             project = self.upstream.project(name)
         except UpstreamError as exc:
+            self._counted("failed")
             self.breaker.failure(exc.message)
             if name in self._fresh:
                 log.warning("upstream failed for %s, serving the last listing: %s", name, exc.message)
             raise
         except Exception as exc:
+            self._counted("failed")
             self.breaker.failure(f"{type(exc).__name__}: {exc}")
             raise
         self.breaker.success()
+        self._counted("missing" if project is None else "stored")
         if project is None:
             self._missing.put(name, True)
             with self._maps_lock:
