@@ -828,6 +828,19 @@ def test_an_unreadable_stored_listing_is_ignored(
     ]
 
 
+def upstream_fetches(registry: Registry, kind: str) -> dict[str, float]:
+    """``pyregistry_upstream_fetches_total`` of ``kind`` from /metrics, by outcome."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = text_string_to_metric_families(get(registry, "/metrics").text)
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == "pyregistry_upstream_fetches_total" and sample.labels["kind"] == kind
+    }
+
+
 def test_upstream_page_fetches_are_counted(make_registry: RegistryFactory, upstream: UpstreamIndex) -> None:
     """/metrics counts each upstream page fetch by outcome: a listing stored, a name the
     upstream does not have, a fetch that failed; a fresh listing asked again fetches nothing."""
@@ -837,11 +850,4 @@ def test_upstream_page_fetches_are_counted(make_registry: RegistryFactory, upstr
     assert get(registry, "/simple/nothing-here/").status == 404
     upstream.faults.status = 500
     assert get(registry, "/simple/other-name/").status == 502
-    lines = get(registry, "/metrics").text.splitlines()
-    prefix = 'pyregistry_upstream_fetches_total{kind="page",outcome="'
-    counted = {
-        line[len(prefix) :].split('"', 1)[0]: line.rsplit(" ", 1)[1]
-        for line in lines
-        if line.startswith(prefix)
-    }
-    assert counted == {"stored": "1.0", "missing": "1.0", "failed": "1.0"}
+    assert upstream_fetches(registry, "page") == {"stored": 1.0, "missing": 1.0, "failed": 1.0}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_mirror import ALICE, RegistryFactory, get, make_registry, request
+from test_mirror import ALICE, RegistryFactory, get, make_registry, request, upstream_fetches
 from upstream_app import UpstreamIndex
 from upstream_app import provenance_object as provenance
 
@@ -286,14 +286,7 @@ def test_provenance_fetches_are_counted(make_registry: RegistryFactory, upstream
     registry = make_registry({"pypi.metrics": "true"})
     for version in ("1.0", "2.0", "1.0"):
         get(registry, _provenance_path(upstream.file(f"ufo_core-{version}-py3-none-any.whl")))
-    lines = get(registry, "/metrics").text.splitlines()
-    counted = {
-        outcome: line.rsplit(" ", 1)[1]
-        for line in lines
-        for outcome in ("stored", "rejected", "failed")
-        if line.startswith(f'pyregistry_upstream_fetches_total{{kind="provenance",outcome="{outcome}"}} ')
-    }
-    assert counted == {"stored": "1.0", "rejected": "1.0"}
+    assert upstream_fetches(registry, "provenance") == {"stored": 1.0, "rejected": 1.0}
 
 
 def test_provenance_is_as_private_as_its_file(
